@@ -1,0 +1,3 @@
+"""Papertide: a self-hostable research-paper feed."""
+
+__version__ = "0.1.0"

@@ -1,0 +1,82 @@
+"""Settings: validated once, built by create_app() or the CLI, never at import time."""
+
+from __future__ import annotations
+
+import os
+import tomllib
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import Field, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+DEV_SECRET_KEY = "papertide-dev-insecure-secret-key"
+
+
+class ConfigError(ValueError):
+    """The configuration is unusable; the message says which setting and what to do."""
+
+
+class Settings(BaseSettings):
+    """Everything Papertide can be configured with.
+
+    Read from `PAPERTIDE_*` environment variables, optionally layered over a TOML file
+    (`PAPERTIDE_CONFIG=/path/papertide.toml`, keys as the field names below).
+    """
+
+    model_config = SettingsConfigDict(env_prefix="PAPERTIDE_", extra="forbid")
+
+    mode: Literal["development", "production"] = "development"
+    data_dir: Path = Field(default=Path("papertide-data"))
+    database_url: str | None = None  # default: SQLite file in data_dir
+    host: str = "127.0.0.1"
+    port: int = Field(default=8000, ge=1, le=65535)
+    secret_key: str = DEV_SECRET_KEY
+    load_demo: bool = True  # load the built-in demo papers into an empty database
+    site_name: str = "Papertide"
+
+    @model_validator(mode="after")
+    def _refuse_unsafe_defaults(self) -> Settings:
+        if self.mode == "production" and self.secret_key == DEV_SECRET_KEY:
+            raise ConfigError(
+                "PAPERTIDE_SECRET_KEY is still the development default; set it to a long random "
+                "value (e.g. `python -c 'import secrets; print(secrets.token_urlsafe(48))'`) "
+                "before running in production mode."
+            )
+        if len(self.secret_key) < 16:
+            raise ConfigError("PAPERTIDE_SECRET_KEY must be at least 16 characters long.")
+        return self
+
+    @property
+    def resolved_database_url(self) -> str:
+        """The database URL, defaulting to one SQLite file in the data directory."""
+        if self.database_url:
+            return self.database_url
+        return f"sqlite:///{(self.data_dir / 'papertide.db').resolve()}"
+
+
+def load_settings(config_file: Path | None = None, **overrides: Any) -> Settings:
+    """Build Settings from an optional TOML file, the environment, then explicit overrides."""
+    file_values: dict[str, Any] = {}
+    if config_file is not None:
+        try:
+            file_values = tomllib.loads(config_file.read_text(encoding="utf-8"))
+        except FileNotFoundError as exc:
+            raise ConfigError(f"config file {config_file} does not exist") from exc
+        except tomllib.TOMLDecodeError as exc:
+            raise ConfigError(f"config file {config_file} is not valid TOML: {exc}") from exc
+    if not isinstance(file_values, dict):
+        raise ConfigError(f"config file {config_file} must hold a table of settings")
+    unknown = set(file_values) - set(Settings.model_fields)
+    if unknown:
+        raise ConfigError(f"config file {config_file} has unknown settings: {sorted(unknown)}")
+    explicit = {k: v for k, v in overrides.items() if v is not None}
+    # Init arguments outrank the environment in pydantic-settings, so only pass file values
+    # the environment does not set: file < environment < explicit overrides.
+    from_file = {
+        k: v for k, v in file_values.items() if f"PAPERTIDE_{k.upper()}" not in os.environ
+    }
+    try:
+        return Settings(**{**from_file, **explicit})
+    except ValueError as exc:
+        raise ConfigError(str(exc)) from exc

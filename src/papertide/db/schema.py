@@ -1,0 +1,115 @@
+"""Table definitions (SQLAlchemy Core). Migrations under db/migrations/ create them."""
+
+from __future__ import annotations
+
+import sqlalchemy as sa
+
+metadata = sa.MetaData(
+    naming_convention={
+        "ix": "ix_%(column_0_label)s",
+        "uq": "uq_%(table_name)s_%(column_0_name)s",
+        "ck": "ck_%(table_name)s_%(constraint_name)s",
+        "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+        "pk": "pk_%(table_name)s",
+    }
+)
+
+paper = sa.Table(
+    "paper",
+    metadata,
+    sa.Column("id", sa.String(64), primary_key=True),  # arXiv id without version
+    # A stable integer key for the full-text index (SQLite's own rowid may change on VACUUM).
+    sa.Column("seq", sa.Integer, nullable=False, unique=True),
+    sa.Column("version", sa.Integer, nullable=True),  # latest known version, None if unknown
+    sa.Column("title", sa.Text, nullable=False),
+    sa.Column("abstract", sa.Text, nullable=False, server_default=""),
+    sa.Column("authors", sa.JSON, nullable=False),  # ordered list of names
+    sa.Column("categories", sa.JSON, nullable=False),  # primary first
+    sa.Column("published_at", sa.DateTime, nullable=True),  # first version, UTC
+    sa.Column("updated_at", sa.DateTime, nullable=True),  # latest version, UTC
+    sa.Column("comments", sa.Text, nullable=True),
+    sa.Column("doi", sa.Text, nullable=True),
+    sa.Column("journal_ref", sa.Text, nullable=True),
+    sa.Column("github_repo", sa.String(200), nullable=True),  # "owner/name"
+    sa.Column("project_page", sa.Text, nullable=True),
+    sa.Column("withdrawn", sa.Boolean, nullable=False, server_default=sa.false()),
+    sa.Column("ai_summary", sa.Text, nullable=True),
+    sa.Column("ai_keywords", sa.JSON, nullable=True),
+    # Counts as imported from Hugging Face; local votes/comments add to these.
+    sa.Column("imported_upvotes", sa.Integer, nullable=False, server_default="0"),
+    sa.Column("imported_comments", sa.Integer, nullable=False, server_default="0"),
+    sa.Column("created_at", sa.DateTime, nullable=False),
+    sa.Column("modified_at", sa.DateTime, nullable=False),
+)
+sa.Index("ix_paper_published_at", paper.c.published_at)
+sa.Index("ix_paper_github_repo", paper.c.github_repo)
+
+repo_stars = sa.Table(
+    "repo_stars",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("repo", sa.String(200), nullable=False),  # "owner/name", lowercased
+    sa.Column("stars", sa.Integer, nullable=False),
+    sa.Column("observed_at", sa.DateTime, nullable=False),
+    sa.UniqueConstraint("repo", "observed_at", name="uq_repo_stars_repo_observed_at"),
+)
+
+user = sa.Table(
+    "user",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("username", sa.String(64), nullable=False),
+    sa.Column("username_key", sa.String(64), nullable=False, unique=True),  # lowercased
+    sa.Column("fullname", sa.Text, nullable=True),
+    sa.Column("email", sa.Text, nullable=True),
+    sa.Column("email_key", sa.Text, nullable=True, unique=True),
+    sa.Column("password_hash", sa.Text, nullable=True),  # None: cannot log in (imported)
+    sa.Column("role", sa.String(16), nullable=False, server_default="member"),
+    sa.Column("origin", sa.String(16), nullable=False, server_default="local"),  # local | hf
+    sa.Column("avatar_url", sa.Text, nullable=True),
+    sa.Column("created_at", sa.DateTime, nullable=False),
+)
+
+daily_entry = sa.Table(
+    "daily_entry",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column(
+        "paper_id", sa.String(64), sa.ForeignKey("paper.id", ondelete="CASCADE"), nullable=False
+    ),
+    sa.Column("date", sa.Date, nullable=False),
+    sa.Column(
+        "submitted_by", sa.Integer, sa.ForeignKey("user.id", ondelete="SET NULL"), nullable=True
+    ),
+    sa.Column("submitted_at", sa.DateTime, nullable=False),
+    sa.Column("comment", sa.Text, nullable=True),
+    sa.UniqueConstraint("paper_id", "date", name="uq_daily_entry_paper_date"),
+)
+sa.Index("ix_daily_entry_date", daily_entry.c.date)
+
+upvote = sa.Table(
+    "upvote",
+    metadata,
+    sa.Column("user_id", sa.Integer, sa.ForeignKey("user.id", ondelete="CASCADE"), primary_key=True),
+    sa.Column(
+        "paper_id", sa.String(64), sa.ForeignKey("paper.id", ondelete="CASCADE"), primary_key=True
+    ),
+    sa.Column("created_at", sa.DateTime, nullable=False),
+)
+sa.Index("ix_upvote_paper_id", upvote.c.paper_id)
+
+comment = sa.Table(
+    "comment",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column(
+        "paper_id", sa.String(64), sa.ForeignKey("paper.id", ondelete="CASCADE"), nullable=False
+    ),
+    sa.Column("user_id", sa.Integer, sa.ForeignKey("user.id", ondelete="SET NULL"), nullable=True),
+    sa.Column("parent_id", sa.Integer, sa.ForeignKey("comment.id"), nullable=True),
+    sa.Column("body", sa.Text, nullable=False),
+    sa.Column("hidden", sa.Boolean, nullable=False, server_default=sa.false()),
+    sa.Column("created_at", sa.DateTime, nullable=False),
+    sa.Column("edited_at", sa.DateTime, nullable=True),
+)
+sa.Index("ix_comment_paper_id", comment.c.paper_id)

@@ -1,0 +1,1 @@
+"""Importers and live sources. Each source parses its input into records; db/ writes them."""

@@ -1,0 +1,141 @@
+"""What every ingest source shares: the Source protocol, batches, and the problem report."""
+
+from __future__ import annotations
+
+import datetime as dt
+import gzip
+import json
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import IO, Any, Protocol
+
+from papertide.models import DailyRecord, PaperRecord, StarsRecord
+
+BATCH_SIZE = 500
+
+
+@dataclass(slots=True)
+class Batch:
+    """Records to write together, and how far through the input they take us."""
+
+    papers: list[PaperRecord] = field(default_factory=list)
+    entries: list[DailyRecord] = field(default_factory=list)
+    stars: list[StarsRecord] = field(default_factory=list)
+    advance: int = 0  # progress units (bytes of input) consumed since the previous batch
+
+    def __len__(self) -> int:
+        return len(self.papers) + len(self.entries) + len(self.stars)
+
+
+@dataclass(frozen=True, slots=True)
+class Problem:
+    """One input record that could not be imported, and where it is."""
+
+    where: str  # file[:member][:position]
+    message: str
+
+    def __str__(self) -> str:
+        return f"{self.where}: {self.message}"
+
+
+@dataclass(slots=True)
+class Report:
+    """Problems and notes gathered while reading a source."""
+
+    problems: list[Problem] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)  # messy input that was handled
+    records_read: int = 0
+
+    def problem(self, where: str, message: str) -> None:
+        self.problems.append(Problem(where, message))
+
+
+class Source(Protocol):
+    """An input that yields batches of records; the runner writes them through db/."""
+
+    name: str
+
+    def total(self) -> int:
+        """Total progress units (bytes), for the progress bar."""
+        ...
+
+    def batches(self, report: Report) -> Iterator[Batch]:
+        """Parse the input lazily, reporting bad records instead of raising."""
+        ...
+
+
+def clean_text(text: str | None) -> str | None:
+    """Collapse runs of whitespace (arXiv hard-wraps titles and abstracts)."""
+    if text is None:
+        return None
+    cleaned = " ".join(text.split())
+    return cleaned or None
+
+
+def parse_datetime(text: str | None) -> dt.datetime | None:
+    """ISO 8601 (with `Z` or an offset) to a naive UTC datetime; None if absent or invalid."""
+    if not text or not isinstance(text, str):
+        return None
+    try:
+        value = dt.datetime.fromisoformat(text.replace("Z", "+00:00"))
+    except ValueError:
+        return None
+    if value.tzinfo is not None:
+        value = value.astimezone(dt.UTC).replace(tzinfo=None)
+    return value
+
+
+def iter_json_lines(path: Path, report: Report) -> Iterator[tuple[str, Any, int]]:
+    """Stream a `.jsonl` or `.jsonl.gz` file: (position, decoded object, bytes consumed).
+
+    Lines that are not JSON are reported with their line number and skipped; memory stays
+    flat however long the file is.
+    """
+    gzipped = path.name.endswith(".gz")
+    consumed = 0
+    try:
+        with path.open("rb") as raw:
+            stream: IO[bytes] = gzip.GzipFile(fileobj=raw) if gzipped else raw
+            for number, line in enumerate(stream, start=1):
+                position = raw.tell()
+                step, consumed = position - consumed, position
+                if not line.strip():
+                    continue
+                try:
+                    yield f"{path}:{number}", json.loads(line), step
+                except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+                    report.problem(f"{path}:{number}", f"not a JSON line ({exc})")
+    except (OSError, EOFError) as exc:
+        report.problem(str(path), f"could not be read to the end: {exc}")
+
+
+class BadLine(ValueError):
+    """A line of a line-oriented source cannot be imported."""
+
+
+class JsonLinesSource:
+    """A source of one paper per JSON line, parsed by `parse` (which raises BadLine)."""
+
+    def __init__(self, name: str, paths: list[Path], parse: Callable[[Any], PaperRecord]) -> None:
+        self.name = name
+        self.paths = paths
+        self.parse = parse
+
+    def total(self) -> int:
+        return sum(path.stat().st_size for path in self.paths)
+
+    def batches(self, report: Report) -> Iterator[Batch]:
+        batch = Batch()
+        for path in self.paths:
+            for position, row, step in iter_json_lines(path, report):
+                batch.advance += step
+                try:
+                    batch.papers.append(self.parse(row))
+                    report.records_read += 1
+                except BadLine as exc:
+                    report.problem(position, str(exc))
+                if len(batch.papers) >= BATCH_SIZE:
+                    yield batch
+                    batch = Batch()
+        yield batch

@@ -1,0 +1,45 @@
+"""Run a Source into the database: one transaction per batch, progress, a summary."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from papertide.db import writes
+from papertide.db.engine import Database
+from papertide.ingest.base import Report, Source
+from papertide.models import WriteCounts
+
+Progress = Callable[[int], None]
+
+
+@dataclass(slots=True)
+class ImportResult:
+    """What an import did: the counts written and the report of what was read."""
+
+    source: str
+    counts: WriteCounts = field(default_factory=WriteCounts)
+    report: Report = field(default_factory=Report)
+
+    def summary(self) -> str:
+        c = self.counts
+        skipped = len(self.report.problems)
+        return (
+            f"{self.source}: {c.papers_new} new, {c.papers_updated} updated, "
+            f"{c.papers_unchanged} unchanged papers; {c.entries_new} new daily entries; "
+            f"{c.stars_new} new star snapshots; {skipped} skipped"
+        )
+
+
+def run_import(db: Database, source: Source, progress: Progress | None = None) -> ImportResult:
+    """Read `source` to the end, writing each batch in its own transaction."""
+    result = ImportResult(source=source.name)
+    for batch in source.batches(result.report):
+        if len(batch):
+            with db.write() as conn:
+                result.counts.add(
+                    writes.write_batch(conn, batch.papers, batch.entries, batch.stars)
+                )
+        if progress is not None:
+            progress(batch.advance)
+    return result

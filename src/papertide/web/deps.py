@@ -1,0 +1,48 @@
+"""Named dependencies for route handlers.
+
+They are `async def` on purpose: FastAPI runs plain `def` dependencies in a thread pool, and
+that hop costs more than the local SQLite queries they guard (see notes/dependency-probe.md).
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import Depends, Request
+from fastapi.responses import HTMLResponse
+from fastapi.templating import Jinja2Templates
+
+from papertide.config import Settings
+from papertide.db.engine import Database
+
+
+class Page:
+    """Renders a template for the current request."""
+
+    def __init__(self, request: Request, templates: Jinja2Templates) -> None:
+        self.request = request
+        self.templates = templates
+
+    def render(self, name: str, status_code: int = 200, **context: Any) -> HTMLResponse:
+        return self.templates.TemplateResponse(
+            self.request, name, context, status_code=status_code
+        )
+
+
+async def get_settings(request: Request) -> Settings:
+    settings: Settings = request.app.state.settings
+    return settings
+
+
+async def get_db(request: Request) -> Database:
+    db: Database = request.app.state.db
+    return db
+
+
+async def get_page(request: Request) -> Page:
+    return Page(request, request.app.state.templates)
+
+
+SettingsDep = Annotated[Settings, Depends(get_settings)]
+DatabaseDep = Annotated[Database, Depends(get_db)]
+PageDep = Annotated[Page, Depends(get_page)]

@@ -1,0 +1,73 @@
+"""Error pages: every 400, 404 and 500 is a real HTML page (JSON under /api/)."""
+
+from __future__ import annotations
+
+import logging
+from http import HTTPStatus
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse, Response
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from papertide.web.deps import Page
+
+logger = logging.getLogger(__name__)
+
+
+def error_response(request: Request, status_code: int, message: str) -> Response:
+    """An error page (or a JSON error for API paths) with `status_code`."""
+    if request.url.path.startswith("/api/"):
+        return JSONResponse({"error": message}, status_code=status_code)
+    page = Page(request, request.app.state.templates)
+    return page.render(
+        "error.html", status_code=status_code, error_title=_phrase(status_code), message=message
+    )
+
+
+def _phrase(status_code: int) -> str:
+    try:
+        return HTTPStatus(status_code).phrase
+    except ValueError:
+        return "Error"
+
+
+_DEFAULT_MESSAGES = {
+    404: "There is no page at this address.",
+    405: "This address does not accept that kind of request.",
+}
+
+
+async def _http_error(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, StarletteHTTPException)
+    message = exc.detail if isinstance(exc.detail, str) else ""
+    if not message or message == _phrase(exc.status_code):
+        message = _DEFAULT_MESSAGES.get(exc.status_code, "The request could not be completed.")
+    response = error_response(request, exc.status_code, message)
+    if exc.headers:
+        response.headers.update(exc.headers)
+    return response
+
+
+async def _validation_error(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, RequestValidationError)
+    problems = "; ".join(_describe(error) for error in exc.errors())
+    return error_response(request, 400, f"Bad request: {problems}.")
+
+
+def _describe(error: dict[str, object]) -> str:
+    location = error.get("loc", ())
+    name = location[-1] if isinstance(location, tuple | list) and location else "value"
+    return f"{name}: {error.get('msg', 'invalid')}"
+
+
+async def _server_error(request: Request, exc: Exception) -> Response:
+    logger.exception("unhandled error on %s", request.url.path, exc_info=exc)
+    return error_response(request, 500, "Something went wrong on our side. Please try again.")
+
+
+def install_error_handlers(app: FastAPI) -> None:
+    """Render 4xx/5xx errors with error.html."""
+    app.add_exception_handler(StarletteHTTPException, _http_error)
+    app.add_exception_handler(RequestValidationError, _validation_error)
+    app.add_exception_handler(Exception, _server_error)
