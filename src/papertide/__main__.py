@@ -1,0 +1,5 @@
+"""`python -m papertide` runs the CLI."""
+
+from papertide.cli import app
+
+app()

@@ -1,0 +1,44 @@
+"""Open the configured database, bring its schema up to date, load the demo when empty."""
+
+from __future__ import annotations
+
+import logging
+from importlib import resources
+from pathlib import Path
+
+from papertide.config import Settings
+from papertide.db import Database, queries
+from papertide.db.migrate import upgrade
+from papertide.ingest.arxiv_jsonl import arxiv_jsonl_source
+from papertide.ingest.hf_daily import HfDailySource
+from papertide.ingest.runner import ImportResult, run_import
+
+log = logging.getLogger(__name__)
+
+
+def demo_files() -> tuple[Path, Path]:
+    """The shipped demo slice: (HF daily rows, arXiv listing rows)."""
+    folder = Path(str(resources.files("papertide") / "demo"))
+    return folder / "hf_daily.jsonl.gz", folder / "arxiv_listings.jsonl.gz"
+
+
+def load_demo(db: Database) -> list[ImportResult]:
+    """Import the built-in demo papers (idempotent)."""
+    hf_rows, listings = demo_files()
+    return [
+        run_import(db, HfDailySource([hf_rows])),
+        run_import(db, arxiv_jsonl_source([listings])),
+    ]
+
+
+def open_database(settings: Settings) -> Database:
+    """The ready-to-use database for `settings`: migrated, and seeded if empty and allowed."""
+    db = Database(settings.resolved_database_url)
+    upgrade(db)
+    if settings.load_demo:
+        with db.read() as conn:
+            empty = queries.paper_count(conn) == 0
+        if empty:
+            results = load_demo(db)
+            log.info("Loaded the built-in demo: %s", "; ".join(r.summary() for r in results))
+    return db

@@ -1,0 +1,198 @@
+"""The `papertide` command: thin wrappers over the domain packages."""
+
+from __future__ import annotations
+
+import logging
+import os
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.progress import (
+    BarColumn,
+    DownloadColumn,
+    Progress,
+    TextColumn,
+    TimeRemainingColumn,
+    TransferSpeedColumn,
+)
+
+from papertide.bootstrap import open_database
+from papertide.config import ConfigError, Settings, load_settings
+from papertide.ingest.arxiv_jsonl import arxiv_jsonl_source
+from papertide.ingest.arxiv_snapshot import arxiv_snapshot_source
+from papertide.ingest.base import Source
+from papertide.ingest.hf_daily import HfDailySource
+from papertide.ingest.runner import ImportResult, run_import
+
+EXIT_CHANGED, EXIT_ERROR, EXIT_UNCHANGED, EXIT_SKIPPED = 0, 1, 3, 4
+
+app = typer.Typer(help="Papertide: a self-hostable research-paper feed.", no_args_is_help=True)
+import_app = typer.Typer(
+    help=(
+        "Import papers from files. Exit status: 0 something new or updated, 3 nothing "
+        "changed, 4 with --strict when records were skipped, 1 on an error."
+    ),
+    no_args_is_help=True,
+)
+app.add_typer(import_app, name="import")
+console = Console(stderr=True)
+
+ConfigOption = Annotated[
+    Path | None,
+    typer.Option("--config", "-c", help="A TOML settings file.", envvar="PAPERTIDE_CONFIG"),
+]
+DataDirOption = Annotated[
+    Path | None, typer.Option("--data-dir", help="Where the SQLite database lives.")
+]
+DatabaseOption = Annotated[
+    str | None, typer.Option("--database-url", help="SQLAlchemy URL (default: SQLite in data dir).")
+]
+PathsArgument = Annotated[
+    list[Path], typer.Argument(help="Input files.", exists=True, dir_okay=False, readable=True)
+]
+StrictOption = Annotated[
+    bool, typer.Option("--strict", help="Exit with 4 when any record was skipped.")
+]
+ShowOption = Annotated[int, typer.Option("--show", help="How many skipped records to list.")]
+
+
+def _settings(config: Path | None, **overrides: object) -> Settings:
+    try:
+        return load_settings(config, **overrides)
+    except ConfigError as exc:
+        console.print(f"[red]Configuration error:[/red] {exc}")
+        raise typer.Exit(EXIT_ERROR) from exc
+
+
+def _run(source: Source, settings: Settings, strict: bool, show: int) -> None:
+    db = open_database(settings.model_copy(update={"load_demo": False}))
+    with Progress(
+        TextColumn(f"[bold]{source.name}[/bold]"),
+        BarColumn(),
+        DownloadColumn(),
+        TransferSpeedColumn(),
+        TimeRemainingColumn(),
+        console=console,
+        transient=False,
+    ) as progress:
+        task = progress.add_task(source.name, total=source.total())
+        result = run_import(db, source, lambda step: progress.advance(task, step))
+    _report(result, show)
+    problems = len(result.report.problems)
+    if strict and problems:
+        raise typer.Exit(EXIT_SKIPPED)
+    raise typer.Exit(EXIT_CHANGED if result.counts.changed else EXIT_UNCHANGED)
+
+
+def _report(result: ImportResult, show: int) -> None:
+    for note in result.report.notes[:show]:
+        console.print(f"[cyan]handled[/cyan] {note}")
+    if len(result.report.notes) > show:
+        console.print(f"[cyan]handled[/cyan] … and {len(result.report.notes) - show} more")
+    for problem in result.report.problems[:show]:
+        console.print(f"[yellow]skipped[/yellow] {problem}")
+    if len(result.report.problems) > show:
+        console.print(f"[yellow]skipped[/yellow] … and {len(result.report.problems) - show} more")
+    console.print(f"{result.report.records_read} records read. [bold]{result.summary()}[/bold]")
+
+
+@import_app.command("hf-daily")
+def import_hf_daily(
+    paths: PathsArgument,
+    config: ConfigOption = None,
+    data_dir: DataDirOption = None,
+    database_url: DatabaseOption = None,
+    strict: StrictOption = False,
+    show: ShowOption = 20,
+) -> None:
+    """Hugging Face daily papers: day .json files, monthly .tar.gz, or normalized .jsonl[.gz]."""
+    settings = _settings(config, data_dir=data_dir, database_url=database_url)
+    _run(HfDailySource(paths), settings, strict, show)
+
+
+@import_app.command("arxiv-jsonl")
+def import_arxiv_jsonl(
+    paths: PathsArgument,
+    config: ConfigOption = None,
+    data_dir: DataDirOption = None,
+    database_url: DatabaseOption = None,
+    strict: StrictOption = False,
+    show: ShowOption = 20,
+) -> None:
+    """arXiv listing records, one JSON object a line (.jsonl or .jsonl.gz)."""
+    settings = _settings(config, data_dir=data_dir, database_url=database_url)
+    _run(arxiv_jsonl_source(paths), settings, strict, show)
+
+
+@import_app.command("arxiv-snapshot")
+def import_arxiv_snapshot(
+    paths: PathsArgument,
+    config: ConfigOption = None,
+    data_dir: DataDirOption = None,
+    database_url: DatabaseOption = None,
+    strict: StrictOption = False,
+    show: ShowOption = 20,
+) -> None:
+    """The arXiv metadata bulk snapshot (one JSON record a line), streamed."""
+    settings = _settings(config, data_dir=data_dir, database_url=database_url)
+    _run(arxiv_snapshot_source(paths), settings, strict, show)
+
+
+def app_from_environment() -> object:
+    """Uvicorn factory for worker processes: settings come from PAPERTIDE_* variables."""
+    from papertide.web.app import create_app
+
+    return create_app(_settings(None))
+
+
+@app.command()
+def serve(
+    config: ConfigOption = None,
+    data_dir: DataDirOption = None,
+    database_url: DatabaseOption = None,
+    host: Annotated[str | None, typer.Option(help="Interface to listen on.")] = None,
+    port: Annotated[int | None, typer.Option(help="Port to listen on.")] = None,
+    workers: Annotated[int, typer.Option(help="Web worker processes.", min=1)] = 1,
+    no_demo: Annotated[bool, typer.Option("--no-demo", help="Do not load the demo.")] = False,
+) -> None:
+    """Run the web app (creates and migrates the database, loads the demo when empty)."""
+    import uvicorn
+
+    overrides = {"data_dir": data_dir, "database_url": database_url, "host": host, "port": port}
+    if no_demo:
+        overrides["load_demo"] = False
+    settings = _settings(config, **overrides)
+    logging.basicConfig(level=logging.INFO, format="%(levelname)s: %(message)s")
+    open_database(settings).dispose()
+    # Workers rebuild the same settings from the environment.
+    for name, value in settings.model_dump(mode="json").items():
+        if value is not None:
+            os.environ[f"PAPERTIDE_{name.upper()}"] = str(value)
+    os.environ.pop("PAPERTIDE_CONFIG", None)
+    console.print(f"Papertide is serving on [bold]http://{settings.host}:{settings.port}/[/bold]")
+    uvicorn.run(
+        "papertide.cli:app_from_environment",
+        factory=True,
+        host=settings.host,
+        port=settings.port,
+        workers=workers,
+        log_level="info",
+        loop="uvloop" if _has("uvloop") else "auto",
+        http="httptools" if _has("httptools") else "auto",
+    )
+
+
+def _has(module: str) -> bool:
+    import importlib.util
+
+    return importlib.util.find_spec(module) is not None
+
+
+@app.command()
+def migrate(config: ConfigOption = None, database_url: DatabaseOption = None) -> None:
+    """Create or upgrade the database schema (serve does this too)."""
+    settings = _settings(config, database_url=database_url, load_demo=False)
+    open_database(settings).dispose()
+    console.print(f"Database at {settings.resolved_database_url} is up to date.")
