@@ -35,10 +35,14 @@ def main(data: Path, days: int) -> None:
     DEST.mkdir(parents=True, exist_ok=True)
     _write(DEST / "hf_daily.jsonl.gz", demo)
     _write(DEST / "arxiv_listings.jsonl.gz", listings)
-    print(f"{len(demo)} daily entries on {len(wanted_days)} days "
-          f"({wanted_days[0]} .. {wanted_days[-1]}), {len(listings)} arXiv listing records")
+    print(
+        f"{len(demo)} daily entries on {len(wanted_days)} days "
+        f"({wanted_days[0]} .. {wanted_days[-1]}), {len(listings)} arXiv listing records"
+    )
 
 
 if __name__ == "__main__":
-    main(Path(sys.argv[1] if len(sys.argv) > 1 else "../shared/data"),
-         int(sys.argv[2]) if len(sys.argv) > 2 else 30)
+    main(
+        Path(sys.argv[1] if len(sys.argv) > 1 else "../shared/data"),
+        int(sys.argv[2]) if len(sys.argv) > 2 else 30,
+    )

@@ -73,9 +73,7 @@ def load_settings(config_file: Path | None = None, **overrides: Any) -> Settings
     explicit = {k: v for k, v in overrides.items() if v is not None}
     # Init arguments outrank the environment in pydantic-settings, so only pass file values
     # the environment does not set: file < environment < explicit overrides.
-    from_file = {
-        k: v for k, v in file_values.items() if f"PAPERTIDE_{k.upper()}" not in os.environ
-    }
+    from_file = {k: v for k, v in file_values.items() if f"PAPERTIDE_{k.upper()}" not in os.environ}
     try:
         return Settings(**{**from_file, **explicit})
     except ValueError as exc:

@@ -53,7 +53,9 @@ def match(
     params: dict[str, object] = {"q": expression, "limit": limit, "offset": offset}
     where = "paper_fts MATCH :q" + _filter_sql(filters, params)
     total = conn.execute(
-        sa.text(f"SELECT count(*) FROM paper_fts JOIN paper p ON p.seq = paper_fts.rowid WHERE {where}"),
+        sa.text(
+            f"SELECT count(*) FROM paper_fts JOIN paper p ON p.seq = paper_fts.rowid WHERE {where}"
+        ),
         params,
     ).scalar_one()
     if not total:
@@ -65,8 +67,14 @@ def match(
             f"FROM paper_fts JOIN paper p ON p.seq = paper_fts.rowid WHERE {where} "
             "ORDER BY score LIMIT :limit OFFSET :offset"
         ),
-        {**params, "wt": TITLE_WEIGHT, "wa": AUTHORS_WEIGHT, "wb": ABSTRACT_WEIGHT,
-         "mo": MARK_OPEN, "mc": MARK_CLOSE},
+        {
+            **params,
+            "wt": TITLE_WEIGHT,
+            "wa": AUTHORS_WEIGHT,
+            "wb": ABSTRACT_WEIGHT,
+            "mo": MARK_OPEN,
+            "mc": MARK_CLOSE,
+        },
     )
     return [Hit(row.id, -row.score, row.snip or "") for row in rows], int(total)
 

@@ -144,7 +144,9 @@ def cards_by_ids(conn: sa.Connection, ids: Sequence[str]) -> list[PaperCard]:
     """Cards for `ids`, in the order given (unknown ids are left out)."""
     if not ids:
         return []
-    rows = {row.id: row for row in conn.execute(sa.select(*_CARD_COLUMNS).where(paper.c.id.in_(ids)))}
+    rows = {
+        row.id: row for row in conn.execute(sa.select(*_CARD_COLUMNS).where(paper.c.id.in_(ids)))
+    }
     return [_card(rows[i]) for i in ids if i in rows]
 
 
@@ -161,8 +163,9 @@ def get_paper(conn: sa.Connection, arxiv_id: str) -> PaperDetail | None:
     if row is None:
         return None
     featured = [
-        Featuring(date=f.date, submitted_by=f.username, submitter_fullname=f.fullname,
-                  comment=f.comment)
+        Featuring(
+            date=f.date, submitted_by=f.username, submitter_fullname=f.fullname, comment=f.comment
+        )
         for f in conn.execute(
             sa.select(daily_entry.c.date, daily_entry.c.comment, user.c.username, user.c.fullname)
             .select_from(daily_entry.outerjoin(user, user.c.id == daily_entry.c.submitted_by))

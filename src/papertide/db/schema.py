@@ -90,7 +90,9 @@ sa.Index("ix_daily_entry_date", daily_entry.c.date)
 upvote = sa.Table(
     "upvote",
     metadata,
-    sa.Column("user_id", sa.Integer, sa.ForeignKey("user.id", ondelete="CASCADE"), primary_key=True),
+    sa.Column(
+        "user_id", sa.Integer, sa.ForeignKey("user.id", ondelete="CASCADE"), primary_key=True
+    ),
     sa.Column(
         "paper_id", sa.String(64), sa.ForeignKey("paper.id", ondelete="CASCADE"), primary_key=True
     ),

@@ -119,9 +119,20 @@ def upsert_papers(conn: sa.Connection, records: Sequence[PaperRecord]) -> WriteC
     batch = _dedupe(records)
     if not batch:
         return counts
-    columns = [paper.c[name] for name in ("id", "version", "updated_at", "published_at",
-                                          "imported_upvotes", "imported_comments",
-                                          "withdrawn", *_VERSIONED, *_FILL_ONLY)]
+    columns = [
+        paper.c[name]
+        for name in (
+            "id",
+            "version",
+            "updated_at",
+            "published_at",
+            "imported_upvotes",
+            "imported_comments",
+            "withdrawn",
+            *_VERSIONED,
+            *_FILL_ONLY,
+        )
+    ]
     existing = {
         row["id"]: dict(row)
         for row in conn.execute(
@@ -186,7 +197,9 @@ def ensure_users(conn: sa.Connection, submitters: Sequence[Submitter]) -> dict[s
             {
                 row.username_key: row.id
                 for row in conn.execute(
-                    sa.select(user.c.id, user.c.username_key).where(user.c.username_key.in_(missing))
+                    sa.select(user.c.id, user.c.username_key).where(
+                        user.c.username_key.in_(missing)
+                    )
                 )
             }
         )

@@ -15,7 +15,9 @@ from papertide.arxiv_ids import InvalidArxivId, parse_arxiv_id
 from papertide.ingest.base import BadLine, JsonLinesSource, clean_text
 from papertide.models import PaperRecord
 
-_WITHDRAWN = re.compile(r"\b(this (paper|article|submission) (has been|is) withdrawn|withdrawn by)", re.I)
+_WITHDRAWN = re.compile(
+    r"\b(this (paper|article|submission) (has been|is) withdrawn|withdrawn by)", re.I
+)
 _SPLIT_AUTHORS = re.compile(r",\s*(?:and\s+)?|\s+and\s+")
 
 

@@ -96,7 +96,7 @@ def iter_json_lines(path: Path, report: Report) -> Iterator[tuple[str, Any, int]
     consumed = 0
     try:
         with path.open("rb") as raw:
-            stream: IO[bytes] = gzip.GzipFile(fileobj=raw) if gzipped else raw
+            stream: IO[bytes] = gzip.GzipFile(fileobj=raw) if gzipped else raw  # type: ignore[assignment]
             for number, line in enumerate(stream, start=1):
                 position = raw.tell()
                 step, consumed = position - consumed, position

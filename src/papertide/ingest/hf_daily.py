@@ -9,8 +9,6 @@ from __future__ import annotations
 
 import ast
 import datetime as dt
-import gzip
-import io
 import json
 import re
 import tarfile
@@ -19,7 +17,14 @@ from pathlib import Path
 from typing import Any
 
 from papertide.arxiv_ids import InvalidArxivId, parse_arxiv_id, parse_github_repo
-from papertide.ingest.base import BATCH_SIZE, Batch, Report, clean_text, parse_datetime
+from papertide.ingest.base import (
+    BATCH_SIZE,
+    Batch,
+    Report,
+    clean_text,
+    iter_json_lines,
+    parse_datetime,
+)
 from papertide.models import DailyRecord, PaperRecord, StarsRecord, Submitter
 
 _DAY_NAME = re.compile(r"(\d{4}-\d{2}-\d{2})\.json$")
@@ -45,7 +50,9 @@ def _submitter(raw: Any) -> Submitter | None:
     username = raw.get("user") or raw.get("name")
     if not username or not isinstance(username, str):
         return None
-    return Submitter(username=username, fullname=raw.get("fullname"), avatar_url=raw.get("avatarUrl"))
+    return Submitter(
+        username=username, fullname=raw.get("fullname"), avatar_url=raw.get("avatarUrl")
+    )
 
 
 def _authors(raw: Any) -> list[str]:
@@ -62,7 +69,9 @@ def _int(value: Any) -> int | None:
     return value if isinstance(value, int) and not isinstance(value, bool) and value >= 0 else None
 
 
-def parse_item(item: Any, day: dt.date | None) -> tuple[PaperRecord, DailyRecord, StarsRecord | None]:
+def parse_item(
+    item: Any, day: dt.date | None
+) -> tuple[PaperRecord, DailyRecord, StarsRecord | None]:
     """One element of a daily_papers response -> paper, daily entry, star snapshot."""
     if not isinstance(item, dict) or not isinstance(item.get("paper"), dict):
         raise BadRecord("item has no `paper` object")
@@ -76,7 +85,9 @@ def parse_item(item: Any, day: dt.date | None) -> tuple[PaperRecord, DailyRecord
     )
     if day is None:
         if featured_at is None:
-            raise BadRecord("no featured date: neither the file name nor submittedOnDailyAt gives one")
+            raise BadRecord(
+                "no featured date: neither the file name nor submittedOnDailyAt gives one"
+            )
         day = featured_at.date()
     repo = parse_github_repo(raw.get("githubRepo"))
     record = PaperRecord(
@@ -103,7 +114,9 @@ def parse_item(item: Any, day: dt.date | None) -> tuple[PaperRecord, DailyRecord
     snapshot = None
     if repo and stars is not None:
         # HF reports the star count at capture time; the day is the best time we know.
-        snapshot = StarsRecord(repo=repo, stars=stars, observed_at=dt.datetime.combine(day, dt.time()))
+        snapshot = StarsRecord(
+            repo=repo, stars=stars, observed_at=dt.datetime.combine(day, dt.time())
+        )
     return record, entry, snapshot
 
 
@@ -164,7 +177,9 @@ def decode_day(data: bytes, where: str, report: Report) -> list[tuple[str, Any]]
                 item = ast.literal_eval(item)
                 repr_count += 1
             except (ValueError, SyntaxError, MemoryError, RecursionError):
-                report.problem(f"{where}[{index}]", "string item is neither JSON nor a Python literal")
+                report.problem(
+                    f"{where}[{index}]", "string item is neither JSON nor a Python literal"
+                )
                 continue
         items.append((f"{where}[{index}]", item))
     if repr_count:
@@ -223,7 +238,7 @@ class HfDailySource:
         self, path: Path, report: Report
     ) -> Iterator[tuple[PaperRecord, DailyRecord, StarsRecord | None]]:
         try:
-            archive = tarfile.open(path)
+            archive = tarfile.open(path)  # noqa: SIM115 (closed by the `with` below)
         except (tarfile.TarError, OSError) as exc:
             report.problem(str(path), f"not a readable tar archive: {exc}")
             return
@@ -243,17 +258,8 @@ class HfDailySource:
     def _jsonl(
         self, path: Path, report: Report
     ) -> Iterator[tuple[PaperRecord, DailyRecord, StarsRecord | None]]:
-        opener = gzip.open if path.name.endswith(".gz") else open
-        try:
-            with opener(path, "rb") as raw:
-                for number, line in enumerate(io.TextIOWrapper(raw, encoding="utf-8"), start=1):
-                    if not line.strip():
-                        continue
-                    try:
-                        yield parse_normalized_row(json.loads(line))
-                    except json.JSONDecodeError as exc:
-                        report.problem(f"{path}:{number}", f"not valid JSON ({exc.msg})")
-                    except BadRecord as exc:
-                        report.problem(f"{path}:{number}", str(exc))
-        except (OSError, EOFError, UnicodeDecodeError) as exc:
-            report.problem(str(path), f"could not be read to the end: {exc}")
+        for position, row, _step in iter_json_lines(path, report):
+            try:
+                yield parse_normalized_row(row)
+            except BadRecord as exc:
+                report.problem(position, str(exc))

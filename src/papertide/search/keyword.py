@@ -8,13 +8,14 @@ from __future__ import annotations
 
 import html
 import re
+from dataclasses import replace
 
 import sqlalchemy as sa
 
 from papertide.arxiv_ids import InvalidArxivId, parse_arxiv_id
 from papertide.db import fts, queries
 from papertide.db.fts import Filters
-from papertide.models import PaperCard, SearchResults
+from papertide.models import SearchResults
 
 _WORD = re.compile(r"\w+", re.UNICODE)
 MAX_TERMS = 32
@@ -68,32 +69,24 @@ def search(
     words = terms(query)
     page = max(1, page)
     pinned = _pinned_ids(conn, query, words)
-    if not words:
-        return SearchResults(query, 0, page, per_page, queries.cards_by_ids(conn, pinned), len(pinned))
-    expression = and_expression(words)
-    hits, total = fts.match(conn, expression, filters, limit=per_page + len(pinned),
-                            offset=(page - 1) * per_page)
-    if total == 0 and len(words) > 1:
-        expression = or_expression(words)
-        hits, total = fts.match(conn, expression, filters, limit=per_page + len(pinned),
-                                offset=(page - 1) * per_page)
+    hits: list[fts.Hit] = []
+    total = 0
+    if words:
+        # Fetch enough to fill the page after pinned papers are taken out of the ranking.
+        limit, offset = per_page + len(pinned), (page - 1) * per_page
+        hits, total = fts.match(conn, and_expression(words), filters, limit, offset)
+        if total == 0 and len(words) > 1:
+            hits, total = fts.match(conn, or_expression(words), filters, limit, offset)
     snippets = {hit.arxiv_id: highlight(hit.snippet) for hit in hits}
-    ordered = [hit.arxiv_id for hit in hits if hit.arxiv_id not in pinned]
-    if page == 1:
-        ordered = pinned + ordered
-        for arxiv_id in pinned:
-            if arxiv_id not in snippets:
-                snippets[arxiv_id] = highlight(fts.snippet_for(conn, arxiv_id, or_expression(words)))
-    ordered = ordered[:per_page]
-    cards = [_with_snippet(card, snippets.get(card.arxiv_id)) for card in queries.cards_by_ids(conn, ordered)]
-    pinned_shown = len(pinned) if page == 1 else 0
-    total = max(total, len(set(pinned) | {h.arxiv_id for h in hits}))
-    return SearchResults(query, total, page, per_page, cards, pinned_shown)
-
-
-def _with_snippet(card: PaperCard, snippet: str | None) -> PaperCard:
-    if not snippet:
-        return card
-    from dataclasses import replace
-
-    return replace(card, snippet_html=snippet)
+    ranked = [hit.arxiv_id for hit in hits if hit.arxiv_id not in pinned]
+    shown_pinned = pinned if page == 1 else []
+    for arxiv_id in shown_pinned:
+        if arxiv_id not in snippets and words:
+            snippets[arxiv_id] = highlight(fts.snippet_for(conn, arxiv_id, or_expression(words)))
+    ordered = (shown_pinned + ranked)[:per_page]
+    cards = [
+        replace(card, snippet_html=snippets.get(card.arxiv_id) or None)
+        for card in queries.cards_by_ids(conn, ordered)
+    ]
+    total = max(total, len(set(pinned) | {hit.arxiv_id for hit in hits}))
+    return SearchResults(query, total, page, per_page, cards, len(shown_pinned))

@@ -11,6 +11,7 @@ from fastapi.responses import JSONResponse, Response
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from papertide.web.deps import Page
+from papertide.web.periods import InvalidPeriod
 
 logger = logging.getLogger(__name__)
 
@@ -61,6 +62,10 @@ def _describe(error: dict[str, object]) -> str:
     return f"{name}: {error.get('msg', 'invalid')}"
 
 
+async def _invalid_period(request: Request, exc: Exception) -> Response:
+    return error_response(request, 400, str(exc))
+
+
 async def _server_error(request: Request, exc: Exception) -> Response:
     logger.exception("unhandled error on %s", request.url.path, exc_info=exc)
     return error_response(request, 500, "Something went wrong on our side. Please try again.")
@@ -70,4 +75,5 @@ def install_error_handlers(app: FastAPI) -> None:
     """Render 4xx/5xx errors with error.html."""
     app.add_exception_handler(StarletteHTTPException, _http_error)
     app.add_exception_handler(RequestValidationError, _validation_error)
+    app.add_exception_handler(InvalidPeriod, _invalid_period)
     app.add_exception_handler(Exception, _server_error)

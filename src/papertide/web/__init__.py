@@ -1,0 +1,1 @@
+"""The web layer: HTML pages (and later the JSON API and feeds) over the domain packages."""

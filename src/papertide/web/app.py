@@ -1,0 +1,54 @@
+"""`create_app(settings)`: a fresh FastAPI application with its own database handle."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from pathlib import Path
+
+from fastapi import FastAPI
+from fastapi.staticfiles import StaticFiles
+from fastapi.templating import Jinja2Templates
+
+from papertide.bootstrap import open_database
+from papertide.config import Settings
+from papertide.web.errors import install_error_handlers
+from papertide.web.filters import FILTERS
+from papertide.web.routes import feed, papers, search, subscribe
+from papertide.web.security import SecurityHeadersMiddleware
+
+HERE = Path(__file__).parent
+
+
+def create_app(settings: Settings) -> FastAPI:
+    """Build the app: open (migrate, maybe seed) the database, templates, static files, routes."""
+    db = open_database(settings)
+
+    @asynccontextmanager
+    async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        yield
+        db.dispose()
+
+    app = FastAPI(
+        title=settings.site_name, docs_url=None, redoc_url=None, openapi_url=None, lifespan=lifespan
+    )
+    app.state.settings = settings
+    app.state.db = db
+    app.state.templates = make_templates(settings)
+    app.mount("/static", StaticFiles(directory=HERE / "static"), name="static")
+    install_error_handlers(app)
+    # Order matters: papers.router's `/papers/{arxiv_id:path}` must come after every other
+    # `/papers/...` route.
+    for module in (feed, search, subscribe, papers):
+        app.include_router(module.router)
+    app.add_middleware(SecurityHeadersMiddleware)
+    return app
+
+
+def make_templates(settings: Settings) -> Jinja2Templates:
+    """Jinja2 templates from the package (autoescaped), with Papertide's filters."""
+    templates = Jinja2Templates(directory=HERE / "templates")
+    templates.env.autoescape = True
+    templates.env.filters.update(FILTERS)
+    templates.env.globals["site_name"] = settings.site_name
+    return templates

@@ -1,0 +1,56 @@
+"""The daily, weekly and monthly feeds: `/`, `/papers/date/…`, `/papers/week/…`, `/papers/month/…`."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Query
+from fastapi.responses import HTMLResponse
+
+from papertide.db.queries import FeedSort
+from papertide.web.deps import DatabaseDep, PageDep
+from papertide.web.feed import DEFAULT_SORT, build_feed
+from papertide.web.periods import parse_period
+
+router = APIRouter()
+
+SortQuery = Annotated[FeedSort, Query(description="upvotes (default) or newest")]
+PageQuery = Annotated[int, Query(alias="p", ge=1, le=10_000, description="page, from 1")]
+
+
+@router.get("/", response_class=HTMLResponse)
+async def latest_day(db: DatabaseDep, page: PageDep, sort: SortQuery = DEFAULT_SORT) -> HTMLResponse:
+    """The latest day that has featured papers."""
+    return page.render("feed.html", nav="papers", feed=build_feed(db, "day", None, sort, 1))
+
+
+@router.get("/papers/date/{day}", response_class=HTMLResponse)
+async def day_feed(
+    day: str, db: DatabaseDep, page: PageDep, sort: SortQuery = DEFAULT_SORT
+) -> HTMLResponse:
+    feed = build_feed(db, "day", parse_period("day", day), sort, 1)
+    return page.render("feed.html", nav="papers", feed=feed)
+
+
+@router.get("/papers/week/{week}", response_class=HTMLResponse)
+async def week_feed(
+    week: str,
+    db: DatabaseDep,
+    page: PageDep,
+    sort: SortQuery = DEFAULT_SORT,
+    number: PageQuery = 1,
+) -> HTMLResponse:
+    feed = build_feed(db, "week", parse_period("week", week), sort, number)
+    return page.render("feed.html", nav="papers", feed=feed)
+
+
+@router.get("/papers/month/{month}", response_class=HTMLResponse)
+async def month_feed(
+    month: str,
+    db: DatabaseDep,
+    page: PageDep,
+    sort: SortQuery = DEFAULT_SORT,
+    number: PageQuery = 1,
+) -> HTMLResponse:
+    feed = build_feed(db, "month", parse_period("month", month), sort, number)
+    return page.render("feed.html", nav="papers", feed=feed)

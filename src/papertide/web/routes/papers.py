@@ -1,0 +1,44 @@
+"""Paper pages: `/papers/{arxiv_id}` (HTML) and `/papers/{arxiv_id}.md` (Markdown).
+
+Registered last: `{arxiv_id:path}` would otherwise swallow `/papers/date/…` and friends.
+"""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, HTTPException
+from fastapi.responses import PlainTextResponse, RedirectResponse, Response
+
+from papertide.arxiv_ids import InvalidArxivId, parse_arxiv_id
+from papertide.db import queries
+from papertide.db.engine import Database
+from papertide.models import PaperDetail
+from papertide.web.deps import DatabaseDep, PageDep
+from papertide.web.markdown import paper_markdown
+
+router = APIRouter()
+
+
+@router.get("/papers/{arxiv_id:path}", response_class=Response)
+async def paper_page(arxiv_id: str, db: DatabaseDep, page: PageDep) -> Response:
+    """A paper's page; old-style ids (hep-th/9901001) contain a slash, hence `:path`."""
+    as_markdown = arxiv_id.endswith(".md")
+    requested = arxiv_id.removesuffix(".md")
+    try:
+        canonical = parse_arxiv_id(requested).base
+    except InvalidArxivId as exc:
+        raise HTTPException(404, f"“{requested}” is not an arXiv id.") from exc
+    if canonical != requested:  # a version suffix or an arxiv.org URL: one address per paper
+        suffix = ".md" if as_markdown else ""
+        return RedirectResponse(f"/papers/{canonical}{suffix}", status_code=301)
+    paper = _get_paper(db, canonical)
+    if as_markdown:
+        return PlainTextResponse(paper_markdown(paper), media_type="text/markdown; charset=utf-8")
+    return page.render("paper.html", nav="papers", paper=paper)
+
+
+def _get_paper(db: Database, arxiv_id: str) -> PaperDetail:
+    with db.read() as conn:
+        paper = queries.get_paper(conn, arxiv_id)
+    if paper is None:
+        raise HTTPException(404, f"Paper {arxiv_id} is not in this instance's database.")
+    return paper
