@@ -43,27 +43,23 @@ def make_app(tmp_path: Path, *paths: Path) -> FastAPI:
     return app
 
 
+def _lines_where(path: Path, key: str, value: str) -> list[str]:
+    with gzip.open(path, "rt", encoding="utf-8") as lines:
+        return [line for line in lines if json.loads(line)[key] == value]
+
+
 def write_math_day(folder: Path) -> tuple[Path, Path]:
     """Real rows for MATH_DAY: the arXiv listing of MATH_PAPER and HF's entries of that day.
 
     The arXiv listing keeps the LaTeX that HF strips, so it is imported first.
     """
-    listing = next(
-        line
-        for line in gzip.open(DATA / "arxiv_listings" / "arxiv_listings_2025-04.jsonl.gz", "rt")
-        if json.loads(line)["id"] == MATH_PAPER
+    listings = DATA / "arxiv_listings" / "arxiv_listings_2025-04.jsonl.gz"
+    hf_rows = (
+        DATA / "hf_daily_papers" / "normalized" / "hf_daily_papers_normalized_2025-H1.jsonl.gz"
     )
-    hf_rows = [
-        line
-        for line in gzip.open(
-            DATA / "hf_daily_papers" / "normalized" / "hf_daily_papers_normalized_2025-H1.jsonl.gz",
-            "rt",
-        )
-        if json.loads(line)["daily_date"] == MATH_DAY
-    ]
     listing_path, hf_path = folder / "listing.jsonl", folder / "hf_day.jsonl"
-    listing_path.write_text(listing, encoding="utf-8")
-    hf_path.write_text("".join(hf_rows), encoding="utf-8")
+    listing_path.write_text("".join(_lines_where(listings, "id", MATH_PAPER)), encoding="utf-8")
+    hf_path.write_text("".join(_lines_where(hf_rows, "daily_date", MATH_DAY)), encoding="utf-8")
     return listing_path, hf_path
 
 
@@ -89,7 +85,7 @@ def client(tmp_path: Path) -> Iterator[TestClient]:
 @pytest.fixture
 def empty_client(tmp_path: Path) -> Iterator[TestClient]:
     """A client for an app with an empty database."""
-    with TestClient(make_app(tmp_path)) as test_client:
+    with TestClient(make_app(tmp_path / "empty")) as test_client:
         yield test_client
 
 
@@ -129,4 +125,12 @@ def math_client(tmp_path: Path) -> Iterator[TestClient]:
     if not DATA.is_dir():
         pytest.skip("shared data not present")
     with TestClient(make_math_app(tmp_path)) as test_client:
+        yield test_client
+
+
+@pytest.fixture
+def demo_client(tmp_path: Path) -> Iterator[TestClient]:
+    """A client for an app seeded with the built-in demo (600 papers over 30 days)."""
+    app = create_app(Settings(data_dir=tmp_path / "demo", load_demo=True))
+    with TestClient(app) as test_client:
         yield test_client

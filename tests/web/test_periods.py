@@ -10,13 +10,20 @@ def test_parses_a_day_a_week_and_a_month() -> None:
     week = parse_period("week", "2026-W34")
     month = parse_period("month", "2026-02")
     assert (day.start, day.end, day.slug, day.url) == (
-        dt.date(2026, 8, 20), dt.date(2026, 8, 20), "2026-08-20", "/papers/date/2026-08-20"
+        dt.date(2026, 8, 20),
+        dt.date(2026, 8, 20),
+        "2026-08-20",
+        "/papers/date/2026-08-20",
     )
     assert (week.start, week.end, week.url) == (
-        dt.date(2026, 8, 17), dt.date(2026, 8, 23), "/papers/week/2026-W34"
+        dt.date(2026, 8, 17),
+        dt.date(2026, 8, 23),
+        "/papers/week/2026-W34",
     )
     assert (month.start, month.end, month.url) == (
-        dt.date(2026, 2, 1), dt.date(2026, 2, 28), "/papers/month/2026-02"
+        dt.date(2026, 2, 1),
+        dt.date(2026, 2, 28),
+        "/papers/month/2026-02",
     )
 
 

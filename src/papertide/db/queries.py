@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import datetime as dt
+import functools
 from collections.abc import Sequence
 from typing import Any, Literal
 
 import sqlalchemy as sa
 
-from papertide.db.schema import comment, daily_entry, paper, repo_stars, upvote, user
+from papertide.db.schema import comment, daily_entry, paper, repo_stars, site_state, upvote, user
 from papertide.models import Featuring, PaperCard, PaperDetail
 
 FeedSort = Literal["upvotes", "newest"]
@@ -34,6 +35,7 @@ _latest_stars = (
     .scalar_subquery()
 )
 _upvotes = (paper.c.imported_upvotes + _local_upvotes).label("upvotes")
+_num_comments = (paper.c.imported_comments + _local_comments).label("num_comments")
 _CARD_COLUMNS = (
     paper.c.id,
     paper.c.title,
@@ -43,9 +45,40 @@ _CARD_COLUMNS = (
     paper.c.github_repo,
     paper.c.ai_summary,
     _upvotes,
-    (paper.c.imported_comments + _local_comments).label("num_comments"),
+    _num_comments,
     _latest_stars.label("github_stars"),
 )
+
+# Statements are built once, with bound parameters: building a select and computing its cache
+# key on every call cost more than running it in SQLite (issue #2, bench/core.py).
+_START = sa.bindparam("start", type_=sa.Date)
+_END = sa.bindparam("end", type_=sa.Date)
+_DAY = sa.bindparam("day", type_=sa.Date)
+_ARXIV_ID = sa.bindparam("arxiv_id", type_=sa.String)
+_LATEST_DATE = sa.select(sa.func.max(daily_entry.c.date))
+_DATE_ON_OR_BEFORE = sa.select(sa.func.max(daily_entry.c.date)).where(daily_entry.c.date <= _DAY)
+_DATE_BEFORE = sa.select(sa.func.max(daily_entry.c.date)).where(daily_entry.c.date < _START)
+_DATE_AFTER = sa.select(sa.func.min(daily_entry.c.date)).where(daily_entry.c.date > _END)
+_IN_PERIOD = sa.and_(daily_entry.c.date >= _START, daily_entry.c.date <= _END)
+_FEED_TOTAL = sa.select(sa.func.count()).select_from(daily_entry).where(_IN_PERIOD)
+_FEED_COLUMNS = (
+    *_CARD_COLUMNS,
+    daily_entry.c.date,
+    daily_entry.c.comment,
+    user.c.username,
+    user.c.fullname,
+)
+_CARDS_BY_IDS = sa.select(*_CARD_COLUMNS).where(paper.c.id.in_(sa.bindparam("ids", expanding=True)))
+_PAPER = sa.select(paper, _upvotes, _num_comments, _latest_stars.label("github_stars")).where(
+    paper.c.id == _ARXIV_ID
+)
+_FEATURINGS = (
+    sa.select(daily_entry.c.date, daily_entry.c.comment, user.c.username, user.c.fullname)
+    .select_from(daily_entry.outerjoin(user, user.c.id == daily_entry.c.submitted_by))
+    .where(daily_entry.c.paper_id == _ARXIV_ID)
+    .order_by(daily_entry.c.date)
+)
+_PAPER_COUNT = sa.select(sa.func.count()).select_from(paper)
 
 
 def _card(row: Any, **extra: Any) -> PaperCard:
@@ -66,15 +99,13 @@ def _card(row: Any, **extra: Any) -> PaperCard:
 
 def latest_featured_date(conn: sa.Connection) -> dt.date | None:
     """The most recent day with featured papers."""
-    value: dt.date | None = conn.execute(sa.select(sa.func.max(daily_entry.c.date))).scalar()
+    value: dt.date | None = conn.execute(_LATEST_DATE).scalar()
     return value
 
 
 def featured_date_on_or_before(conn: sa.Connection, day: dt.date) -> dt.date | None:
     """The nearest day on or before `day` that has featured papers."""
-    value: dt.date | None = conn.execute(
-        sa.select(sa.func.max(daily_entry.c.date)).where(daily_entry.c.date <= day)
-    ).scalar()
+    value: dt.date | None = conn.execute(_DATE_ON_OR_BEFORE, {"day": day}).scalar()
     return value
 
 
@@ -82,12 +113,8 @@ def adjacent_featured_dates(
     conn: sa.Connection, start: dt.date, end: dt.date
 ) -> tuple[dt.date | None, dt.date | None]:
     """The last featured day before `start` and the first after `end`."""
-    before = conn.execute(
-        sa.select(sa.func.max(daily_entry.c.date)).where(daily_entry.c.date < start)
-    ).scalar()
-    after = conn.execute(
-        sa.select(sa.func.min(daily_entry.c.date)).where(daily_entry.c.date > end)
-    ).scalar()
+    before = conn.execute(_DATE_BEFORE, {"start": start}).scalar()
+    after = conn.execute(_DATE_AFTER, {"end": end}).scalar()
     return before, after
 
 
@@ -100,33 +127,13 @@ def feed(
     offset: int = 0,
 ) -> tuple[list[PaperCard], int]:
     """Papers featured from `start` to `end` inclusive, and how many there are in all."""
-    in_period = sa.and_(daily_entry.c.date >= start, daily_entry.c.date <= end)
-    total = conn.execute(
-        sa.select(sa.func.count()).select_from(daily_entry).where(in_period)
-    ).scalar_one()
-    order = (
-        [_upvotes.desc(), daily_entry.c.submitted_at, paper.c.id]
-        if sort == "upvotes"
-        else [daily_entry.c.submitted_at.desc(), paper.c.published_at.desc(), paper.c.id]
-    )
-    query = (
-        sa.select(
-            *_CARD_COLUMNS,
-            daily_entry.c.date,
-            daily_entry.c.comment,
-            user.c.username,
-            user.c.fullname,
-        )
-        .select_from(
-            daily_entry.join(paper, paper.c.id == daily_entry.c.paper_id).outerjoin(
-                user, user.c.id == daily_entry.c.submitted_by
-            )
-        )
-        .where(in_period)
-        .order_by(*order)
-        .limit(limit)
-        .offset(offset)
-    )
+    period = {"start": start, "end": end}
+    total = conn.execute(_FEED_TOTAL, period).scalar_one()
+    if limit is None:
+        rows = list(conn.execute(_feed_query(sort, paged=False), period))[offset:]
+    else:
+        page = {**period, "limit": limit, "offset": offset}
+        rows = list(conn.execute(_feed_query(sort, paged=True), page))
     cards = [
         _card(
             row,
@@ -135,43 +142,74 @@ def feed(
             submitter_fullname=row.fullname,
             submitter_comment=row.comment,
         )
-        for row in conn.execute(query)
+        for row in rows
     ]
     return cards, total
+
+
+def _feed_order_keys(sort: FeedSort) -> list[tuple[sa.ColumnElement[Any], bool]]:
+    """The feed's sort keys, each with whether it is descending; paper.id breaks ties."""
+    if sort == "upvotes":
+        return [(_upvotes, True), (daily_entry.c.submitted_at, False), (paper.c.id, False)]
+    return [(daily_entry.c.submitted_at, True), (paper.c.published_at, True), (paper.c.id, False)]
+
+
+@functools.cache
+def _feed_query(sort: FeedSort, paged: bool) -> sa.Select[Any]:
+    """The feed's rows for a period (`start`, `end`), all of them or a page (`limit`, `offset`).
+
+    A page is ranked on its sort keys alone first, so the card columns (three correlated
+    subqueries each) are computed for the rows shown, not for every entry of a month.
+    """
+    entries = daily_entry.join(paper, paper.c.id == daily_entry.c.paper_id)
+    keys = _feed_order_keys(sort)
+    if not paged:
+        return (
+            sa.select(*_FEED_COLUMNS)
+            .select_from(entries.outerjoin(user, user.c.id == daily_entry.c.submitted_by))
+            .where(_IN_PERIOD)
+            .order_by(*(key.desc() if desc else key for key, desc in keys))
+        )
+    labelled = [(key.label(f"key{i}"), desc) for i, (key, desc) in enumerate(keys)]
+    ranked = (
+        sa.select(daily_entry.c.id.label("entry_id"), *(key for key, _ in labelled))
+        .select_from(entries)
+        .where(_IN_PERIOD)
+        .order_by(*(key.desc() if desc else key for key, desc in labelled))
+        .limit(sa.bindparam("limit", type_=sa.Integer))
+        .offset(sa.bindparam("offset", type_=sa.Integer))
+        .subquery("ranked")
+    )
+    ranked_keys = [(ranked.c[f"key{i}"], desc) for i, (_, desc) in enumerate(keys)]
+    return (
+        sa.select(*_FEED_COLUMNS)
+        .select_from(
+            ranked.join(daily_entry, daily_entry.c.id == ranked.c.entry_id)
+            .join(paper, paper.c.id == daily_entry.c.paper_id)
+            .outerjoin(user, user.c.id == daily_entry.c.submitted_by)
+        )
+        .order_by(*(key.desc() if desc else key for key, desc in ranked_keys))
+    )
 
 
 def cards_by_ids(conn: sa.Connection, ids: Sequence[str]) -> list[PaperCard]:
     """Cards for `ids`, in the order given (unknown ids are left out)."""
     if not ids:
         return []
-    rows = {
-        row.id: row for row in conn.execute(sa.select(*_CARD_COLUMNS).where(paper.c.id.in_(ids)))
-    }
+    rows = {row.id: row for row in conn.execute(_CARDS_BY_IDS, {"ids": list(ids)})}
     return [_card(rows[i]) for i in ids if i in rows]
 
 
 def get_paper(conn: sa.Connection, arxiv_id: str) -> PaperDetail | None:
     """Everything about one paper, or None when it is not known."""
-    row = conn.execute(
-        sa.select(
-            paper,
-            _upvotes,
-            (paper.c.imported_comments + _local_comments).label("num_comments"),
-            _latest_stars.label("github_stars"),
-        ).where(paper.c.id == arxiv_id)
-    ).first()
+    row = conn.execute(_PAPER, {"arxiv_id": arxiv_id}).first()
     if row is None:
         return None
     featured = [
         Featuring(
             date=f.date, submitted_by=f.username, submitter_fullname=f.fullname, comment=f.comment
         )
-        for f in conn.execute(
-            sa.select(daily_entry.c.date, daily_entry.c.comment, user.c.username, user.c.fullname)
-            .select_from(daily_entry.outerjoin(user, user.c.id == daily_entry.c.submitted_by))
-            .where(daily_entry.c.paper_id == arxiv_id)
-            .order_by(daily_entry.c.date)
-        )
+        for f in conn.execute(_FEATURINGS, {"arxiv_id": arxiv_id})
     ]
     return PaperDetail(
         arxiv_id=row.id,
@@ -199,4 +237,12 @@ def get_paper(conn: sa.Connection, arxiv_id: str) -> PaperDetail | None:
 
 def paper_count(conn: sa.Connection) -> int:
     """How many papers the database holds."""
-    return int(conn.execute(sa.select(sa.func.count()).select_from(paper)).scalar_one())
+    return int(conn.execute(_PAPER_COUNT).scalar_one())
+
+
+_CONTENT_VERSION = sa.select(site_state.c.value).where(site_state.c.key == "content_version")
+
+
+def content_version(conn: sa.Connection) -> int:
+    """A number that changes whenever anything a page shows has changed."""
+    return int(conn.execute(_CONTENT_VERSION).scalar_one())

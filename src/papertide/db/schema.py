@@ -115,3 +115,10 @@ comment = sa.Table(
     sa.Column("edited_at", sa.DateTime, nullable=True),
 )
 sa.Index("ix_comment_paper_id", comment.c.paper_id)
+
+site_state = sa.Table(
+    "site_state",
+    metadata,
+    sa.Column("key", sa.String(64), primary_key=True),
+    sa.Column("value", sa.Integer, nullable=False),
+)

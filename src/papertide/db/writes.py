@@ -14,9 +14,10 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from papertide.db.schema import daily_entry, paper, repo_stars, user
+from papertide.db.schema import daily_entry, paper, repo_stars, site_state, user
 from papertide.models import DailyRecord, PaperRecord, StarsRecord, Submitter, WriteCounts
 
+CONTENT_VERSION = "content_version"
 # Fields that describe a version of the paper: a newer version overwrites them.
 _VERSIONED = ("title", "abstract", "authors", "categories", "comments", "doi", "journal_ref")
 # Fields filled in when missing, from whichever source has them.
@@ -270,7 +271,18 @@ def write_batch(
     counts = upsert_papers(conn, papers)
     counts.entries_new = add_daily_entries(conn, entries)
     counts.stars_new = add_star_snapshots(conn, stars)
+    if counts.changed:
+        bump_content_version(conn)
     return counts
+
+
+def bump_content_version(conn: sa.Connection) -> None:
+    """Tell every web process that cached pages are stale (call inside the write)."""
+    conn.execute(
+        site_state.update()
+        .where(site_state.c.key == CONTENT_VERSION)
+        .values(value=site_state.c.value + 1)
+    )
 
 
 def count_rows(conn: sa.Connection) -> dict[str, int]:

@@ -16,7 +16,7 @@ from papertide.ingest.base import BadLine, JsonLinesSource, clean_text
 from papertide.models import PaperRecord
 
 _WITHDRAWN = re.compile(
-    r"\b(this (paper|article|submission) (has been|is) withdrawn|withdrawn by)", re.I
+    r"\b(this (papers?|article|submission) (has been|is) withdrawn|withdrawn by)", re.I
 )
 _SPLIT_AUTHORS = re.compile(r",\s*(?:and\s+)?|\s+and\s+")
 

@@ -65,9 +65,9 @@ class Source(Protocol):
         ...
 
 
-def clean_text(text: str | None) -> str | None:
-    """Collapse runs of whitespace (arXiv hard-wraps titles and abstracts)."""
-    if text is None:
+def clean_text(text: object) -> str | None:
+    """Collapse runs of whitespace (arXiv hard-wraps titles and abstracts); None if no text."""
+    if not isinstance(text, str):
         return None
     cleaned = " ".join(text.split())
     return cleaned or None

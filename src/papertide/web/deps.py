@@ -24,9 +24,7 @@ class Page:
         self.templates = templates
 
     def render(self, name: str, status_code: int = 200, **context: Any) -> HTMLResponse:
-        return self.templates.TemplateResponse(
-            self.request, name, context, status_code=status_code
-        )
+        return self.templates.TemplateResponse(self.request, name, context, status_code=status_code)
 
 
 async def get_settings(request: Request) -> Settings:

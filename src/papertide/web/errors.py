@@ -22,7 +22,11 @@ def error_response(request: Request, status_code: int, message: str) -> Response
         return JSONResponse({"error": message}, status_code=status_code)
     page = Page(request, request.app.state.templates)
     return page.render(
-        "error.html", status_code=status_code, error_title=_phrase(status_code), message=message
+        "error.html",
+        status_code=status_code,
+        error_code=status_code,
+        error_title=_phrase(status_code),
+        message=message,
     )
 
 

@@ -1,4 +1,4 @@
-"""The daily, weekly and monthly feeds: `/`, `/papers/date/…`, `/papers/week/…`, `/papers/month/…`."""
+"""The feeds: `/`, `/papers/date/YYYY-MM-DD`, `/papers/week/YYYY-Www`, `/papers/month/YYYY-MM`."""
 
 from __future__ import annotations
 
@@ -19,7 +19,9 @@ PageQuery = Annotated[int, Query(alias="p", ge=1, le=10_000, description="page, 
 
 
 @router.get("/", response_class=HTMLResponse)
-async def latest_day(db: DatabaseDep, page: PageDep, sort: SortQuery = DEFAULT_SORT) -> HTMLResponse:
+async def latest_day(
+    db: DatabaseDep, page: PageDep, sort: SortQuery = DEFAULT_SORT
+) -> HTMLResponse:
     """The latest day that has featured papers."""
     return page.render("feed.html", nav="papers", feed=build_feed(db, "day", None, sort, 1))
 

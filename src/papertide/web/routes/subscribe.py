@@ -10,9 +10,9 @@ from papertide.web.deps import PageDep
 router = APIRouter()
 
 UNAVAILABLE = (
-    "Email digests are not available on this instance yet; they arrive with the email feature. "
-    "Nothing was saved and no email will be sent."
+    "Email digests are not available on this instance yet; they arrive with the email feature."
 )
+NOT_SAVED = UNAVAILABLE + " Your address was not saved and no email will be sent."
 
 
 @router.get("/subscribe", response_class=HTMLResponse)
@@ -24,5 +24,5 @@ async def subscribe_form(page: PageDep) -> HTMLResponse:
 async def subscribe(page: PageDep) -> HTMLResponse:
     # 503 rather than a fake success: the form must never pretend an address was recorded.
     return page.render(
-        "subscribe.html", status_code=503, nav="subscribe", unavailable_message=UNAVAILABLE
+        "subscribe.html", status_code=503, nav="subscribe", unavailable_message=NOT_SAVED
     )

@@ -1,0 +1,36 @@
+"""Fixtures shared by every test package: the real data folder and a fresh database."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from papertide.db import Database
+from papertide.db.migrate import upgrade
+
+# ../shared/data from the repository root: real captured data, always present in CI.
+SHARED_DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data"
+
+
+@pytest.fixture(scope="session")
+def shared_data() -> Path:
+    """The real data folder (read-only)."""
+    assert SHARED_DATA.is_dir(), f"the shared data folder is missing: {SHARED_DATA}"
+    return SHARED_DATA
+
+
+@pytest.fixture(scope="session")
+def samples(shared_data: Path) -> Path:
+    """The four verbatim Hugging Face daily-papers days."""
+    return shared_data / "hf_daily_papers" / "samples"
+
+
+@pytest.fixture
+def db(tmp_path: Path) -> Iterator[Database]:
+    """A fresh, migrated SQLite database in tmp_path."""
+    database = Database(f"sqlite:///{tmp_path / 'papertide.db'}")
+    upgrade(database)
+    yield database
+    database.dispose()

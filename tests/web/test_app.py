@@ -1,0 +1,72 @@
+from fastapi import FastAPI
+from fastapi.testclient import TestClient
+
+from papertide.web.security import CONTENT_SECURITY_POLICY
+
+
+def test_every_page_carries_the_content_security_policy(client: TestClient) -> None:
+    for path in ("/", "/papers/2608.16590", "/papers/nope", "/static/style.css"):
+        headers = client.get(path).headers
+        assert headers["content-security-policy"] == CONTENT_SECURITY_POLICY
+        assert headers["x-content-type-options"] == "nosniff"
+    assert "script-src 'self';" in CONTENT_SECURITY_POLICY
+    assert "img-src 'self' data:" in CONTENT_SECURITY_POLICY
+
+
+def test_subscribe_page_is_honest(client: TestClient) -> None:
+    page = client.get("/subscribe")
+    assert page.status_code == 200
+    assert "Email digests are not available on this instance yet" in page.text
+    assert "<fieldset disabled>" in page.text
+
+
+def test_subscribe_post_answers_503_and_saves_nothing(client: TestClient) -> None:
+    response = client.post("/subscribe", data={"email": "someone@example.org"})
+    assert response.status_code == 503
+    assert "Email digests are not available on this instance yet" in response.text
+    assert "Your address was not saved" in response.text
+
+
+def test_feed_links_to_subscribe(client: TestClient) -> None:
+    html = client.get("/").text
+    assert "Get trending papers in your email inbox!" in html
+    assert 'href="/subscribe"' in html
+
+
+def test_unknown_route_is_a_404_page(client: TestClient) -> None:
+    response = client.get("/no/such/page")
+    assert response.status_code == 404
+    assert '<p class="error-code">404</p>' in response.text
+
+
+def test_server_errors_render_the_error_page(client: TestClient) -> None:
+    app = client.app
+    assert isinstance(app, FastAPI)
+
+    @app.get("/boom")
+    async def boom() -> None:
+        raise RuntimeError("boom")
+
+    with TestClient(app, raise_server_exceptions=False) as failing:
+        response = failing.get("/boom")
+    assert response.status_code == 500
+    assert '<p class="error-code">500</p>' in response.text
+    assert "boom" not in response.text
+
+
+def test_static_assets_are_local(client: TestClient) -> None:
+    for path in (
+        "/static/style.css",
+        "/static/render-math.js",
+        "/static/katex/katex.min.js",
+        "/static/katex/katex.min.css",
+        "/static/katex/contrib/auto-render.min.js",
+        "/static/katex/fonts/KaTeX_Main-Regular.woff2",
+    ):
+        assert client.get(path).status_code == 200, path
+
+
+def test_each_app_has_its_own_database(client: TestClient, empty_client: TestClient) -> None:
+    assert client.app is not empty_client.app
+    assert "2608.16590" in client.get("/").text
+    assert "2608.16590" not in empty_client.get("/").text
