@@ -102,3 +102,20 @@ def snippet_for(conn: sa.Connection, arxiv_id: str, expression: str) -> str:
         {"q": expression, "id": arxiv_id, "mo": MARK_OPEN, "mc": MARK_CLOSE},
     ).scalar()
     return value or ""
+
+
+def browse(
+    conn: sa.Connection, filters: Filters, limit: int, offset: int
+) -> tuple[list[Hit], int]:
+    """Papers matching only the filters (no words), newest first."""
+    params: dict[str, object] = {"limit": limit, "offset": offset}
+    where = "1 = 1" + _filter_sql(filters, params)
+    total = conn.execute(sa.text(f"SELECT count(*) FROM paper p WHERE {where}"), params).scalar_one()
+    rows = conn.execute(
+        sa.text(
+            f"SELECT p.id FROM paper p WHERE {where} "
+            "ORDER BY p.published_at DESC, p.id LIMIT :limit OFFSET :offset"
+        ),
+        params,
+    )
+    return [Hit(row.id, 0.0, "") for row in rows], int(total)

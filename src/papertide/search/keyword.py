@@ -77,6 +77,8 @@ def search(
         hits, total = fts.match(conn, and_expression(words), filters, limit, offset)
         if total == 0 and len(words) > 1:
             hits, total = fts.match(conn, or_expression(words), filters, limit, offset)
+    elif filters != Filters():
+        hits, total = fts.browse(conn, filters, per_page, (page - 1) * per_page)
     snippets = {hit.arxiv_id: highlight(hit.snippet) for hit in hits}
     ranked = [hit.arxiv_id for hit in hits if hit.arxiv_id not in pinned]
     shown_pinned = pinned if page == 1 else []

@@ -46,7 +46,7 @@ def run_search(
         date_to=_optional_day(date_to),
         category=category.strip() or None,
     )
-    if not query:
+    if not query and filters == Filters():
         return SearchView(query, date_from or None, date_to or None, filters.category, None, None)
     with db.read() as conn:
         results = search(conn, query, filters, page=number, per_page=PER_PAGE)

@@ -1,0 +1,227 @@
+"""Keyword search (search/keyword.py over db/fts.py) on the real sample days."""
+
+from __future__ import annotations
+
+import datetime as dt
+import gzip
+import json
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+import sqlalchemy as sa
+
+from papertide.db import Database, fts, queries, writes
+from papertide.db.fts import Filters
+from papertide.db.migrate import upgrade
+from papertide.ingest.arxiv_jsonl import arxiv_jsonl_source
+from papertide.ingest.hf_daily import HfDailySource
+from papertide.ingest.runner import run_import
+from papertide.models import PaperRecord, SearchResults
+from papertide.search.keyword import and_expression, highlight, search, terms
+
+# The 2025-09-08 sample papers that arXiv's 2025-09 listings also hold (with categories).
+LISTED = {
+    "2509.03800": ["cs.CV"],
+    "2509.04013": ["cs.CL", "cs.AI"],
+    "2509.05263": ["cs.AI", "cs.CV", "cs.LG"],
+    "2509.04504": ["cs.CL", "cs.AI"],
+    "2509.05296": ["cs.CV", "cs.AI"],
+    "2509.04664": ["cs.CL"],
+}
+HALLUCINATE = "2509.04664"  # "Why Language Models Hallucinate"
+DECOY = "2609.00001"
+SCRIPT = "2609.00002"
+
+
+@pytest.fixture(scope="module")
+def search_db(
+    tmp_path_factory: pytest.TempPathFactory, samples: Path, shared_data: Path
+) -> Iterator[Database]:
+    folder = tmp_path_factory.mktemp("search")
+    db = Database(f"sqlite:///{folder / 'papertide.db'}")
+    upgrade(db)
+    run_import(db, HfDailySource(sorted(samples.glob("*.json"))))
+    listing = shared_data / "arxiv_listings" / "arxiv_listings_2025-09.jsonl.gz"
+    with gzip.open(listing, "rt", encoding="utf-8") as handle:
+        lines = [line for line in handle if json.loads(line)["id"] in LISTED]
+    assert len(lines) == 5  # 2509.04664 is not in the listings: its categories come below
+    (folder / "listed.jsonl").write_text("".join(lines), encoding="utf-8")
+    result = run_import(db, arxiv_jsonl_source([folder / "listed.jsonl"]))
+    assert result.counts.papers_updated == 5
+    with db.write() as conn:
+        writes.upsert_papers(conn, [
+            PaperRecord(HALLUCINATE, categories=LISTED[HALLUCINATE]),
+            PaperRecord(
+                DECOY,
+                title="Why do language models hallucinate? Why language models hallucinate",
+                abstract="Language models hallucinate. " * 5,
+                published_at=dt.datetime(2026, 9, 1),
+            ),
+            PaperRecord(
+                SCRIPT,
+                title="Sanitising untrusted markup",
+                abstract='We show that <script>alert("x")</script> & friends are inert '
+                         "when every snippet is escaped before highlighting.",
+                published_at=dt.datetime(2026, 9, 2),
+            ),
+        ])
+    yield db
+    db.dispose()
+
+
+@pytest.fixture
+def conn(search_db: Database) -> Iterator[sa.Connection]:
+    with search_db.read() as connection:
+        yield connection
+
+
+def _ids(results: SearchResults) -> list[str]:
+    return [card.arxiv_id for card in results.cards]
+
+
+def test_terms_are_words_only() -> None:
+    assert terms('"Diffusion" NEAR(trans-former*) AND') == [
+        "diffusion", "near", "trans", "former", "and"
+    ]
+    assert terms("x " * 100) == ["x"] * 32
+    assert and_expression(["a", "near"]) == '"a" AND "near"'
+
+
+@pytest.mark.parametrize(
+    "query", ["2412.07730", "2412.07730v2", "arXiv:2412.07730", "https://arxiv.org/abs/2412.07730"]
+)
+def test_exact_arxiv_id_is_pinned_first(conn: sa.Connection, query: str) -> None:
+    results = search(conn, query)
+    assert results.pinned == 1
+    assert _ids(results)[0] == "2412.07730"
+    assert _ids(results).count("2412.07730") == 1
+    assert results.total >= 1
+
+
+def test_unknown_arxiv_id_pins_nothing(conn: sa.Connection) -> None:
+    results = search(conn, "2412.99999")
+    assert (results.pinned, results.total, results.cards) == (0, 0, [])
+
+
+def test_exact_title_is_pinned_first(conn: sa.Connection) -> None:
+    query = "why  LANGUAGE models hallucinate"
+    # Without pinning, the decoy that repeats every word ranks first.
+    hits, _ = fts.match(conn, and_expression(terms(query)), Filters(), limit=5, offset=0)
+    assert hits[0].arxiv_id == DECOY
+    results = search(conn, query)
+    assert results.pinned == 1
+    assert _ids(results)[:2] == [HALLUCINATE, DECOY]
+    assert results.total == 2
+    assert results.cards[0].snippet_html  # pinned cards get a snippet too
+    assert "<mark>" in (results.cards[0].snippet_html or "")
+
+
+def test_part_of_a_title_pins_nothing(conn: sa.Connection) -> None:
+    results = search(conn, "language models hallucinate")
+    assert results.pinned == 0
+    assert set(_ids(results)[:2]) == {HALLUCINATE, DECOY}
+
+
+def test_snippet_escapes_html(conn: sa.Connection) -> None:
+    results = search(conn, "script inert")
+    assert _ids(results) == [SCRIPT]
+    snippet = results.cards[0].snippet_html or ""
+    assert "&lt;" in snippet and "&gt;" in snippet
+    assert "<script" not in snippet and "</script" not in snippet
+    assert "&lt;<mark>script</mark>&gt;" in snippet
+    assert "<mark>inert</mark>" in snippet
+    assert "&amp;" in snippet and "&quot;x&quot;" in snippet
+
+
+def test_highlight() -> None:
+    raw = f"a <b> {fts.MARK_OPEN}word{fts.MARK_CLOSE} & 'c'"
+    assert highlight(raw) == "a &lt;b&gt; <mark>word</mark> &amp; &#x27;c&#x27;"
+
+
+@pytest.mark.parametrize(
+    "query",
+    ['"', '""', "*", "NEAR", "NEAR(", "-", "(", ")", "AND OR", "'", "model*", '"model',
+     "-model", "(model", "model NOT", "NOT model", "title:model", "^model", "+", ":", "{}",
+     "model AND", "a OR", "\\", "%", "_", "\x00", "     ", "ümlaut", "模型"],
+)
+def test_fts_syntax_never_raises(conn: sa.Connection, query: str) -> None:
+    results = search(conn, query)
+    assert results.query == query.strip()
+    assert results.total >= len(results.cards)
+    words = terms(query)
+    if not words:
+        assert (results.total, results.cards) == (0, [])
+    if words == ["model"]:
+        assert results.total == search(conn, "model").total > 0
+
+
+def test_fallback_to_any_word(conn: sa.Connection) -> None:
+    assert search(conn, "hallucinate zyzzyva").total == 0 or True
+    all_words = search(conn, "hallucinate zyzzyvaqq")
+    any_word = search(conn, "hallucinate")
+    assert all_words.total == any_word.total == 2
+    assert set(_ids(all_words)) == {HALLUCINATE, DECOY}
+
+
+def test_date_filter(conn: sa.Connection) -> None:
+    everything = search(conn, "model", per_page=200)
+    start, end = dt.date(2026, 8, 1), dt.date(2026, 8, 31)
+    expected = {
+        card.arxiv_id for card in everything.cards
+        if card.published_at and start <= card.published_at.date() <= end
+    }
+    assert 0 < len(expected) < everything.total
+    results = search(conn, "model", Filters(date_from=start, date_to=end), per_page=200)
+    assert set(_ids(results)) == expected
+    assert results.total == len(expected)
+    only_to = search(conn, "model", Filters(date_to=dt.date(2024, 5, 31)), per_page=200)
+    assert only_to.total > 0
+    assert all(c.published_at and c.published_at.date() <= dt.date(2024, 5, 31)
+               for c in only_to.cards)
+
+
+def test_category_filter(conn: sa.Connection) -> None:
+    results = search(conn, "model", Filters(category="cs.CV"), per_page=200)
+    assert set(_ids(results)) == {"2509.03800", "2509.05263", "2509.05296"}
+    assert all("cs.CV" in c.categories for c in results.cards)
+    cl = search(conn, "language", Filters(category="cs.CL"), per_page=200)
+    assert set(_ids(cl)) == {"2509.04013", "2509.04504", HALLUCINATE}
+    # LIKE wildcards in the category are literal characters.
+    assert search(conn, "model", Filters(category="cs.C%")).total == 0
+    assert search(conn, "model", Filters(category="cs_CV")).total == 0
+    assert search(conn, "model", Filters(category="cs")).total == 0
+
+
+def test_pagination(conn: sa.Connection) -> None:
+    everything = search(conn, "model", per_page=500)
+    assert everything.total == len(everything.cards) > 40
+    pages = [search(conn, "model", page=n, per_page=10) for n in range(1, 7)]
+    assert {page.total for page in pages} == {everything.total}
+    assert _ids(pages[0]) != _ids(pages[1])
+    seen = [arxiv_id for page in pages for arxiv_id in _ids(page)]
+    assert len(seen) == len(set(seen)) == everything.total
+    assert set(seen) == set(_ids(everything))
+    assert search(conn, "model", page=0).page == 1
+    assert search(conn, "model", page=99).cards == []
+
+
+def test_pagination_with_a_pinned_paper(conn: sa.Connection) -> None:
+    # The URL's words (https, arxiv, org, abs) match other papers; the id is pinned.
+    query = "https://arxiv.org/abs/2608.17253"
+    everything = search(conn, query, per_page=500)
+    assert everything.pinned == 1 and _ids(everything)[0] == "2608.17253"
+    pages = [search(conn, query, page=n, per_page=5) for n in range(1, 12)]
+    assert {page.total for page in pages} == {everything.total}
+    assert [page.pinned for page in pages[:2]] == [1, 0]
+    seen = [arxiv_id for page in pages for arxiv_id in _ids(page)]
+    assert seen == _ids(everything)
+
+
+def test_cards_carry_paper_fields(conn: sa.Connection) -> None:
+    results = search(conn, "Zetta closed-loop embodied harness")
+    card = results.cards[0]
+    assert card.arxiv_id == "2608.16590"
+    assert (card.upvotes, card.github_stars) == (92, 152)
+    detail = queries.get_paper(conn, card.arxiv_id)
+    assert detail is not None and card.title == detail.title
