@@ -6,6 +6,7 @@ Takes an already-sanitised FTS5 MATCH expression from papertide.search.keyword.
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import sqlalchemy as sa
@@ -47,25 +48,41 @@ def _filter_sql(filters: Filters, params: dict[str, object]) -> str:
 
 
 def match(
-    conn: sa.Connection, expression: str, filters: Filters, limit: int, offset: int
+    conn: sa.Connection,
+    expression: str,
+    filters: Filters,
+    limit: int,
+    offset: int,
+    exclude: Sequence[str] = (),
 ) -> tuple[list[Hit], int]:
-    """Rank papers matching the FTS5 `expression` by BM25; returns a page and the total."""
+    """Rank papers matching the FTS5 `expression` by BM25; returns a page and the total.
+
+    Papers in `exclude` (pinned ones, shown apart) are left out of both.
+    """
     params: dict[str, object] = {"q": expression, "limit": limit, "offset": offset}
-    where = "paper_fts MATCH :q" + _filter_sql(filters, params)
+    filter_sql = _filter_sql(filters, params)
+    # Without filters the index alone answers: joining paper for every match (tens of
+    # thousands for a broad word) cost more than the ranking itself (issue #2). The triggers
+    # of migration 0001 keep the index and paper in step, so the answers are the same.
+    source = "paper_fts JOIN paper p ON p.seq = paper_fts.rowid" if filter_sql else "paper_fts"
+    where = "paper_fts MATCH :q" + filter_sql
+    if exclude:
+        names = [f"x{i}" for i in range(len(exclude))]
+        params.update(zip(names, exclude, strict=True))
+        where += " AND paper_fts.rowid NOT IN (SELECT seq FROM paper WHERE id IN ({}))".format(
+            ", ".join(f":{name}" for name in names)
+        )
     total = conn.execute(
-        sa.text(
-            f"SELECT count(*) FROM paper_fts JOIN paper p ON p.seq = paper_fts.rowid WHERE {where}"
-        ),
-        params,
+        sa.text(f"SELECT count(*) FROM {source} WHERE {where}"), params
     ).scalar_one()
     if not total:
         return [], 0
     rows = conn.execute(
         sa.text(
-            "SELECT p.id, bm25(paper_fts, :wt, :wa, :wb) AS score, "
+            "SELECT paper_fts.rowid AS seq, bm25(paper_fts, :wt, :wa, :wb) AS score, "
             "snippet(paper_fts, 2, :mo, :mc, '…', 28) AS snip "
-            f"FROM paper_fts JOIN paper p ON p.seq = paper_fts.rowid WHERE {where} "
-            "ORDER BY score LIMIT :limit OFFSET :offset"
+            f"FROM {source} WHERE {where} "
+            "ORDER BY score, paper_fts.rowid LIMIT :limit OFFSET :offset"
         ),
         {
             **params,
@@ -75,8 +92,22 @@ def match(
             "mo": MARK_OPEN,
             "mc": MARK_CLOSE,
         },
+    ).all()
+    ids = _ids_by_seq(conn, [row.seq for row in rows])
+    hits = [Hit(ids[row.seq], -row.score, row.snip or "") for row in rows if row.seq in ids]
+    return hits, int(total)
+
+
+def _ids_by_seq(conn: sa.Connection, seqs: list[int]) -> dict[int, str]:
+    if not seqs:
+        return {}
+    rows = conn.execute(
+        sa.text("SELECT seq, id FROM paper WHERE seq IN :seqs").bindparams(
+            sa.bindparam("seqs", expanding=True)
+        ),
+        {"seqs": seqs},
     )
-    return [Hit(row.id, -row.score, row.snip or "") for row in rows], int(total)
+    return {row.seq: row.id for row in rows}
 
 
 def exact_title_ids(conn: sa.Connection, phrase_expression: str, title: str) -> list[str]:
@@ -104,13 +135,13 @@ def snippet_for(conn: sa.Connection, arxiv_id: str, expression: str) -> str:
     return value or ""
 
 
-def browse(
-    conn: sa.Connection, filters: Filters, limit: int, offset: int
-) -> tuple[list[Hit], int]:
+def browse(conn: sa.Connection, filters: Filters, limit: int, offset: int) -> tuple[list[Hit], int]:
     """Papers matching only the filters (no words), newest first."""
     params: dict[str, object] = {"limit": limit, "offset": offset}
     where = "1 = 1" + _filter_sql(filters, params)
-    total = conn.execute(sa.text(f"SELECT count(*) FROM paper p WHERE {where}"), params).scalar_one()
+    total = conn.execute(
+        sa.text(f"SELECT count(*) FROM paper p WHERE {where}"), params
+    ).scalar_one()
     rows = conn.execute(
         sa.text(
             f"SELECT p.id FROM paper p WHERE {where} "

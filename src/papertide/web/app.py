@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from pathlib import Path
 
@@ -12,6 +12,8 @@ from fastapi.templating import Jinja2Templates
 
 from papertide.bootstrap import open_database
 from papertide.config import Settings
+from papertide.db import Database, queries
+from papertide.web.cache import PageCache
 from papertide.web.errors import install_error_handlers
 from papertide.web.filters import FILTERS
 from papertide.web.routes import feed, papers, search, subscribe
@@ -41,8 +43,22 @@ def create_app(settings: Settings) -> FastAPI:
     # `/papers/...` route.
     for module in (feed, search, subscribe, papers):
         app.include_router(module.router)
-    app.add_middleware(SecurityHeadersMiddleware)
+    app.add_middleware(PageCache, version=_content_version(db), cacheable=_is_public_page)
+    app.add_middleware(SecurityHeadersMiddleware)  # outermost: cached replies get it too
     return app
+
+
+def _content_version(db: Database) -> Callable[[], int]:
+    def version() -> int:
+        with db.read() as conn:
+            return queries.content_version(conn)
+
+    return version
+
+
+def _is_public_page(path: str) -> bool:
+    """Feeds, paper pages and search: the same for every anonymous visitor."""
+    return path == "/" or path.startswith("/papers")
 
 
 def make_templates(settings: Settings) -> Jinja2Templates:
