@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -12,6 +13,14 @@ from papertide.db.migrate import upgrade
 
 # ../shared/data from the repository root: real captured data, always present in CI.
 SHARED_DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data"
+
+
+@pytest.fixture(autouse=True)
+def _no_papertide_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Settings read PAPERTIDE_* variables: the developer's own must not leak into tests."""
+    for name in list(os.environ):
+        if name.upper().startswith("PAPERTIDE_"):
+            monkeypatch.delenv(name)
 
 
 @pytest.fixture(scope="session")

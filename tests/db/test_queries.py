@@ -93,9 +93,10 @@ def test_latest_and_adjacent_featured_dates(conn: sa.Connection) -> None:
     assert queries.adjacent_featured_dates(conn, DAYS[0], DAYS[0]) == (None, DAYS[1])
     assert queries.adjacent_featured_dates(conn, DAYS[3], DAYS[3]) == (DAYS[2], None)
     # A whole week around a featured day.
-    assert queries.adjacent_featured_dates(
-        conn, dt.date(2024, 12, 9), dt.date(2024, 12, 15)
-    ) == (DAYS[0], DAYS[2])
+    assert queries.adjacent_featured_dates(conn, dt.date(2024, 12, 9), dt.date(2024, 12, 15)) == (
+        DAYS[0],
+        DAYS[2],
+    )
 
 
 def test_empty_database_has_no_dates(db: Database) -> None:
@@ -129,23 +130,31 @@ def test_cards_by_ids_keeps_the_order(conn: sa.Connection) -> None:
     assert queries.cards_by_ids(conn, []) == []
 
 
-def test_paper_on_two_days_with_newest_stars_and_local_votes(db: Database, samples: Path,
-                                                             tmp_path: Path) -> None:
+def test_paper_on_two_days_with_newest_stars_and_local_votes(
+    db: Database, samples: Path, tmp_path: Path
+) -> None:
     items = json.loads((samples / "2026-08-20.json").read_text(encoding="utf-8"))[:1]
     (tmp_path / "2026-08-20.json").write_text(json.dumps(items), encoding="utf-8")
     (tmp_path / "2026-08-24.json").write_text(json.dumps(items), encoding="utf-8")
     run_import(db, HfDailySource(sorted(tmp_path.glob("*.json"))))
     with db.write() as conn:
-        writes.add_star_snapshots(conn, [
-            StarsRecord("Air-Embodied-Brain/Zetta-Embodiment", 400, dt.datetime(2026, 9, 1)),
-            StarsRecord("air-embodied-brain/zetta-embodiment", 300, dt.datetime(2026, 8, 25)),
-        ])
+        writes.add_star_snapshots(
+            conn,
+            [
+                StarsRecord("Air-Embodied-Brain/Zetta-Embodiment", 400, dt.datetime(2026, 9, 1)),
+                StarsRecord("air-embodied-brain/zetta-embodiment", 300, dt.datetime(2026, 8, 25)),
+            ],
+        )
         voter = conn.execute(
-            user.insert().values(username="ada", username_key="ada",
-                                 created_at=dt.datetime(2026, 9, 1))
+            user.insert().values(
+                username="ada", username_key="ada", created_at=dt.datetime(2026, 9, 1)
+            )
         ).inserted_primary_key[0]
-        conn.execute(upvote.insert().values(user_id=voter, paper_id="2608.16590",
-                                            created_at=dt.datetime(2026, 9, 1)))
+        conn.execute(
+            upvote.insert().values(
+                user_id=voter, paper_id="2608.16590", created_at=dt.datetime(2026, 9, 1)
+            )
+        )
     with db.read() as conn:
         paper = queries.get_paper(conn, "2608.16590")
         week, total = queries.feed(conn, dt.date(2026, 8, 17), dt.date(2026, 8, 24))
@@ -155,5 +164,6 @@ def test_paper_on_two_days_with_newest_stars_and_local_votes(db: Database, sampl
     assert paper.github_stars == 400  # the latest snapshot
     assert paper.upvotes == 93  # 92 imported + 1 local
     assert total == 2 and [c.featured_on for c in week] == [
-        dt.date(2026, 8, 20), dt.date(2026, 8, 24)
+        dt.date(2026, 8, 20),
+        dt.date(2026, 8, 24),
     ]

@@ -42,8 +42,9 @@ def test_new_paper_defaults(db: Database) -> None:
 
 def test_newer_version_replaces_title_and_abstract(db: Database) -> None:
     _upsert(db, _v(1, title="Old title", abstract="Old abstract.", authors=["A"]))
-    counts = _upsert(db, _v(2, title="New title", abstract="New abstract.",
-                            updated_at=dt.datetime(2026, 8, 1)))
+    counts = _upsert(
+        db, _v(2, title="New title", abstract="New abstract.", updated_at=dt.datetime(2026, 8, 1))
+    )
     assert (counts.papers_new, counts.papers_updated, counts.papers_unchanged) == (0, 1, 0)
     row = _row(db)
     assert (row["version"], row["title"], row["abstract"]) == (2, "New title", "New abstract.")
@@ -53,8 +54,9 @@ def test_newer_version_replaces_title_and_abstract(db: Database) -> None:
 
 def test_older_version_never_replaces_a_newer_one(db: Database) -> None:
     _upsert(db, _v(3, title="Third", abstract="v3", updated_at=dt.datetime(2026, 3, 1)))
-    counts = _upsert(db, _v(2, title="Second", abstract="v2", updated_at=dt.datetime(2026, 2, 1),
-                            withdrawn=True))
+    counts = _upsert(
+        db, _v(2, title="Second", abstract="v2", updated_at=dt.datetime(2026, 2, 1), withdrawn=True)
+    )
     assert (counts.papers_updated, counts.papers_unchanged) == (0, 1)
     row = _row(db)
     assert (row["version"], row["title"], row["abstract"]) == (3, "Third", "v3")
@@ -70,10 +72,21 @@ def test_unversioned_source_only_fills_gaps(db: Database) -> None:
 
 
 def test_missing_fields_never_erase(db: Database) -> None:
-    _upsert(db, _v(1, title="T", categories=["cs.CL", "cs.AI"], github_repo="org/repo",
-                   ai_keywords=["llm"], comments="10 pages", doi="10.1/x"))
-    counts = _upsert(db, _v(2, title="T2", categories=[], github_repo=None, comments=None,
-                            ai_keywords=None))
+    _upsert(
+        db,
+        _v(
+            1,
+            title="T",
+            categories=["cs.CL", "cs.AI"],
+            github_repo="org/repo",
+            ai_keywords=["llm"],
+            comments="10 pages",
+            doi="10.1/x",
+        ),
+    )
+    counts = _upsert(
+        db, _v(2, title="T2", categories=[], github_repo=None, comments=None, ai_keywords=None)
+    )
     assert counts.papers_updated == 1
     row = _row(db)
     assert row["title"] == "T2"
@@ -133,10 +146,13 @@ def test_search_index_follows_updates(db: Database) -> None:
     _upsert(db, _v(1, title="Quantum walrus", abstract="About walruses."))
     _upsert(db, _v(2, title="Classical penguin", abstract="About penguins."))
     with db.read() as conn:
+
         def hits(word: str) -> int:
-            return int(conn.exec_driver_sql(
-                "SELECT count(*) FROM paper_fts WHERE paper_fts MATCH ?", (word,)
-            ).scalar_one())
+            return int(
+                conn.exec_driver_sql(
+                    "SELECT count(*) FROM paper_fts WHERE paper_fts MATCH ?", (word,)
+                ).scalar_one()
+            )
 
         assert (hits("walrus"), hits("penguin")) == (0, 1)
 
@@ -145,8 +161,7 @@ def test_daily_entries_and_users_are_idempotent(db: Database) -> None:
     _upsert(db, _v(None, title="T"))
     day = dt.date(2026, 8, 20)
     entry = DailyRecord(ID, day, dt.datetime(2026, 8, 20), Submitter("Xin64", "Xin Ding"))
-    other_day = DailyRecord(ID, dt.date(2026, 8, 21), dt.datetime(2026, 8, 21),
-                            Submitter("xin64"))
+    other_day = DailyRecord(ID, dt.date(2026, 8, 21), dt.datetime(2026, 8, 21), Submitter("xin64"))
     with db.write() as conn:
         assert writes.add_daily_entries(conn, [entry, entry, other_day]) == 2
         assert writes.add_daily_entries(conn, [entry]) == 0
@@ -156,7 +171,8 @@ def test_daily_entries_and_users_are_idempotent(db: Database) -> None:
         detail = queries.get_paper(conn, ID)
     assert detail is not None
     assert [(f.date, f.submitted_by) for f in detail.featured] == [
-        (day, "Xin64"), (dt.date(2026, 8, 21), "Xin64")
+        (day, "Xin64"),
+        (dt.date(2026, 8, 21), "Xin64"),
     ]
 
 

@@ -46,7 +46,11 @@ def test_real_listing_lines(db: Database, shared_data: Path, tmp_path: Path, nam
     assert paper is not None
     assert paper.title == "Safe Vision-Language Models via Unsafe Weights Manipulation"
     assert paper.authors == [
-        "Moreno D'Incà", "Elia Peruzzo", "Xingqian Xu", "Humphrey Shi", "Nicu Sebe",
+        "Moreno D'Incà",
+        "Elia Peruzzo",
+        "Xingqian Xu",
+        "Humphrey Shi",
+        "Nicu Sebe",
         "Massimiliano Mancini",
     ]
     assert paper.categories == ["cs.CV", "cs.AI"]
@@ -83,9 +87,7 @@ def test_bad_lines_are_reported_with_their_line(
     path = _write_lines(tmp_path / "listing.jsonl", lines)
     result = _import(db, path)
     problems = [(p.where, p.message) for p in result.report.problems]
-    assert [where for where, _ in problems] == [
-        f"{path}:2", f"{path}:7", f"{path}:8", f"{path}:9"
-    ]
+    assert [where for where, _ in problems] == [f"{path}:2", f"{path}:7", f"{path}:8", f"{path}:9"]
     assert problems[0][1].startswith("not a JSON line")
     assert problems[1][1] == "line is not a JSON object"
     assert "'garbage' is not an arXiv id" in problems[2][1]

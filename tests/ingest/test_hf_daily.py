@@ -43,13 +43,18 @@ def _rows(db: Database) -> dict[str, int]:
 def test_the_four_sample_days_import_cleanly(db: Database, samples: Path) -> None:
     paths = sorted(samples.glob("*.json"))
     assert [p.name for p in paths] == [
-        "2024-05-27.json", "2024-12-11.json", "2025-09-08.json", "2026-08-20.json"
+        "2024-05-27.json",
+        "2024-12-11.json",
+        "2025-09-08.json",
+        "2026-08-20.json",
     ]
     result = _import(db, *paths)
     assert result.report.problems == []
     assert result.report.records_read == 13 + 26 + 7 + 15
     assert (result.counts.papers_new, result.counts.entries_new) == (61, 61)
-    assert result.report.notes == [f"{samples / '2024-12-11.json'}: decoded 26 Python-repr string items"]
+    assert result.report.notes == [
+        f"{samples / '2024-12-11.json'}: decoded 26 Python-repr string items"
+    ]
     assert _rows(db)["paper"] == 61
 
 
@@ -99,7 +104,9 @@ def test_wrapper_object_is_unwrapped(db: Database, samples: Path, tmp_path: Path
     )
     result = _import(db, path)
     assert result.report.problems == []
-    assert result.report.notes == [f"{path}: unwrapped a {{status, date, count, data}} wrapper object"]
+    assert result.report.notes == [
+        f"{path}: unwrapped a {{status, date, count, data}} wrapper object"
+    ]
     assert (result.counts.papers_new, result.counts.entries_new) == (15, 15)
 
 
@@ -326,7 +333,9 @@ def test_parse_item_values(samples: Path) -> None:
     assert entry.submitted_at == dt.datetime(2026, 8, 20)
     assert stars is not None
     assert (stars.repo, stars.stars, stars.observed_at) == (
-        "DrStranded/Co-RL", 1, dt.datetime(2026, 8, 20)
+        "DrStranded/Co-RL",
+        1,
+        dt.datetime(2026, 8, 20),
     )
 
 

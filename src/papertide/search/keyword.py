@@ -71,17 +71,21 @@ def search(
     pinned = _pinned_ids(conn, query, words)
     hits: list[fts.Hit] = []
     total = 0
+    # The results are the pinned papers, then the ranking without them; `first` is where
+    # this page starts in that list.
+    first = (page - 1) * per_page
     if words:
-        # Fetch enough to fill the page after pinned papers are taken out of the ranking.
-        limit, offset = per_page + len(pinned), (page - 1) * per_page
-        hits, total = fts.match(conn, and_expression(words), filters, limit, offset)
-        if total == 0 and len(words) > 1:
+        offset = max(0, first - len(pinned))
+        limit = max(0, first + per_page - len(pinned) - offset)
+        hits, total = fts.match(conn, and_expression(words), filters, limit, offset, pinned)
+        if total == 0 and not pinned and len(words) > 1:
             hits, total = fts.match(conn, or_expression(words), filters, limit, offset)
+        total += len(pinned)
     elif filters != Filters():
-        hits, total = fts.browse(conn, filters, per_page, (page - 1) * per_page)
+        hits, total = fts.browse(conn, filters, per_page, first)
     snippets = {hit.arxiv_id: highlight(hit.snippet) for hit in hits}
     ranked = [hit.arxiv_id for hit in hits if hit.arxiv_id not in pinned]
-    shown_pinned = pinned if page == 1 else []
+    shown_pinned = pinned[first : first + per_page]
     for arxiv_id in shown_pinned:
         if arxiv_id not in snippets and words:
             snippets[arxiv_id] = highlight(fts.snippet_for(conn, arxiv_id, or_expression(words)))
@@ -90,5 +94,4 @@ def search(
         replace(card, snippet_html=snippets.get(card.arxiv_id) or None)
         for card in queries.cards_by_ids(conn, ordered)
     ]
-    total = max(total, len(set(pinned) | {hit.arxiv_id for hit in hits}))
     return SearchResults(query, total, page, per_page, cards, len(shown_pinned))
