@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import os
+from collections.abc import Callable
 from pathlib import Path
 from typing import Annotated
 
@@ -98,46 +99,39 @@ def _report(result: ImportResult, show: int) -> None:
     console.print(f"{result.report.records_read} records read. [bold]{result.summary()}[/bold]")
 
 
-@import_app.command("hf-daily")
-def import_hf_daily(
-    paths: PathsArgument,
-    config: ConfigOption = None,
-    data_dir: DataDirOption = None,
-    database_url: DatabaseOption = None,
-    strict: StrictOption = False,
-    show: ShowOption = 20,
-) -> None:
-    """Hugging Face daily papers: day .json files, monthly .tar.gz, or normalized .jsonl[.gz]."""
-    settings = _settings(config, data_dir=data_dir, database_url=database_url)
-    _run(HfDailySource(paths), settings, strict, show)
+def _import_command(name: str, make_source: Callable[[list[Path]], Source], doc: str) -> None:
+    """Register `papertide import NAME`: the options are the same for every source."""
+
+    def command(
+        paths: PathsArgument,
+        config: ConfigOption = None,
+        data_dir: DataDirOption = None,
+        database_url: DatabaseOption = None,
+        strict: StrictOption = False,
+        show: ShowOption = 20,
+    ) -> None:
+        settings = _settings(config, data_dir=data_dir, database_url=database_url)
+        _run(make_source(paths), settings, strict, show)
+
+    command.__doc__ = doc
+    import_app.command(name)(command)
 
 
-@import_app.command("arxiv-jsonl")
-def import_arxiv_jsonl(
-    paths: PathsArgument,
-    config: ConfigOption = None,
-    data_dir: DataDirOption = None,
-    database_url: DatabaseOption = None,
-    strict: StrictOption = False,
-    show: ShowOption = 20,
-) -> None:
-    """arXiv listing records, one JSON object a line (.jsonl or .jsonl.gz)."""
-    settings = _settings(config, data_dir=data_dir, database_url=database_url)
-    _run(arxiv_jsonl_source(paths), settings, strict, show)
-
-
-@import_app.command("arxiv-snapshot")
-def import_arxiv_snapshot(
-    paths: PathsArgument,
-    config: ConfigOption = None,
-    data_dir: DataDirOption = None,
-    database_url: DatabaseOption = None,
-    strict: StrictOption = False,
-    show: ShowOption = 20,
-) -> None:
-    """The arXiv metadata bulk snapshot (one JSON record a line), streamed."""
-    settings = _settings(config, data_dir=data_dir, database_url=database_url)
-    _run(arxiv_snapshot_source(paths), settings, strict, show)
+_import_command(
+    "hf-daily",
+    HfDailySource,
+    "Hugging Face daily papers: day .json files, monthly .tar.gz, or normalized .jsonl[.gz].",
+)
+_import_command(
+    "arxiv-jsonl",
+    arxiv_jsonl_source,
+    "arXiv listing records, one JSON object a line (.jsonl or .jsonl.gz).",
+)
+_import_command(
+    "arxiv-snapshot",
+    arxiv_snapshot_source,
+    "The arXiv metadata bulk snapshot (one JSON record a line), streamed with flat memory.",
+)
 
 
 def app_from_environment() -> object:
