@@ -78,14 +78,23 @@ def parse_wrk(url: str, output: str) -> WrkResult:
     )
 
 
-def run_wrk(url: str, seconds: int, connections: int = 64, threads: int = 2) -> WrkResult:
-    """One bounded wrk run against a loopback URL."""
+def run_wrk(
+    url: str,
+    seconds: int,
+    connections: int = 64,
+    threads: int = 2,
+    headers: Sequence[str] = (),
+) -> WrkResult:
+    """One bounded wrk run against a loopback URL; `headers` as "Name: value"."""
     if not url.startswith("http://127.0.0.1:"):
         raise ValueError("load goes to 127.0.0.1 only")
     binary = wrk_path()
     if binary is None:
         raise RuntimeError("wrk is not installed")
-    command = [binary, f"-t{threads}", f"-c{connections}", f"-d{seconds}s", "--latency", url]
+    command = [binary, f"-t{threads}", f"-c{connections}", f"-d{seconds}s", "--latency"]
+    for header in headers:
+        command += ["-H", header]
+    command.append(url)
     done = subprocess.run(command, capture_output=True, text=True, timeout=seconds + 30, check=True)
     return parse_wrk(url, done.stdout)
 

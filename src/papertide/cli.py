@@ -159,6 +159,7 @@ def serve(
         overrides["load_demo"] = False
     settings = _settings(config, **overrides)
     logging.basicConfig(level=logging.INFO, format="%(levelname)s: %(message)s")
+    logging.getLogger("alembic").setLevel(logging.WARNING)
     open_database(settings).dispose()
     # Workers rebuild the same settings from the environment.
     for name, value in settings.model_dump(mode="json").items():
