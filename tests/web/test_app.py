@@ -70,3 +70,10 @@ def test_each_app_has_its_own_database(client: TestClient, empty_client: TestCli
     assert client.app is not empty_client.app
     assert "2608.16590" in client.get("/").text
     assert "2608.16590" not in empty_client.get("/").text
+
+
+def test_static_assets_are_cacheable_and_revalidate(client: TestClient) -> None:
+    first = client.get("/static/style.css")
+    assert first.headers["cache-control"] == "public, max-age=86400"
+    again = client.get("/static/style.css", headers={"if-none-match": first.headers["etag"]})
+    assert again.status_code == 304

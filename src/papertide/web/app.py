@@ -5,10 +5,12 @@ from __future__ import annotations
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from pathlib import Path
+from typing import Any
 
 from fastapi import FastAPI
 from fastapi.staticfiles import StaticFiles
 from fastapi.templating import Jinja2Templates
+from starlette.responses import Response
 
 from papertide.bootstrap import open_database
 from papertide.config import Settings
@@ -37,7 +39,7 @@ def create_app(settings: Settings) -> FastAPI:
     app.state.settings = settings
     app.state.db = db
     app.state.templates = make_templates(settings)
-    app.mount("/static", StaticFiles(directory=HERE / "static"), name="static")
+    app.mount("/static", CachedStaticFiles(directory=HERE / "static"), name="static")
     install_error_handlers(app)
     # Order matters: papers.router's `/papers/{arxiv_id:path}` must come after every other
     # `/papers/...` route.
@@ -59,6 +61,15 @@ def _content_version(db: Database) -> Callable[[], int]:
 def _is_public_page(path: str) -> bool:
     """Feeds, paper pages and search: the same for every anonymous visitor."""
     return path == "/" or path.startswith("/papers")
+
+
+class CachedStaticFiles(StaticFiles):
+    """Static assets with a day of browser caching (they change only with a release)."""
+
+    def file_response(self, *args: Any, **kwargs: Any) -> Response:
+        response = super().file_response(*args, **kwargs)
+        response.headers.setdefault("cache-control", "public, max-age=86400")
+        return response
 
 
 def make_templates(settings: Settings) -> Jinja2Templates:
