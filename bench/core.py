@@ -247,7 +247,7 @@ def load_figures(
     baseline = [
         *(sys.executable, "-m", "uvicorn", "baseline_app:create", "--factory"),
         *("--app-dir", str(Path(__file__).parent), "--workers", "2", "--port", str(port)),
-        *("--loop", "uvloop", "--http", "httptools", "--log-level", "info"),
+        *("--loop", "uvloop", "--http", "httptools", "--log-level", "info", "--no-access-log"),
     ]
     env = {"BASELINE_BYTES": str(page_bytes)}
     with (

@@ -122,3 +122,45 @@ site_state = sa.Table(
     sa.Column("key", sa.String(64), primary_key=True),
     sa.Column("value", sa.Integer, nullable=False),
 )
+
+job_run = sa.Table(
+    "job_run",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("job", sa.String(64), nullable=False),
+    sa.Column("started_at", sa.DateTime, nullable=False),
+    sa.Column("finished_at", sa.DateTime, nullable=True),
+    sa.Column("status", sa.String(16), nullable=False),  # running | ok | failed
+    sa.Column("counts", sa.JSON, nullable=True),
+    sa.Column("message", sa.Text, nullable=True),
+)
+sa.Index("ix_job_run_job_started_at", job_run.c.job, job_run.c.started_at)
+
+job_lock = sa.Table(
+    "job_lock",
+    metadata,
+    sa.Column("job", sa.String(64), primary_key=True),
+    sa.Column("holder", sa.String(128), nullable=False),
+    sa.Column("expires_at", sa.DateTime, nullable=False),
+)
+
+# Cursors and checkpoints of live sources (e.g. the OAI-PMH harvest's last datestamp).
+ingest_state = sa.Table(
+    "ingest_state",
+    metadata,
+    sa.Column("key", sa.String(200), primary_key=True),
+    sa.Column("value", sa.JSON, nullable=False),
+    sa.Column("updated_at", sa.DateTime, nullable=False),
+)
+
+# What we know of each GitHub repository we poll: conditional-request ETag, renames, deletions.
+github_repo = sa.Table(
+    "github_repo",
+    metadata,
+    sa.Column("repo", sa.String(200), primary_key=True),  # "owner/name", lowercased
+    sa.Column("etag", sa.Text, nullable=True),
+    sa.Column("checked_at", sa.DateTime, nullable=True),
+    # ok | moved | missing | unknown
+    sa.Column("status", sa.String(16), nullable=False, server_default="unknown"),
+    sa.Column("moved_to", sa.String(200), nullable=True),
+)
