@@ -10,6 +10,8 @@ from typing import Any, Literal
 from pydantic import Field, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from papertide import __version__
+
 DEV_SECRET_KEY = "papertide-dev-insecure-secret-key"
 
 
@@ -34,6 +36,26 @@ class Settings(BaseSettings):
     secret_key: str = DEV_SECRET_KEY
     load_demo: bool = True  # load the built-in demo papers into an empty database
     site_name: str = "Papertide"
+    # Live sources (issue #3).
+    http_user_agent: str | None = None  # default: Papertide/<version> (+contact if set)
+    contact_email: str | None = None  # named in the User-Agent, as arXiv asks
+    http_timeout_s: float = Field(default=30.0, gt=0)
+    http_proxy: str | None = None
+    arxiv_categories: list[str] = Field(
+        default_factory=lambda: ["cs.LG", "cs.CL", "cs.CV", "cs.AI"]
+    )
+    arxiv_api_url: str = "https://export.arxiv.org/api/query"
+    arxiv_rss_url: str = "https://rss.arxiv.org/rss"
+    arxiv_oai_url: str = "https://oaipmh.arxiv.org/oai"
+    arxiv_min_interval_s: float = Field(default=3.0, ge=0)  # arXiv's terms: one request per 3 s
+    github_api_url: str = "https://api.github.com"
+    github_token: str | None = None
+    hf_api_url: str = "https://huggingface.co/api"
+    # Worker schedule: HH:MM in UTC; intervals in hours. An empty time turns a job off.
+    schedule_arxiv_new: str = "01:30"  # weekdays, after arXiv's 20:00 US-Eastern announcement
+    schedule_hf_daily: str = "08:30"  # daily mirror of HF's feed for the day
+    schedule_github_stars_hours: float = Field(default=6.0, ge=0)
+    admin_token: str | None = None  # enables /admin/* with HTTP Basic (user "admin")
 
     @model_validator(mode="after")
     def _refuse_unsafe_defaults(self) -> Settings:
@@ -46,6 +68,14 @@ class Settings(BaseSettings):
         if len(self.secret_key) < 16:
             raise ConfigError("PAPERTIDE_SECRET_KEY must be at least 16 characters long.")
         return self
+
+    @property
+    def user_agent(self) -> str:
+        """The User-Agent for outgoing requests: names the software and, if set, a contact."""
+        if self.http_user_agent:
+            return self.http_user_agent
+        base = f"Papertide/{__version__} (self-hosted research-paper feed"
+        return f"{base}; mailto:{self.contact_email})" if self.contact_email else f"{base})"
 
     @property
     def resolved_database_url(self) -> str:
