@@ -18,7 +18,7 @@ from papertide.db import Database, queries
 from papertide.web.cache import PageCache
 from papertide.web.errors import install_error_handlers
 from papertide.web.filters import FILTERS
-from papertide.web.routes import feed, papers, search, subscribe
+from papertide.web.routes import admin, feed, papers, search, subscribe
 from papertide.web.security import SecurityHeadersMiddleware
 
 HERE = Path(__file__).parent
@@ -43,7 +43,7 @@ def create_app(settings: Settings) -> FastAPI:
     install_error_handlers(app)
     # Order matters: papers.router's `/papers/{arxiv_id:path}` must come after every other
     # `/papers/...` route.
-    for module in (feed, search, subscribe, papers):
+    for module in (feed, search, subscribe, admin, papers):
         app.include_router(module.router)
     app.add_middleware(PageCache, version=_content_version(db), cacheable=_is_public_page)
     app.add_middleware(SecurityHeadersMiddleware)  # outermost: cached replies get it too
