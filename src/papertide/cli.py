@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import logging
 import os
 from collections.abc import Callable
@@ -19,6 +20,7 @@ from rich.progress import (
     TransferSpeedColumn,
 )
 
+from papertide import jobs
 from papertide.bootstrap import open_database
 from papertide.config import ConfigError, Settings, load_settings
 from papertide.ingest.arxiv_jsonl import arxiv_jsonl_source
@@ -27,7 +29,7 @@ from papertide.ingest.base import Source
 from papertide.ingest.hf_daily import HfDailySource
 from papertide.ingest.runner import ImportResult, run_import
 
-EXIT_CHANGED, EXIT_ERROR, EXIT_UNCHANGED, EXIT_SKIPPED = 0, 1, 3, 4
+EXIT_CHANGED, EXIT_ERROR, EXIT_UNCHANGED, EXIT_SKIPPED, EXIT_BUSY = 0, 1, 3, 4, 5
 
 app = typer.Typer(help="Papertide: a self-hostable research-paper feed.", no_args_is_help=True)
 import_app = typer.Typer(
@@ -38,6 +40,15 @@ import_app = typer.Typer(
     no_args_is_help=True,
 )
 app.add_typer(import_app, name="import")
+ingest_app = typer.Typer(
+    help=(
+        "Fetch from live sources (arXiv, GitHub, Hugging Face): each is also a worker job and "
+        "leaves a job_run record. Exit status as for `import`; 5 when the same job is "
+        "already running elsewhere."
+    ),
+    no_args_is_help=True,
+)
+app.add_typer(ingest_app, name="ingest")
 console = Console(stderr=True)
 
 ConfigOption = Annotated[
@@ -195,3 +206,127 @@ def migrate(config: ConfigOption = None, database_url: DatabaseOption = None) ->
     settings = _settings(config, database_url=database_url, load_demo=False)
     open_database(settings).dispose()
     console.print(f"Database at {settings.resolved_database_url} is up to date.")
+
+
+def _live(name: str, action: jobs.Action, config: Path | None, show: int = 20) -> None:
+    """Run one live-source job now, through the same lock and job_run record as the worker."""
+    settings = _settings(config)
+    db = open_database(settings.model_copy(update={"load_demo": False}))
+    with jobs.http_client(settings) as http, console.status(f"{name}: fetching…"):
+        ctx = jobs.Context(db, http, settings, jobs.utcnow())
+        outcome = jobs.run_job(db, name, lambda: action(ctx))
+    if outcome.status == "busy":
+        console.print(f"[yellow]{outcome.message}[/yellow]")
+        raise typer.Exit(EXIT_BUSY)
+    if outcome.result is None:
+        console.print(f"[red]{name} failed:[/red] {outcome.message}")
+        raise typer.Exit(EXIT_ERROR)
+    _report(outcome.result, show)
+    raise typer.Exit(EXIT_CHANGED if outcome.result.counts.changed else EXIT_UNCHANGED)
+
+
+def _date(text: str | None) -> dt.date | None:
+    if text is None:
+        return None
+    try:
+        return dt.date.fromisoformat(text)
+    except ValueError as exc:
+        raise typer.BadParameter(f"{text!r} is not a date (YYYY-MM-DD)") from exc
+
+
+@ingest_app.command("arxiv-new")
+def ingest_arxiv_new(config: ConfigOption = None) -> None:
+    """Today's arXiv announcement for PAPERTIDE_ARXIV_CATEGORIES (new, cross, replaced)."""
+    _live("arxiv-new", jobs.arxiv_new, config)
+
+
+@ingest_app.command("arxiv-ids")
+def ingest_arxiv_ids(
+    ids: Annotated[list[str], typer.Argument(help="arXiv ids or abs/pdf URLs.")],
+    config: ConfigOption = None,
+) -> None:
+    """Fetch specific papers through arXiv's query API (newer versions replace older ones)."""
+    _live("arxiv-ids", lambda ctx: jobs.arxiv_ids(ctx, ids), config)
+
+
+@ingest_app.command("oai")
+def ingest_oai(
+    config: ConfigOption = None,
+    from_date: Annotated[
+        str | None, typer.Option("--from", help="YYYY-MM-DD; default: where the last run ended.")
+    ] = None,
+    until: Annotated[str | None, typer.Option(help="YYYY-MM-DD, inclusive.")] = None,
+    set_spec: Annotated[
+        str | None, typer.Option("--set", help="OAI set, e.g. cs or physics:hep-th.")
+    ] = None,
+    prefix: Annotated[
+        str, typer.Option(help="arXivRaw (has version numbers, so newer versions win) or arXiv.")
+    ] = "arXivRaw",
+) -> None:
+    """Harvest arXiv's OAI-PMH interface; resumable, incremental."""
+    start, end = _date(from_date), _date(until)
+    _live("oai", lambda ctx: jobs.oai_harvest(ctx, start, end, set_spec, prefix), config)
+
+
+@ingest_app.command("github-stars")
+def ingest_github_stars(
+    config: ConfigOption = None,
+    limit: Annotated[
+        int | None, typer.Option(help="Refresh at most this many repositories.")
+    ] = None,
+) -> None:
+    """Refresh GitHub star counts (PAPERTIDE_GITHUB_TOKEN raises the rate limit)."""
+    _live("github-stars", lambda ctx: jobs.github_stars(ctx, limit), config)
+
+
+@ingest_app.command("hf-daily")
+def ingest_hf_daily(
+    config: ConfigOption = None,
+    date: Annotated[str | None, typer.Option(help="YYYY-MM-DD; default: today (UTC).")] = None,
+) -> None:
+    """Mirror one day of Hugging Face's daily papers."""
+    day = _date(date)
+    _live("hf-daily", lambda ctx: jobs.hf_daily(ctx, day), config)
+
+
+@app.command()
+def worker(
+    config: ConfigOption = None,
+    once: Annotated[bool, typer.Option("--once", help="Run what is due now, then exit.")] = False,
+) -> None:
+    """Run the scheduled jobs (arXiv listings, HF mirror, GitHub stars) until stopped."""
+    settings = _settings(config)
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s: %(message)s")
+    db = open_database(settings.model_copy(update={"load_demo": False}))
+    scheduled = jobs.scheduled_jobs(settings)
+    for job in scheduled:
+        console.print(f"{job.name}: {job.schedule.describe() if job.schedule else 'on demand'}")
+    with jobs.http_client(settings) as http:
+        runner = jobs.Worker(db, settings, scheduled, http)
+        try:
+            runner.run_forever(ticks=1 if once else None)
+        except KeyboardInterrupt:
+            console.print("Worker stopped.")
+
+
+@app.command("jobs")
+def list_jobs(
+    config: ConfigOption = None,
+    limit: Annotated[int, typer.Option(help="How many runs to show.")] = 20,
+) -> None:
+    """The latest job runs, newest first."""
+    from rich.table import Table
+
+    from papertide.db import jobs as job_records
+
+    settings = _settings(config)
+    db = open_database(settings.model_copy(update={"load_demo": False}))
+    table = Table("job", "started (UTC)", "seconds", "status", "summary")
+    with db.read() as conn:
+        for run in job_records.recent_runs(conn, limit):
+            seconds = f"{run.seconds:.1f}" if run.seconds is not None else "…"
+            summary = (run.message or "").splitlines()[0] if run.message else ""
+            table.add_row(
+                run.job, f"{run.started_at:%Y-%m-%d %H:%M:%S}", seconds, run.status, summary
+            )
+    Console().print(table)

@@ -291,3 +291,19 @@ def count_rows(conn: sa.Connection) -> dict[str, int]:
         table.name: conn.execute(sa.select(sa.func.count()).select_from(table)).scalar_one()
         for table in (paper, daily_entry, user, repo_stars)
     }
+
+
+def update_known_papers(conn: sa.Connection, records: Sequence[PaperRecord]) -> WriteCounts:
+    """Merge `records` into papers already stored; ids we do not have are ignored.
+
+    For announcements of a new version (arXiv RSS `replace`), which must never create a
+    paper (issue #3). Records of unknown papers count in neither `updated` nor `unchanged`.
+    """
+    ids = list({record.arxiv_id for record in records})
+    if not ids:
+        return WriteCounts()
+    known = set(conn.execute(sa.select(paper.c.id).where(paper.c.id.in_(ids))).scalars())
+    counts = upsert_papers(conn, [record for record in records if record.arxiv_id in known])
+    if counts.changed:
+        bump_content_version(conn)
+    return counts

@@ -1,0 +1,252 @@
+"""Scheduled entry points: each job calls one ingest source; nothing else lives here.
+
+Every job is also a CLI command (`papertide ingest ...`), and both paths go through
+`run_job`, so a cron user and the worker leave the same `job_run` records and respect the
+same per-job lock (one run of a kind at a time, across processes and machines).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+import functools
+import logging
+import os
+import socket
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+import httpx
+
+from papertide.config import Settings
+from papertide.db import Database
+from papertide.db import jobs as job_records
+from papertide.ingest import arxiv_api, arxiv_oai, arxiv_rss, github, hf_live
+from papertide.ingest.http import HttpClient, HttpOptions
+from papertide.ingest.runner import ImportResult
+from papertide.schedule import WEEKDAYS, DailyAt, Every, Schedule
+
+log = logging.getLogger(__name__)
+LOCK_TTL = dt.timedelta(hours=3)
+ARXIV_HOSTS = ("export.arxiv.org", "rss.arxiv.org", "oaipmh.arxiv.org", "arxiv.org")
+
+
+def utcnow() -> dt.datetime:
+    return dt.datetime.now(dt.UTC).replace(tzinfo=None)
+
+
+@dataclass(frozen=True, slots=True)
+class Context:
+    """What a job run gets: where to write, how to fetch, the settings, and the time."""
+
+    db: Database
+    http: HttpClient
+    settings: Settings
+    now: dt.datetime
+
+
+Action = Callable[[Context], ImportResult]
+
+
+@dataclass(frozen=True, slots=True)
+class Job:
+    name: str
+    action: Action
+    schedule: Schedule | None  # None: only run on demand
+
+
+@dataclass(frozen=True, slots=True)
+class Outcome:
+    """How one attempt to run a job ended."""
+
+    job: str
+    status: str  # ok | failed | busy (another process holds the lock)
+    run_id: int | None = None
+    result: ImportResult | None = None
+    message: str | None = None
+
+
+def http_client(
+    settings: Settings,
+    transport: httpx.BaseTransport | None = None,
+    sleep: Callable[[float], None] = time.sleep,
+) -> HttpClient:
+    """The HTTP client for live sources, configured from the settings."""
+    options = HttpOptions(
+        user_agent=settings.user_agent,
+        timeout_s=settings.http_timeout_s,
+        proxy=settings.http_proxy,
+        min_interval_s={host: settings.arxiv_min_interval_s for host in ARXIV_HOSTS},
+    )
+    return HttpClient(options, transport=transport, sleep=sleep)
+
+
+def arxiv_new(ctx: Context) -> ImportResult:
+    """Today's arXiv announcement for the configured categories."""
+    return arxiv_rss.run_listings(
+        ctx.db, ctx.http, ctx.settings.arxiv_categories, base_url=ctx.settings.arxiv_rss_url
+    )
+
+
+def arxiv_ids(ctx: Context, ids: list[str]) -> ImportResult:
+    """Fetch (or refresh) specific papers by arXiv id through the query API."""
+    return arxiv_api.run_lookup(ctx.db, ctx.http, ids, base_url=ctx.settings.arxiv_api_url)
+
+
+def hf_daily(ctx: Context, day: dt.date | None = None) -> ImportResult:
+    """Mirror Hugging Face's daily papers for `day` (default: today, UTC)."""
+    return hf_live.run_hf_day(
+        ctx.db, ctx.http, day or ctx.now.date(), api_url=ctx.settings.hf_api_url
+    )
+
+
+def github_stars(ctx: Context, limit: int | None = None) -> ImportResult:
+    """Refresh the star counts of the papers' GitHub repositories."""
+    return github.run_stars(
+        ctx.db,
+        ctx.http,
+        api_url=ctx.settings.github_api_url,
+        token=ctx.settings.github_token,
+        now=ctx.now,
+        limit=limit,
+    )
+
+
+def oai_harvest(
+    ctx: Context,
+    from_date: dt.date | None = None,
+    until: dt.date | None = None,
+    set_spec: str | None = None,
+    metadata_prefix: str = "arXivRaw",
+) -> ImportResult:
+    """Harvest arXiv's OAI-PMH interface, incrementally from the last datestamp seen."""
+    return arxiv_oai.run_harvest(
+        ctx.db,
+        ctx.http,
+        base_url=ctx.settings.arxiv_oai_url,
+        metadata_prefix=metadata_prefix,
+        set_spec=set_spec,
+        from_date=from_date,
+        until=until,
+    )
+
+
+def scheduled_jobs(settings: Settings) -> list[Job]:
+    """The worker's jobs, from the schedule settings (an empty time turns a job off)."""
+    jobs = []
+    if settings.schedule_arxiv_new:
+        jobs.append(
+            Job("arxiv-new", arxiv_new, DailyAt.parse(settings.schedule_arxiv_new, WEEKDAYS))
+        )
+    if settings.schedule_hf_daily:
+        jobs.append(Job("hf-daily", hf_daily, DailyAt.parse(settings.schedule_hf_daily)))
+    if settings.schedule_github_stars_hours:
+        every = Every(dt.timedelta(hours=settings.schedule_github_stars_hours))
+        jobs.append(Job("github-stars", github_stars, every))
+    return jobs
+
+
+def default_holder() -> str:
+    """Who holds a job lock: host, process and thread, so a log line can say who."""
+    return f"{socket.gethostname()}:{os.getpid()}:{threading.get_ident()}"
+
+
+def run_job(
+    db: Database,
+    name: str,
+    action: Callable[[], ImportResult],
+    clock: Callable[[], dt.datetime] = utcnow,
+    holder: str | None = None,
+) -> Outcome:
+    """Run one job under its lock, recording a job_run row before and after."""
+    holder = holder or default_holder()
+    with db.write() as conn:
+        if not job_records.acquire_lock(conn, name, holder, clock(), LOCK_TTL):
+            return Outcome(name, "busy", message=f"{name} is already running elsewhere")
+        run_id = job_records.start_run(conn, name, clock())
+    try:
+        result = action()
+    except Exception as exc:  # a job's failure is recorded, and the worker carries on
+        log.exception("job %s failed", name)
+        message = f"{type(exc).__name__}: {exc}"
+        _finish(db, name, holder, run_id, "failed", clock(), None, message)
+        return Outcome(name, "failed", run_id, message=message)
+    counts = _counts(result)
+    _finish(db, name, holder, run_id, "ok", clock(), counts, _message(result))
+    return Outcome(name, "ok", run_id, result, _message(result))
+
+
+def _finish(
+    db: Database,
+    name: str,
+    holder: str,
+    run_id: int,
+    status: str,
+    now: dt.datetime,
+    counts: dict[str, Any] | None,
+    message: str | None,
+) -> None:
+    with db.write() as conn:
+        job_records.finish_run(conn, run_id, status, now, counts, message)
+        job_records.release_lock(conn, name, holder)
+
+
+def _counts(result: ImportResult) -> dict[str, Any]:
+    return {**dataclasses.asdict(result.counts), "skipped": len(result.report.problems)}
+
+
+def _message(result: ImportResult) -> str:
+    lines = [result.summary(), *result.report.notes[:5], *map(str, result.report.problems[:5])]
+    return "\n".join(lines)
+
+
+class Worker:
+    """Runs due jobs, one at a time, on each tick of its clock."""
+
+    def __init__(
+        self,
+        db: Database,
+        settings: Settings,
+        jobs: list[Job],
+        http: HttpClient,
+        clock: Callable[[], dt.datetime] = utcnow,
+        sleep: Callable[[float], None] = time.sleep,
+        tick_s: float = 30.0,
+    ) -> None:
+        self.db = db
+        self.settings = settings
+        self.jobs = jobs
+        self.http = http
+        self.clock = clock
+        self.sleep = sleep
+        self.tick_s = tick_s
+        self.holder = default_holder()
+
+    def run_due(self) -> list[Outcome]:
+        """Run every job that is due now; returns what happened."""
+        outcomes = []
+        for job in self.jobs:
+            if job.schedule is None:
+                continue
+            with self.db.read() as conn:
+                last = job_records.last_started(conn, job.name)
+            now = self.clock()
+            if job.schedule.due_at(last, now) > now:
+                continue
+            ctx = Context(self.db, self.http, self.settings, now)
+            action = functools.partial(job.action, ctx)
+            outcome = run_job(self.db, job.name, action, self.clock, self.holder)
+            log.info("%s: %s %s", job.name, outcome.status, outcome.message or "")
+            outcomes.append(outcome)
+        return outcomes
+
+    def run_forever(self, stop: threading.Event | None = None, ticks: int | None = None) -> None:
+        """Tick until `stop` is set (or `ticks` ticks have passed)."""
+        done = 0
+        while not (stop and stop.is_set()) and (ticks is None or done < ticks):
+            self.run_due()
+            done += 1
+            self.sleep(self.tick_s)
