@@ -38,6 +38,8 @@ class Replay:
         self.routes: dict[str, deque[Responder]] = defaultdict(deque)
         self.requests: list[httpx.Request] = []
         self.slept: list[float] = []
+        # Answers any URL without queued responses (e.g. every GitHub repository of a run).
+        self.fallback: Callable[[httpx.Request], httpx.Response] | None = None
         self.transport = httpx.MockTransport(self._handle)
 
     def add(
@@ -68,6 +70,8 @@ class Replay:
     def _handle(self, request: httpx.Request) -> httpx.Response:
         self.requests.append(request)
         queue = self.routes.get(normalise(request.url))
+        if not queue and self.fallback is not None:
+            return self.fallback(request)
         if not queue:
             raise AssertionError(f"unexpected request: {request.method} {request.url}")
         responder = queue.popleft() if len(queue) > 1 else queue[0]

@@ -137,6 +137,14 @@ def test_migrate(tmp_path: Path) -> None:
         (["import", "hf-daily"], "--strict"),
         (["import", "arxiv-jsonl"], "--show"),
         (["import", "arxiv-snapshot"], "--data-dir"),
+        (["ingest"], "github-stars"),
+        (["ingest", "arxiv-new"], "--config"),
+        (["ingest", "arxiv-ids"], "abs/pdf URLs"),
+        (["ingest", "oai"], "--from"),
+        (["ingest", "github-stars"], "--limit"),
+        (["ingest", "hf-daily"], "--date"),
+        (["worker"], "--once"),
+        (["jobs"], "--limit"),
     ],
 )
 def test_help(command: list[str], expected: str) -> None:

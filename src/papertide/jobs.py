@@ -97,10 +97,13 @@ def arxiv_ids(ctx: Context, ids: list[str]) -> ImportResult:
 
 
 def hf_daily(ctx: Context, day: dt.date | None = None) -> ImportResult:
-    """Mirror Hugging Face's daily papers for `day` (default: today, UTC)."""
-    return hf_live.run_hf_day(
-        ctx.db, ctx.http, day or ctx.now.date(), api_url=ctx.settings.hf_api_url
-    )
+    """Mirror Hugging Face's daily papers for `day`; by default yesterday and today (UTC),
+    since HF keeps featuring papers through the day."""
+    days = [day] if day else [ctx.now.date() - dt.timedelta(days=1), ctx.now.date()]
+    result = ImportResult(source="hf-daily")
+    for one_day in days:
+        result.merge(hf_live.run_hf_day(ctx.db, ctx.http, one_day, api_url=ctx.settings.hf_api_url))
+    return result
 
 
 def github_stars(ctx: Context, limit: int | None = None) -> ImportResult:

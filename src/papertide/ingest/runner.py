@@ -21,6 +21,13 @@ class ImportResult:
     counts: WriteCounts = field(default_factory=WriteCounts)
     report: Report = field(default_factory=Report)
 
+    def merge(self, other: ImportResult) -> None:
+        """Fold another run of the same source into this one."""
+        self.counts.add(other.counts)
+        self.report.problems.extend(other.report.problems)
+        self.report.notes.extend(other.report.notes)
+        self.report.records_read += other.report.records_read
+
     def summary(self) -> str:
         c = self.counts
         skipped = len(self.report.problems)
