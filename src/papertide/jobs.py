@@ -25,7 +25,7 @@ from papertide.config import Settings
 from papertide.db import Database
 from papertide.db import jobs as job_records
 from papertide.ingest import arxiv_api, arxiv_oai, arxiv_rss, github, hf_live
-from papertide.ingest.http import HttpClient, HttpOptions
+from papertide.ingest.http import FetchError, HttpClient, HttpOptions
 from papertide.ingest.runner import ImportResult
 from papertide.schedule import WEEKDAYS, DailyAt, Every, Schedule
 
@@ -173,8 +173,11 @@ def run_job(
     try:
         result = action()
     except Exception as exc:  # a job's failure is recorded, and the worker carries on
-        log.exception("job %s failed", name)
         message = f"{type(exc).__name__}: {exc}"
+        if isinstance(exc, FetchError):  # the source is down or refused: no traceback needed
+            log.warning("job %s failed: %s", name, message)
+        else:
+            log.exception("job %s failed", name)
         _finish(db, name, holder, run_id, "failed", clock(), None, message)
         return Outcome(name, "failed", run_id, message=message)
     counts = _counts(result)
