@@ -252,7 +252,9 @@ class Worker:
     def run_forever(self, stop: threading.Event | None = None, ticks: int | None = None) -> None:
         """Tick until `stop` is set (or `ticks` ticks have passed)."""
         done = 0
-        while not (stop and stop.is_set()) and (ticks is None or done < ticks):
+        while not (stop and stop.is_set()):
             self.run_due()
             done += 1
+            if ticks is not None and done >= ticks:
+                return
             self.sleep(self.tick_s)
