@@ -55,7 +55,13 @@ class Settings(BaseSettings):
     schedule_arxiv_new: str = "01:30"  # weekdays, after arXiv's 20:00 US-Eastern announcement
     schedule_hf_daily: str = "08:30"  # daily mirror of HF's feed for the day
     schedule_github_stars_hours: float = Field(default=6.0, ge=0)
-    admin_token: str | None = None  # enables /admin/* with HTTP Basic (user "admin")
+    admin_token: str | None = None
+    # Search (issue #4).
+    embedding_model: str = "minilm-int8"  # or "sentence-transformers:<name or path>"
+    embedding_timeout_ms: float = Field(default=1000.0, gt=0)  # then keyword results only
+    search_keyword_weight: float = Field(default=1.0, ge=0)
+    search_semantic_weight: float = Field(default=1.0, ge=0)
+    search_rrf_k: int = Field(default=60, ge=1)  # enables /admin/* with HTTP Basic (user "admin")
 
     @model_validator(mode="after")
     def _refuse_unsafe_defaults(self) -> Settings:

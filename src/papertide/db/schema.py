@@ -164,3 +164,17 @@ github_repo = sa.Table(
     sa.Column("status", sa.String(16), nullable=False, server_default="unknown"),
     sa.Column("moved_to", sa.String(200), nullable=True),
 )
+
+# One embedding per paper (for the configured model); the vector index is rebuilt from these.
+paper_embedding = sa.Table(
+    "paper_embedding",
+    metadata,
+    sa.Column(
+        "paper_id", sa.String(64), sa.ForeignKey("paper.id", ondelete="CASCADE"), primary_key=True
+    ),
+    sa.Column("model", sa.String(200), nullable=False),
+    sa.Column("dim", sa.Integer, nullable=False),
+    sa.Column("vector", sa.LargeBinary, nullable=False),  # float16, little-endian
+    sa.Column("embedded_at", sa.DateTime, nullable=False),
+)
+sa.Index("ix_paper_embedding_model", paper_embedding.c.model)
