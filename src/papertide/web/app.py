@@ -18,7 +18,8 @@ from papertide.db import Database, queries
 from papertide.web.cache import PageCache
 from papertide.web.errors import install_error_handlers
 from papertide.web.filters import FILTERS
-from papertide.web.routes import admin, feed, papers, search, subscribe
+from papertide.web.routes import admin, api, feed, papers, search, subscribe
+from papertide.web.search_service import SearchService
 from papertide.web.security import SecurityHeadersMiddleware
 
 HERE = Path(__file__).parent
@@ -38,12 +39,13 @@ def create_app(settings: Settings) -> FastAPI:
     )
     app.state.settings = settings
     app.state.db = db
+    app.state.search = SearchService(db, settings)
     app.state.templates = make_templates(settings)
     app.mount("/static", CachedStaticFiles(directory=HERE / "static"), name="static")
     install_error_handlers(app)
     # Order matters: papers.router's `/papers/{arxiv_id:path}` must come after every other
     # `/papers/...` route.
-    for module in (feed, search, subscribe, admin, papers):
+    for module in (api, feed, search, subscribe, admin, papers):
         app.include_router(module.router)
     app.add_middleware(PageCache, version=_content_version(db), cacheable=_is_public_page)
     app.add_middleware(SecurityHeadersMiddleware)  # outermost: cached replies get it too

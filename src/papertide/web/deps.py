@@ -14,6 +14,7 @@ from fastapi.templating import Jinja2Templates
 
 from papertide.config import Settings
 from papertide.db.engine import Database
+from papertide.web.search_service import SearchService
 
 
 class Page:
@@ -41,6 +42,12 @@ async def get_page(request: Request) -> Page:
     return Page(request, request.app.state.templates)
 
 
+async def get_search(request: Request) -> SearchService:
+    search: SearchService = request.app.state.search
+    return search
+
+
 SettingsDep = Annotated[Settings, Depends(get_settings)]
 DatabaseDep = Annotated[Database, Depends(get_db)]
 PageDep = Annotated[Page, Depends(get_page)]
+SearchDep = Annotated[SearchService, Depends(get_search)]

@@ -8,11 +8,10 @@ from typing import Annotated
 from fastapi import APIRouter, Query
 from fastapi.responses import HTMLResponse
 
-from papertide.db.engine import Database
 from papertide.db.fts import Filters
-from papertide.search.keyword import search
-from papertide.web.deps import DatabaseDep, PageDep
+from papertide.web.deps import PageDep, SearchDep
 from papertide.web.periods import parse_period
+from papertide.web.search_service import SearchService
 from papertide.web.views import SearchView, make_pager
 
 router = APIRouter()
@@ -23,7 +22,7 @@ MAX_QUERY = 500
 
 @router.get("/papers", response_class=HTMLResponse)
 async def search_page(
-    db: DatabaseDep,
+    search: SearchDep,
     page: PageDep,
     q: Annotated[str, Query(max_length=2000)] = "",
     number: Annotated[int, Query(alias="p", ge=1, le=1000)] = 1,
@@ -32,12 +31,12 @@ async def search_page(
     category: Annotated[str, Query(max_length=40)] = "",
 ) -> HTMLResponse:
     """The search form and, when there is a query, one page of results."""
-    view = run_search(db, q, date_from, date_to, category, number)
+    view = run_search(search, q, date_from, date_to, category, number)
     return page.render("search.html", nav="search", header_query=view.query, search=view)
 
 
 def run_search(
-    db: Database, q: str, date_from: str, date_to: str, category: str, number: int
+    service: SearchService, q: str, date_from: str, date_to: str, category: str, number: int
 ) -> SearchView:
     """Validate the form (a bad date is a 400), search, and page the results."""
     query = " ".join(q.split())[:MAX_QUERY]
@@ -48,8 +47,7 @@ def run_search(
     )
     if not query and filters == Filters():
         return SearchView(query, date_from or None, date_to or None, filters.category, None, None)
-    with db.read() as conn:
-        results = search(conn, query, filters, page=number, per_page=PER_PAGE)
+    results = service.run(query, filters, page=number, per_page=PER_PAGE)
     params = {"q": query, "from": date_from, "to": date_to, "category": filters.category}
     pager = make_pager("/papers", params, number, PER_PAGE, results.total)
     return SearchView(query, date_from or None, date_to or None, filters.category, results, pager)

@@ -1,0 +1,111 @@
+"""The JSON API the `huggingface_hub` client uses: `HfApi(endpoint="http://localhost:8000")`.
+
+`GET /api/daily_papers`, `GET /api/papers/search`, `GET /api/papers/{id}`; errors are JSON
+(`{"error": ...}`) with 400 for bad parameters and 404 for unknown papers.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Annotated, Any, Literal
+
+from fastapi import APIRouter, HTTPException, Query
+from fastapi.responses import Response
+
+from papertide.arxiv_ids import InvalidArxivId, parse_arxiv_id
+from papertide.db import queries
+from papertide.web.deps import DatabaseDep, SearchDep
+from papertide.web.hf_items import list_item, paper_object
+from papertide.web.periods import InvalidPeriod, Period, parse_period
+
+router = APIRouter(prefix="/api")
+
+Limit = Annotated[int, Query(ge=1, le=100)]
+
+
+class JSONBytes(Response):
+    media_type = "application/json"
+
+    def render(self, content: Any) -> bytes:
+        import orjson
+
+        return orjson.dumps(content)
+
+
+@router.get("/daily_papers")
+async def daily_papers(
+    db: DatabaseDep,
+    p: Annotated[int, Query(ge=0, le=10_000)] = 0,
+    limit: Limit = 50,
+    sort: Literal["publishedAt", "trending"] = "publishedAt",
+    date: str | None = None,
+    week: str | None = None,
+    month: str | None = None,
+    submitter: Annotated[str | None, Query(max_length=64)] = None,
+) -> JSONBytes:
+    """Featured papers of a day, week or month (default: the latest featured day)."""
+    period = _period(date, week, month)
+    with db.read() as conn:
+        if period is None:
+            latest = queries.latest_featured_date(conn)
+            if latest is None:
+                return JSONBytes([])
+            period = parse_period("day", latest.isoformat())
+        # "trending" ranks by upvotes until the trending score exists (issue #5).
+        order: queries.FeedSort = "upvotes" if sort == "trending" else "newest"
+        if submitter:  # a period holds at most a month of entries: filter them here
+            cards, _ = queries.feed(conn, period.start, period.end, order)
+            wanted = submitter.lower()
+            mine = [c for c in cards if (c.submitted_by or "").lower() == wanted]
+            cards = mine[p * limit : (p + 1) * limit]
+        else:
+            cards, _ = queries.feed(conn, period.start, period.end, order, limit, p * limit)
+        items = [_item(conn, card.arxiv_id, card.featured_on) for card in cards]
+    return JSONBytes([item for item in items if item is not None])
+
+
+@router.get("/papers/search")
+async def search_papers(
+    search: SearchDep,
+    q: Annotated[str, Query(max_length=2000)] = "",
+    limit: Limit = 50,
+) -> JSONBytes:
+    """The same ranking as the search page, as HF list items."""
+    results = search.run(q, page=1, per_page=limit)
+    with search.db.read() as conn:
+        items = [_item(conn, card.arxiv_id, None) for card in results.cards]
+    return JSONBytes([item for item in items if item is not None])
+
+
+@router.get("/papers/{arxiv_id:path}")
+async def paper(db: DatabaseDep, arxiv_id: str) -> JSONBytes:
+    """One paper, flat, as `HfApi.paper_info` reads it."""
+    try:
+        parsed = parse_arxiv_id(arxiv_id)
+    except InvalidArxivId as exc:
+        raise HTTPException(400, str(exc)) from exc
+    with db.read() as conn:
+        detail = queries.get_paper(conn, parsed.base)
+    if detail is None:
+        raise HTTPException(404, f"Paper {parsed.base} is not known here.")
+    return JSONBytes(paper_object(detail))
+
+
+def _period(date: str | None, week: str | None, month: str | None) -> Period | None:
+    asked = (("day", date), ("week", week), ("month", month))
+    given = [(kind, text) for kind, text in asked if text]
+    if len(given) > 1:
+        raise HTTPException(400, "Give at most one of date, week and month.")
+    if not given:
+        return None
+    kind, text = given[0]
+    try:
+        return parse_period(kind, text)  # type: ignore[arg-type]
+    except InvalidPeriod as exc:
+        raise HTTPException(400, str(exc)) from exc
+
+
+def _item(conn: Any, arxiv_id: str, featured_on: dt.date | None) -> dict[str, Any] | None:
+    detail = queries.get_paper(conn, arxiv_id)
+    return list_item(detail, featured_on) if detail else None
+
