@@ -11,6 +11,7 @@ import gzip
 import json
 import sys
 from pathlib import Path
+from typing import Any
 
 DEST = Path(__file__).resolve().parent.parent / "src" / "papertide" / "demo"
 
@@ -18,6 +19,24 @@ DEST = Path(__file__).resolve().parent.parent / "src" / "papertide" / "demo"
 def _write(path: Path, rows: list[dict[str, object]]) -> None:
     text = "".join(json.dumps(row, ensure_ascii=False) + "\n" for row in rows)
     path.write_bytes(gzip.compress(text.encode("utf-8"), mtime=0))  # reproducible bytes
+
+
+def _embed(rows: list[dict[str, Any]]) -> None:
+    """Ship the demo's vectors, so a first start needs no minutes of embedding."""
+    import numpy as np
+
+    from papertide.ingest.base import clean_text
+    from papertide.search.embedder import DEFAULT_MODEL, load_embedder, paper_text
+
+    papers = {row["arxiv_id"]: row for row in rows}
+    ids = sorted(papers)
+    texts = [
+        paper_text(clean_text(papers[i]["title"]) or i, clean_text(papers[i]["summary"]) or "")
+        for i in ids
+    ]
+    vectors = load_embedder(DEFAULT_MODEL).embed(texts).astype(np.float16)
+    with (DEST / f"embeddings-{DEFAULT_MODEL}.npz").open("wb") as out:
+        np.savez_compressed(out, ids=np.array(ids), vectors=vectors)
 
 
 def main(data: Path, days: int) -> None:
@@ -35,6 +54,7 @@ def main(data: Path, days: int) -> None:
     DEST.mkdir(parents=True, exist_ok=True)
     _write(DEST / "hf_daily.jsonl.gz", demo)
     _write(DEST / "arxiv_listings.jsonl.gz", listings)
+    _embed(demo)
     print(
         f"{len(demo)} daily entries on {len(wanted_days)} days "
         f"({wanted_days[0]} .. {wanted_days[-1]}), {len(listings)} arXiv listing records"

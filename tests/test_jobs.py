@@ -44,6 +44,7 @@ def settings(tmp_path: Path) -> Settings:
         schedule_arxiv_new="01:30",
         schedule_hf_daily="08:30",
         schedule_github_stars_hours=12,
+        schedule_embed_new_hours=0,
     )
 
 

@@ -14,8 +14,10 @@ from rich.console import Console
 from rich.progress import (
     BarColumn,
     DownloadColumn,
+    MofNCompleteColumn,
     Progress,
     TextColumn,
+    TimeElapsedColumn,
     TimeRemainingColumn,
     TransferSpeedColumn,
 )
@@ -23,11 +25,15 @@ from rich.progress import (
 from papertide import jobs
 from papertide.bootstrap import open_database
 from papertide.config import ConfigError, Settings, load_settings
+from papertide.db import Database
 from papertide.ingest.arxiv_jsonl import arxiv_jsonl_source
 from papertide.ingest.arxiv_snapshot import arxiv_snapshot_source
 from papertide.ingest.base import Source
 from papertide.ingest.hf_daily import HfDailySource
 from papertide.ingest.runner import ImportResult, run_import
+from papertide.search import reindex as reindexing
+from papertide.search.embedder import Embedder, EmbedderUnavailable, load_embedder
+from papertide.search.vectors import VectorIndexError
 
 EXIT_CHANGED, EXIT_ERROR, EXIT_UNCHANGED, EXIT_SKIPPED, EXIT_BUSY = 0, 1, 3, 4, 5
 
@@ -307,6 +313,65 @@ def worker(
             runner.run_forever(ticks=1 if once else None)
         except KeyboardInterrupt:
             console.print("Worker stopped.")
+
+
+@app.command()
+def reindex(
+    config: ConfigOption = None,
+    data_dir: DataDirOption = None,
+    database_url: DatabaseOption = None,
+    model: Annotated[
+        str | None,
+        typer.Option(
+            help="Embedding model, minilm-int8 or sentence-transformers:<name> "
+            "(default: PAPERTIDE_EMBEDDING_MODEL)."
+        ),
+    ] = None,
+    rebuild_only: Annotated[
+        bool, typer.Option("--rebuild-only", help="Only rebuild the index from stored vectors.")
+    ] = False,
+    batch_size: Annotated[
+        int, typer.Option(help="Papers embedded and committed together.", min=1)
+    ] = 256,
+) -> None:
+    """Embed every paper without a current vector (all of them after a model change), then
+    rebuild the vector index. Resumable: after an interruption, run it again."""
+    settings = _settings(config, data_dir=data_dir, database_url=database_url)
+    name = model or settings.embedding_model
+    db = open_database(settings.model_copy(update={"load_demo": False}))
+    try:
+        if rebuild_only:
+            with console.status("Rebuilding the vector index…"):
+                index = reindexing.rebuild(db, settings.data_dir, name)
+            console.print(f"The {name} index holds {index.count} vectors ({index.kind}).")
+            raise typer.Exit(EXIT_CHANGED)
+        embedder = load_embedder(name)
+        embedded = _embed_with_progress(db, settings.data_dir, embedder, batch_size)
+    except (VectorIndexError, EmbedderUnavailable, ValueError) as exc:
+        console.print(f"[red]reindex failed:[/red] {exc}")
+        raise typer.Exit(EXIT_ERROR) from exc
+    console.print(f"Embedded {embedded} papers with {name}; the vector index is rebuilt.")
+    if name != settings.embedding_model:
+        console.print(
+            f"[yellow]Set PAPERTIDE_EMBEDDING_MODEL={name}[/yellow] so the web app and the "
+            "worker use these vectors."
+        )
+    raise typer.Exit(EXIT_CHANGED if embedded else EXIT_UNCHANGED)
+
+
+def _embed_with_progress(db: Database, data_dir: Path, embedder: Embedder, batch: int) -> int:
+    with Progress(
+        TextColumn(f"[bold]embedding with {embedder.name}[/bold]"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        TimeRemainingColumn(),
+        console=console,
+    ) as progress:
+        task = progress.add_task("embedding", total=reindexing.pending(db, embedder))
+        return reindexing.reindex(
+            db, data_dir, embedder, lambda n: progress.advance(task, n), batch_size=batch
+        )
 
 
 @app.command("jobs")

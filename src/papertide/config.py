@@ -55,6 +55,7 @@ class Settings(BaseSettings):
     schedule_arxiv_new: str = "01:30"  # weekdays, after arXiv's 20:00 US-Eastern announcement
     schedule_hf_daily: str = "08:30"  # daily mirror of HF's feed for the day
     schedule_github_stars_hours: float = Field(default=6.0, ge=0)
+    schedule_embed_new_hours: float = Field(default=1.0, ge=0)  # embed papers new since
     admin_token: str | None = None
     # Search (issue #4).
     embedding_model: str = "minilm-int8"  # or "sentence-transformers:<name or path>"

@@ -28,6 +28,9 @@ from papertide.ingest import arxiv_api, arxiv_oai, arxiv_rss, github, hf_live
 from papertide.ingest.http import FetchError, HttpClient, HttpOptions
 from papertide.ingest.runner import ImportResult
 from papertide.schedule import WEEKDAYS, DailyAt, Every, Schedule
+from papertide.search.embedder import load_embedder
+from papertide.search.reindex import embed_missing
+from papertide.search.vectors import ensure_index
 
 log = logging.getLogger(__name__)
 LOCK_TTL = dt.timedelta(hours=3)
@@ -137,6 +140,23 @@ def oai_harvest(
     )
 
 
+EMBED_NEW_LIMIT = 20_000  # per run (~15-30 min on 2 cores); `papertide reindex` does bulk
+
+
+def embed_new(ctx: Context, limit: int | None = EMBED_NEW_LIMIT) -> ImportResult:
+    """Embed papers that have no vector yet (or changed since), then catch the index up."""
+    embedder = load_embedder(ctx.settings.embedding_model)
+    embedded = embed_missing(ctx.db, embedder, limit=limit)
+    index = ensure_index(ctx.db, ctx.settings.data_dir, embedder.name, embedder.dim)
+    result = ImportResult(source="embed-new")
+    result.report.records_read = embedded
+    result.report.notes.append(
+        f"embedded {embedded} papers with {embedder.name}; "
+        f"the vector index holds {index.count} ({index.kind})"
+    )
+    return result
+
+
 def scheduled_jobs(settings: Settings) -> list[Job]:
     """The worker's jobs, from the schedule settings (an empty time turns a job off)."""
     jobs = []
@@ -149,6 +169,9 @@ def scheduled_jobs(settings: Settings) -> list[Job]:
     if settings.schedule_github_stars_hours:
         every = Every(dt.timedelta(hours=settings.schedule_github_stars_hours))
         jobs.append(Job("github-stars", github_stars, every))
+    if settings.schedule_embed_new_hours:
+        every = Every(dt.timedelta(hours=settings.schedule_embed_new_hours))
+        jobs.append(Job("embed-new", embed_new, every))
     return jobs
 
 

@@ -76,7 +76,9 @@ class SearchResults:
     page: int
     per_page: int
     cards: list[PaperCard]
-    pinned: int = 0  # how many leading cards were pinned (exact id / title match)
+    pinned: int = 0  # how many leading cards were pinned (exact id / title / author match)
+    mode: str = "keyword"  # "hybrid" when the semantic retriever took part (issue #4)
+    notice: str | None = None  # why the results are keyword-only, when they had to be
 
 
 @dataclass(slots=True)

@@ -18,7 +18,15 @@ from papertide.ingest.arxiv_jsonl import arxiv_jsonl_source
 from papertide.ingest.hf_daily import HfDailySource
 from papertide.ingest.runner import run_import
 from papertide.models import PaperRecord, SearchResults
-from papertide.search.keyword import and_expression, highlight, search, terms
+from papertide.search.keyword import (
+    ParsedQuery,
+    and_expression,
+    highlight,
+    parse_query,
+    recall_expression,
+    search,
+    terms,
+)
 
 # The 2025-09-08 sample papers that arXiv's 2025-09 listings also hold (with categories).
 LISTED = {
@@ -283,3 +291,38 @@ def test_cards_carry_paper_fields(conn: sa.Connection) -> None:
     assert (card.upvotes, card.github_stars) == (92, 152)
     detail = queries.get_paper(conn, card.arxiv_id)
     assert detail is not None and card.title == detail.title
+
+
+@pytest.mark.parametrize(
+    ("query", "text", "author"),
+    [
+        ("author:Jane Doe", "", "Jane Doe"),
+        ('author:"Jane  Doe" diffusion models', "diffusion models", "Jane Doe"),
+        ('diffusion AUTHOR:"Jane Doe"', "diffusion", "Jane Doe"),
+        ("diffusion models", "diffusion models", None),
+        ("author:", "author:", None),
+        ("coauthor:Jane", "coauthor:Jane", None),
+    ],
+)
+def test_parse_query(query: str, text: str, author: str | None) -> None:
+    assert parse_query(query) == ParsedQuery(text, author)
+
+
+def test_recall_expression_drops_stop_words() -> None:
+    assert recall_expression(["the", "role", "of", "the", "gut"]) == '"role" OR "gut"'
+    assert recall_expression(["the", "of"]) == '"the" OR "of"'
+
+
+def test_author_query(conn: sa.Connection) -> None:
+    detail = queries.get_paper(conn, HALLUCINATE)
+    assert detail is not None
+    name = detail.authors[0]
+    results = search(conn, f"author:{name}", per_page=100)
+    assert HALLUCINATE in _ids(results)
+    assert results.pinned == results.total == len(results.cards) >= 1
+    for card in results.cards:
+        assert name in card.authors
+    dates = [card.published_at for card in results.cards]
+    assert dates == sorted(dates, key=lambda d: d or dt.datetime.min, reverse=True)
+    assert search(conn, f'author:"{name}" hallucinate').cards[0].arxiv_id == HALLUCINATE
+    assert search(conn, "author:Nobody Atall").total == 0

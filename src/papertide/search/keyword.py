@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import html
 import re
-from dataclasses import replace
+from dataclasses import dataclass, replace
 
 import sqlalchemy as sa
 
@@ -19,6 +19,36 @@ from papertide.models import SearchResults
 
 _WORD = re.compile(r"\w+", re.UNICODE)
 MAX_TERMS = 32
+MAX_AUTHOR_PAPERS = 100
+# `author:"Jane Doe" rest` or `author:Jane Doe` (the name runs to the end of the query).
+_AUTHOR = re.compile(r'(?i)(?:^|\s)author:\s*(?:"(?P<quoted>[^"]*)"?|(?P<bare>.+))')
+# Words too common to help a ranking; left out of the any-word query that gathers hybrid
+# candidates, where they would only make FTS5 walk the longest posting lists.
+_STOP_WORDS = """
+a an and are as at be been but by can do does for from had has have how i if in into is it
+its not of on or our that the their them then there these they this those to was we were
+what when which while who why will with
+"""
+STOP_WORDS = frozenset(_STOP_WORDS.split())
+
+
+@dataclass(frozen=True, slots=True)
+class ParsedQuery:
+    """A query split into its free text and an optional `author:` name."""
+
+    text: str
+    author: str | None = None
+
+
+def parse_query(query: str) -> ParsedQuery:
+    """Pull an `author:` name out of a query; the rest is searched as words."""
+    found = _AUTHOR.search(query)
+    if found is None:
+        return ParsedQuery(query.strip())
+    name = found.group("quoted") if found.group("quoted") is not None else found.group("bare")
+    rest = (query[: found.start()] + " " + query[found.end() :]).strip()
+    name = " ".join(name.split())
+    return ParsedQuery(" ".join(rest.split()), name) if name else ParsedQuery(query.strip())
 
 
 def terms(query: str) -> list[str]:
@@ -38,13 +68,28 @@ def or_expression(words: list[str]) -> str:
     return " OR ".join(_quoted(words))
 
 
+def recall_expression(words: list[str]) -> str:
+    """Any of the words that carry meaning (all of them when every word is a stop word)."""
+    kept = [w for w in words if w not in STOP_WORDS] or words
+    return or_expression(list(dict.fromkeys(kept)))
+
+
 def highlight(snippet: str) -> str:
     """Escape a raw snippet for HTML and turn the match markers into <mark> tags."""
     escaped = html.escape(snippet)
     return escaped.replace(fts.MARK_OPEN, "<mark>").replace(fts.MARK_CLOSE, "</mark>")
 
 
-def _pinned_ids(conn: sa.Connection, query: str, words: list[str]) -> list[str]:
+def pinned_ids(conn: sa.Connection, query: str, filters: Filters | None = None) -> list[str]:
+    """Papers shown before any ranking: an exact arXiv id, an exact title, or an author's.
+
+    An arXiv id or title names one paper, so it is shown whatever the filters; an `author:`
+    query lists that author's papers (newest first) within the filters.
+    """
+    parsed = parse_query(query)
+    if parsed.author is not None:
+        return _author_ids(conn, parsed, filters or Filters())
+    words = terms(query)
     try:
         arxiv = parse_arxiv_id(query)
     except InvalidArxivId:
@@ -54,6 +99,18 @@ def _pinned_ids(conn: sa.Connection, query: str, words: list[str]) -> list[str]:
     if len(words) < 2:
         return []
     return fts.exact_title_ids(conn, '"' + " ".join(words) + '"', query)
+
+
+def _author_ids(conn: sa.Connection, parsed: ParsedQuery, filters: Filters) -> list[str]:
+    name_words = terms(parsed.author or "")
+    if not name_words:
+        return []
+    expression = "authors : " + '"' + " ".join(name_words) + '"'
+    words = terms(parsed.text)
+    if words:
+        # `author:Doe diffusion`: the author's papers that have every other word.
+        expression += " AND " + and_expression(words)
+    return fts.author_ids(conn, expression, parsed.author or "", filters, MAX_AUTHOR_PAPERS)
 
 
 def search(
@@ -66,9 +123,10 @@ def search(
     """BM25 over title, authors and abstract; all words required, any word as a fallback."""
     filters = filters or Filters()
     query = query.strip()
-    words = terms(query)
+    parsed = parse_query(query)
+    words = terms(parsed.text)
     page = max(1, page)
-    pinned = _pinned_ids(conn, query, words)
+    pinned = pinned_ids(conn, query, filters)
     hits: list[fts.Hit] = []
     total = 0
     # The results are the pinned papers, then the ranking without them; `first` is where
@@ -81,14 +139,17 @@ def search(
         if total == 0 and not pinned and len(words) > 1:
             hits, total = fts.match(conn, or_expression(words), filters, limit, offset)
         total += len(pinned)
+    elif parsed.author is not None:
+        total = len(pinned)
     elif filters != Filters():
         hits, total = fts.browse(conn, filters, per_page, first)
     snippets = {hit.arxiv_id: highlight(hit.snippet) for hit in hits}
     ranked = [hit.arxiv_id for hit in hits if hit.arxiv_id not in pinned]
     shown_pinned = pinned[first : first + per_page]
-    for arxiv_id in shown_pinned:
-        if arxiv_id not in snippets and words:
-            snippets[arxiv_id] = highlight(fts.snippet_for(conn, arxiv_id, or_expression(words)))
+    missing = [arxiv_id for arxiv_id in shown_pinned if arxiv_id not in snippets]
+    if missing and words:
+        found = fts.snippets_for(conn, missing, or_expression(words))
+        snippets.update({arxiv_id: highlight(raw) for arxiv_id, raw in found.items()})
     ordered = (shown_pinned + ranked)[:per_page]
     cards = [
         replace(card, snippet_html=snippets.get(card.arxiv_id) or None)

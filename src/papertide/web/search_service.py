@@ -1,24 +1,99 @@
 """The one search entry point of the web app: the page and the JSON API both call it, so
-they rank identically."""
+they rank identically.
+
+The embedder and the vector index load on first use (not at start-up, so tests and the
+first page stay fast) and the index is re-checked against the database now and then, so
+papers embedded by the worker appear without a restart. When either cannot be had, search
+degrades to keyword results and says why.
+"""
 
 from __future__ import annotations
 
+import logging
+import threading
+import time
+from typing import Any
+
+import numpy as np
+
 from papertide.config import Settings
+from papertide.db import queries
 from papertide.db.engine import Database
 from papertide.db.fts import Filters
-from papertide.models import SearchResults
-from papertide.search.keyword import search as keyword_search
+from papertide.models import PaperCard, SearchResults
+from papertide.search import hybrid
+from papertide.search.embedder import Embedder, load_embedder
+from papertide.search.vectors import VectorIndex, ensure_index
+
+log = logging.getLogger(__name__)
+RECHECK_S = 60.0
 
 
 class SearchService:
-    """Runs a search against the app's database with the configured retrievers."""
+    """Runs searches and related-paper lookups with the configured retrievers."""
 
     def __init__(self, db: Database, settings: Settings) -> None:
         self.db = db
         self.settings = settings
+        self.fusion = hybrid.Fusion(
+            keyword_weight=settings.search_keyword_weight,
+            semantic_weight=settings.search_semantic_weight,
+            rrf_k=settings.search_rrf_k,
+        )
+        self._lock = threading.Lock()
+        self._embedder: Embedder | None = None
+        self._index: VectorIndex | None = None
+        self._checked_at = -RECHECK_S
+        self.unavailable: str | None = None  # why semantic search is off, if it is
 
     def run(
         self, query: str, filters: Filters | None = None, page: int = 1, per_page: int = 20
     ) -> SearchResults:
+        index = self.index()
+        embed = self._embed_query if self._embedder is not None else None
         with self.db.read() as conn:
-            return keyword_search(conn, query, filters, page=page, per_page=per_page)
+            return hybrid.hybrid_search(
+                conn,
+                query,
+                embed_query=embed,
+                index=index,
+                filters=filters,
+                page=page,
+                per_page=per_page,
+                fusion=self.fusion,
+                timeout_ms=self.settings.embedding_timeout_ms,
+            )
+
+    def related(self, arxiv_id: str, k: int = 6) -> list[PaperCard]:
+        """Nearest neighbours of a paper's own vector (itself and duplicates left out)."""
+        index = self.index()
+        if index is None or arxiv_id not in index:
+            return []
+        neighbours = [paper_id for paper_id, _score in index.neighbours(arxiv_id, k)]
+        with self.db.read() as conn:
+            return queries.cards_by_ids(conn, neighbours)
+
+    def index(self) -> VectorIndex | None:
+        """The vector index, loaded (and kept in step with the database) lazily."""
+        if time.monotonic() - self._checked_at < RECHECK_S:
+            return self._index
+        with self._lock:
+            if time.monotonic() - self._checked_at >= RECHECK_S:
+                self._load()
+                self._checked_at = time.monotonic()
+        return self._index
+
+    def _load(self) -> None:
+        model = self.settings.embedding_model
+        try:
+            if self._embedder is None:
+                self._embedder = load_embedder(model, threads=1)
+            self._index = ensure_index(self.db, self.settings.data_dir, model, self._embedder.dim)
+            self.unavailable = None
+        except Exception as exc:  # search must keep working on keywords whatever happened
+            log.warning("semantic search is off: %s", exc)
+            self._index, self.unavailable = None, str(exc)
+
+    def _embed_query(self, text: str) -> Any:
+        assert self._embedder is not None
+        return np.asarray(self._embedder.embed([text])[0])

@@ -79,3 +79,4 @@ class SearchView:
     results: SearchResults | None
     pager: Pager | None
     notice: str | None = None
+    like: str | None = None  # "more like this" paper id

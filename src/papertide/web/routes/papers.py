@@ -12,14 +12,16 @@ from papertide.arxiv_ids import InvalidArxivId, parse_arxiv_id
 from papertide.db import queries
 from papertide.db.engine import Database
 from papertide.models import PaperDetail
-from papertide.web.deps import DatabaseDep, PageDep
+from papertide.web.deps import DatabaseDep, PageDep, SearchDep
 from papertide.web.markdown import paper_markdown
 
 router = APIRouter()
 
 
 @router.get("/papers/{arxiv_id:path}", response_class=Response)
-async def paper_page(arxiv_id: str, db: DatabaseDep, page: PageDep) -> Response:
+async def paper_page(
+    arxiv_id: str, db: DatabaseDep, page: PageDep, search: SearchDep
+) -> Response:
     """A paper's page; old-style ids (hep-th/9901001) contain a slash, hence `:path`."""
     as_markdown = arxiv_id.endswith(".md")
     requested = arxiv_id.removesuffix(".md")
@@ -33,7 +35,8 @@ async def paper_page(arxiv_id: str, db: DatabaseDep, page: PageDep) -> Response:
     paper = _get_paper(db, canonical)
     if as_markdown:
         return PlainTextResponse(paper_markdown(paper), media_type="text/markdown; charset=utf-8")
-    return page.render("paper.html", nav="papers", paper=paper)
+    related = search.related(canonical)
+    return page.render("paper.html", nav="papers", paper=paper, related=related)
 
 
 def _get_paper(db: Database, arxiv_id: str) -> PaperDetail:

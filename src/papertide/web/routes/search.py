@@ -9,6 +9,7 @@ from fastapi import APIRouter, Query
 from fastapi.responses import HTMLResponse
 
 from papertide.db.fts import Filters
+from papertide.models import SearchResults
 from papertide.web.deps import PageDep, SearchDep
 from papertide.web.periods import parse_period
 from papertide.web.search_service import SearchService
@@ -29,9 +30,13 @@ async def search_page(
     date_from: Annotated[str, Query(alias="from", max_length=20)] = "",
     date_to: Annotated[str, Query(alias="to", max_length=20)] = "",
     category: Annotated[str, Query(max_length=40)] = "",
+    like: Annotated[str, Query(max_length=64)] = "",
 ) -> HTMLResponse:
     """The search form and, when there is a query, one page of results."""
-    view = run_search(search, q, date_from, date_to, category, number)
+    if like:
+        view = more_like(search, like)
+    else:
+        view = run_search(search, q, date_from, date_to, category, number)
     return page.render("search.html", nav="search", header_query=view.query, search=view)
 
 
@@ -51,6 +56,15 @@ def run_search(
     params = {"q": query, "from": date_from, "to": date_to, "category": filters.category}
     pager = make_pager("/papers", params, number, PER_PAGE, results.total)
     return SearchView(query, date_from or None, date_to or None, filters.category, results, pager)
+
+
+def more_like(service: SearchService, arxiv_id: str) -> SearchView:
+    """"More like this": a paper's nearest neighbours, as a result list."""
+    cards = service.related(arxiv_id.strip(), k=PER_PAGE)
+    results = SearchResults("", len(cards), 1, PER_PAGE, cards, mode="similar")
+    notice = None if cards else "No similar papers found: semantic search is not available."
+    pager = make_pager("/papers", {"like": arxiv_id}, 1, PER_PAGE, len(cards))
+    return SearchView("", None, None, None, results, pager, notice=notice, like=arxiv_id)
 
 
 def _optional_day(text: str) -> dt.date | None:

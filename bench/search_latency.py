@@ -1,0 +1,480 @@
+"""Search latency at ~80k real papers and at 1,000,000 (issue #4): keyword, semantic, hybrid.
+
+    python bench/search_latency.py [--data ../shared/data] [--out bench/out] [--sizes real,1m]
+                                   [--sample 8000] [--rounds 5] [--json]
+
+Corpora (bench/corpus.py builds them once under --out/search and reuses them):
+- real: the 80,317 real papers bench/core.py imports (copied from its database when there);
+- 1m: those plus 919,683 papers recombined from the real arXiv listing records under new ids,
+  inserted through papertide.db.writes.upsert_papers (FTS5 kept by its triggers).
+
+Vectors: a seeded sample of --sample real papers is embedded for real with the configured model
+(cached); every other paper's vector is a normalised random convex combination of 2-3 real
+vectors plus small noise (the output says so). All are stored through db/embeddings, and the
+index is built by the app's own ensure_index, in a child process.
+
+Each query of bench/queries.txt is embedded for real every time it is run. For each corpus a
+fresh child process loads the embedder and the index (memory-mapped) as a web process would,
+then times, per query and round (the first round warms up):
+- keyword page: papertide.search.keyword.search (the keyword-only page: AND, OR fallback,
+  count, snippets, cards);
+- keyword retriever: hybrid's BM25 candidates (fts.ranked over the any-word expression);
+- query embedding, vector search, and semantic = both (k = the fusion's candidate count);
+- hybrid: papertide.search.hybrid.hybrid_search, query embedding included, first page of 20.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sqlite3
+import statistics
+import subprocess
+import sys
+import time
+from collections import Counter
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+# onnxruntime must be loaded before usearch: the other order segfaults in this environment
+# (usearch 2.26.6, onnxruntime 1.32.0).
+import onnxruntime  # noqa: F401
+from rich.console import Console
+from rich.table import Table
+
+import corpus
+
+ROOT = Path(__file__).resolve().parent.parent
+MODEL = "minilm-int8"
+HYBRID_P50_MS, HYBRID_P99_MS = 20.0, 60.0  # targets at 1M papers (issue #4)
+
+console = Console(stderr=True)
+
+
+def log(message: str) -> None:
+    console.log(message)
+
+
+# -- measuring, in the child -------------------------------------------------------------------
+
+
+def _status_kib() -> dict[str, int]:
+    wanted = ("VmHWM", "VmRSS", "RssAnon", "RssFile")
+    values = {}
+    with open("/proc/self/status") as status:
+        for line in status:
+            key, _, rest = line.partition(":")
+            if key in wanted:
+                values[key] = int(rest.split()[0])
+    return values
+
+
+def _mib(kib: float) -> float:
+    return round(kib / 1024, 1)
+
+
+def _latency(samples: list[float]) -> dict[str, Any]:
+    ordered = sorted(samples)
+    p99 = ordered[min(len(ordered) - 1, round(0.99 * (len(ordered) - 1)))]
+    return {
+        "n": len(samples),
+        "p50_ms": round(statistics.median(samples), 3),
+        "p99_ms": round(p99, 3),
+    }
+
+
+def _timed(
+    call: Callable[[str], object], queries: list[str], rounds: int
+) -> tuple[dict[str, Any], dict[str, float]]:
+    """Every query `rounds` times after one warm-up round; overall p50/p99 and median by query."""
+    per_query: dict[str, list[float]] = {q: [] for q in queries}
+    for round_number in range(rounds + 1):
+        for q in queries:
+            t0 = time.perf_counter()
+            call(q)
+            if round_number:
+                per_query[q].append((time.perf_counter() - t0) * 1000)
+    samples = [ms for values in per_query.values() for ms in values]
+    medians = {q: statistics.median(v) for q, v in per_query.items()}
+    slowest = sorted(medians.items(), key=lambda item: -item[1])[:5]
+    return {**_latency(samples), "slowest": [[q, round(ms, 2)] for q, ms in slowest]}, medians
+
+
+def _index_mib(data_dir: Path) -> float:
+    folder = data_dir / "vectors"
+    return round(sum(f.stat().st_size for f in folder.iterdir() if f.is_file()) / 2**20, 1)
+
+
+def child_build(db_file: Path, data_dir: Path) -> dict[str, Any]:
+    """The app's ensure_index from a missing index: time, peak memory, files."""
+    from papertide.db.engine import Database
+    from papertide.search.vectors import drop_index, ensure_index
+
+    db = Database(f"sqlite:///{db_file}")
+    drop_index(data_dir, MODEL)
+    before = _status_kib()
+    started = time.perf_counter()
+    index = ensure_index(db, data_dir, MODEL)
+    seconds = time.perf_counter() - started
+    after = _status_kib()
+    db.dispose()
+    return {
+        "seconds": round(seconds, 1),
+        "kind": index.kind,
+        "vectors": index.count,
+        "index_mib": _index_mib(data_dir),
+        "peak_rss_mib": _mib(after["VmHWM"]),
+        "rss_before_mib": _mib(before["VmRSS"]),
+    }
+
+
+def child_measure(db_file: Path, data_dir: Path, rounds: int, threads: int) -> dict[str, Any]:
+    """A web process's view: load the embedder and the index, then time every search path."""
+    from papertide.db import fts
+    from papertide.db.engine import Database
+    from papertide.search import hybrid, keyword
+    from papertide.search.embedder import load_embedder
+    from papertide.search.vectors import ensure_index
+
+    memory: dict[str, Any] = {"start": _status_kib()}
+    db = Database(f"sqlite:///{db_file}")
+    embedder = load_embedder(MODEL, threads=threads)
+    memory["embedder_loaded"] = _status_kib()
+    started = time.perf_counter()
+    index = ensure_index(db, data_dir, MODEL)
+    open_ms = (time.perf_counter() - started) * 1000
+    memory["index_loaded"] = _status_kib()
+    assert index.kind == "hnsw", index.kind
+
+    def embed_query(text: str) -> Any:
+        return embedder.embed([text])[0]
+
+    queries = corpus_queries()
+    fusion = hybrid.DEFAULT_FUSION
+    k = fusion.candidates
+    vectors = {q: embed_query(keyword.parse_query(q).text) for q in queries}
+    figures: dict[str, Any] = {"index_open_ms": round(open_ms, 2), "candidates": k}
+    by_query: dict[str, dict[str, float]] = {}
+    served: Counter[str] = Counter()  # mode (and notice) of every timed hybrid_search
+
+    with db.read() as conn:
+
+        def run_hybrid(q: str) -> object:
+            results = hybrid.hybrid_search(
+                conn, q, embed_query=embed_query, index=index, fusion=fusion
+            )
+            served[f"{results.mode}" + (f" ({results.notice})" if results.notice else "")] += 1
+            return results
+
+        paths: dict[str, Callable[[str], object]] = {
+            "keyword page": lambda q: keyword.search(conn, q),
+            "keyword retriever": lambda q: hybrid.keyword_candidates(
+                conn, keyword.terms(keyword.parse_query(q).text), fts.Filters(), k
+            ),
+            "query embedding": lambda q: embed_query(keyword.parse_query(q).text),
+            "vector search": lambda q: index.search(vectors[q], k),
+            "semantic": lambda q: index.search(embed_query(keyword.parse_query(q).text), k),
+            "hybrid": run_hybrid,
+        }
+        for name, call in paths.items():
+            figures[name], by_query[name] = _timed(call, queries, rounds)
+        figures["hybrid stages"] = hybrid_stages(conn, queries, embed_query, index, rounds)
+        matches = {
+            q: conn.exec_driver_sql(
+                "SELECT count(*) FROM paper_fts WHERE paper_fts MATCH ?",
+                (keyword.recall_expression(keyword.terms(keyword.parse_query(q).text)),),
+            ).scalar_one()
+            if keyword.terms(keyword.parse_query(q).text)
+            else 0
+            for q in queries
+        }
+    memory["after_queries"] = _status_kib()
+    db.dispose()
+    figures["hybrid_served"] = dict(served)
+    figures["memory_mib"] = {
+        stage: {key.lower(): _mib(value) for key, value in status.items()}
+        for stage, status in memory.items()
+    }
+    figures["by_query"] = {
+        q: {"matches_any_word": matches[q], **{n: round(by_query[n][q], 2) for n in by_query}}
+        for q in queries
+    }
+    return figures
+
+
+def hybrid_stages(
+    conn: Any, queries: list[str], embed_query: Callable[[str], Any], index: Any, rounds: int
+) -> dict[str, Any]:
+    """Where hybrid_search's time goes: its steps run one after another, each timed.
+
+    (hybrid_search itself embeds the query in a thread while the keyword steps run.)
+    """
+    from papertide.db import fts
+    from papertide.search import hybrid, keyword
+
+    fusion = hybrid.DEFAULT_FUSION
+    none = fts.Filters()
+    samples: dict[str, list[float]] = {name: [] for name in STAGES}
+
+    def step(name: str, keep: bool, call: Callable[..., Any], *args: Any) -> Any:
+        t0 = time.perf_counter()
+        value = call(*args)
+        if keep:
+            samples[name].append((time.perf_counter() - t0) * 1000)
+        return value
+
+    for round_number in range(rounds + 1):
+        keep = round_number > 0
+        for q in queries:
+            text = keyword.parse_query(q).text
+            words = keyword.terms(text)
+            if not words:
+                continue
+            pinned = step("pinned", keep, keyword.pinned_ids, conn, q, none)
+            hits = step(
+                "keyword candidates",
+                keep,
+                hybrid.keyword_candidates,
+                conn,
+                words,
+                none,
+                fusion.candidates,
+            )
+            vector = step("query embedding", keep, embed_query, text)
+            near = step(
+                "semantic candidates",
+                keep,
+                hybrid.semantic_candidates,
+                index,
+                vector,
+                None,
+                fusion.candidates,
+            )
+            fused = step("fuse", keep, hybrid.fuse, conn, words, hits, near, index, vector, fusion)
+            ranked = [paper_id for paper_id, _ in fused if paper_id not in set(pinned)]
+            step("page", keep, hybrid._page, conn, q, words, pinned, ranked, 1, 20)
+    return {name: _latency(values) for name, values in samples.items() if values}
+
+
+def corpus_queries() -> list[str]:
+    path = Path(__file__).parent / "queries.txt"
+    lines = (line.strip() for line in path.read_text(encoding="utf-8").splitlines())
+    return [line for line in lines if line and not line.startswith("#")]
+
+
+# -- the parent --------------------------------------------------------------------------------
+
+
+def _child(args: list[str], label: str) -> dict[str, Any]:
+    command = [sys.executable, __file__, *args]
+    with console.status(label):
+        done = subprocess.run(command, capture_output=True, text=True, check=False)
+    if done.returncode != 0:
+        raise SystemExit(f"{label} failed ({done.returncode}):\n{done.stderr[-4000:]}")
+    result: dict[str, Any] = json.loads(done.stdout.strip().splitlines()[-1])
+    return result
+
+
+def prepare(args: argparse.Namespace, out: Path) -> tuple[dict[str, Path], dict[str, Any]]:
+    """The corpora, each with a vector for every paper; figures about how they were made."""
+    from papertide.search.embedder import load_embedder
+
+    real_db = corpus.real_corpus(args.data, out, args.core_db, log)
+    corpora = {"real": real_db}
+    figures: dict[str, Any] = {}
+    if "1m" in args.sizes:
+        corpora["1m"], figures["million_corpus"] = corpus.million_corpus(
+            args.data, out, real_db, log
+        )
+    embedder = load_embedder(MODEL)
+    ids, vectors, figures["real_sample"] = corpus.real_sample_vectors(
+        real_db, out, embedder, args.sample, log
+    )
+    real = dict(zip(ids, vectors, strict=True))
+    mixer = corpus.VectorMixer(vectors)
+    for name in args.sizes:
+        db_file = corpora[name]
+        papers = corpus._count(db_file)
+        marker = db_file.with_name("vectors.json")
+        made = json.loads(marker.read_text()) if marker.exists() else {}
+        wanted = {"model": MODEL, "sample": len(ids), "seed": corpus.SEED, "papers": papers}
+        if made.get("wanted") != wanted or corpus.vector_count(db_file, MODEL) != papers:
+            log(f"storing {papers:,} vectors in the {name} corpus")
+            started = time.perf_counter()
+            counts = corpus.store_vectors(db_file, MODEL, real, mixer, log)
+            made = {"wanted": wanted, **counts, "seconds": round(time.perf_counter() - started, 1)}
+            marker.write_text(json.dumps(made))
+        figures[f"vectors_{name}"] = made
+    return corpora, figures
+
+
+def measure_corpus(name: str, db_file: Path, args: argparse.Namespace) -> dict[str, Any]:
+    data_dir = db_file.parent
+    common = [str(db_file), str(data_dir)]
+    build = _child(["--child-build", *common], f"{name}: building the vector index")
+    measured = _child(
+        ["--child-measure", *common, "--rounds", str(args.rounds), "--threads", str(args.threads)],
+        f"{name}: timing searches ({args.rounds} rounds of {len(corpus_queries())} queries)",
+    )
+    papers = corpus._count(db_file)
+    db_mib = sum(f.stat().st_size for f in data_dir.glob(f"{db_file.name}*")) / 2**20
+    return {"papers": papers, "db_mib": round(db_mib, 1), "build": build, **measured}
+
+
+def _ms(value: float) -> str:
+    return f"{value:.2f}" if value < 100 else f"{value:,.0f}"
+
+
+PATHS = (
+    "keyword page",
+    "keyword retriever",
+    "query embedding",
+    "vector search",
+    "semantic",
+    "hybrid",
+)
+
+
+STAGES = {
+    "pinned": "pinned (exact id / title / author)",
+    "keyword candidates": "keyword candidates (FTS5 bm25, any word, top 100)",
+    "query embedding": "query embedding",
+    "semantic candidates": "semantic candidates (HNSW, top 100)",
+    "fuse": "fuse (BM25 of semantic-only, cosine of keyword-only)",
+    "page": "page (snippets, cards)",
+}
+
+
+def print_report(figures: dict[str, Any]) -> None:
+    out = Console(width=max(Console().width, 140))
+    runs = figures["runs"]
+    table = Table(title=f"Search latency, ms ({figures['machine']})")
+    table.add_column("path")
+    for name, run in runs.items():
+        table.add_column(f"{name}: {run['papers']:,} papers p50 / p99", justify="right")
+    for path in PATHS:
+        cells = [
+            f"{_ms(run[path]['p50_ms'])} / {_ms(run[path]['p99_ms'])}" for run in runs.values()
+        ]
+        table.add_row(path, *cells)
+    build_rows = {
+        "index build (ensure_index)": lambda r: (
+            f"{r['build']['seconds']} s, peak RSS {r['build']['peak_rss_mib']:,.0f} MiB"
+        ),
+        "index files": lambda r: f"{r['build']['index_mib']:,.0f} MiB ({r['build']['kind']})",
+        "index open (mmap)": lambda r: f"{r['index_open_ms']} ms",
+        "RSS: embedder / +index / after queries": lambda r: (
+            " / ".join(
+                f"{r['memory_mib'][s]['vmrss']:,.0f}"
+                for s in ("embedder_loaded", "index_loaded", "after_queries")
+            )
+            + " MiB"
+        ),
+        "of which file-backed after queries": lambda r: (
+            f"{r['memory_mib']['after_queries']['rssfile']:,.0f} MiB"
+        ),
+        "SQLite database": lambda r: f"{r['db_mib']:,.0f} MiB",
+    }
+    for label, cell in build_rows.items():
+        table.add_row(label, *[cell(run) for run in runs.values()])
+    out.print(table)
+    stages = Table(title="hybrid_search, step by step (ms, p50 / p99; run one after another)")
+    stages.add_column("step")
+    for name in runs:
+        stages.add_column(name, justify="right")
+    for step, label in STAGES.items():
+        cells = [
+            f"{_ms(run['hybrid stages'][step]['p50_ms'])} / "
+            f"{_ms(run['hybrid stages'][step]['p99_ms'])}"
+            for run in runs.values()
+        ]
+        stages.add_row(label, *cells)
+    out.print(stages)
+    sample = figures["real_sample"]
+    for name, run in runs.items():
+        v = figures[f"vectors_{name}"]
+        out.print(
+            f"{name}: {v['real']:,} real vectors (MiniLM int8 over title + abstract) and "
+            f"{v['mixed']:,} MIXED vectors (random convex combinations of 2-3 real ones plus "
+            "noise); hybrid_search served: "
+            + ", ".join(f"{mode} x{n}" for mode, n in run["hybrid_served"].items())
+        )
+        for path in ("keyword retriever", "hybrid"):
+            slow = ", ".join(f"{q} {ms} ms" for q, ms in run[path]["slowest"])
+            out.print(f"  slowest {path}: {slow}", highlight=False)
+    out.print(
+        f"Real sample: {sample['papers']:,} papers embedded at {sample['papers_per_s']} papers/s"
+        " (2 threads; cached after the first run)."
+    )
+    if "1m" in runs:
+        h = runs["1m"]["hybrid"]
+        ok = h["p50_ms"] < HYBRID_P50_MS and h["p99_ms"] < HYBRID_P99_MS
+        verdict = "[green]met[/green]" if ok else "[red]missed[/red]"
+        out.print(
+            f"Target at 1M: hybrid p50 < {HYBRID_P50_MS:.0f} ms and p99 < {HYBRID_P99_MS:.0f} ms:"
+            f" {verdict} ({_ms(h['p50_ms'])} / {_ms(h['p99_ms'])} ms)"
+        )
+
+
+def parse_args() -> argparse.Namespace:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawTextHelpFormatter
+    )
+    parser.add_argument("--data", type=Path, default=ROOT.parent / "shared" / "data")
+    parser.add_argument("--out", type=Path, default=ROOT / "bench" / "out")
+    parser.add_argument(
+        "--core-db",
+        type=Path,
+        default=None,
+        help="bench/core.py's database to copy the real corpus from (default: --out/data)",
+    )
+    parser.add_argument("--sizes", default="real,1m", help="comma-separated: real, 1m")
+    parser.add_argument("--sample", type=int, default=8000, help="real papers embedded for real")
+    parser.add_argument("--rounds", type=int, default=5, help="timed rounds of all queries")
+    parser.add_argument(
+        "--threads", type=int, default=1, help="onnxruntime threads of the query embedder"
+    )
+    parser.add_argument("--json", action="store_true", help="print all figures as one JSON line")
+    parser.add_argument("--child-build", nargs=2, type=Path, help=argparse.SUPPRESS)
+    parser.add_argument("--child-measure", nargs=2, type=Path, help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    args.sizes = [s.strip() for s in args.sizes.split(",") if s.strip()]
+    unknown = set(args.sizes) - {"real", "1m"}
+    if unknown:
+        parser.error(f"unknown sizes: {', '.join(sorted(unknown))}")
+    return args
+
+
+def main() -> None:
+    args = parse_args()
+    if args.child_build:
+        print(json.dumps(child_build(*args.child_build)))
+        return
+    if args.child_measure:
+        print(json.dumps(child_measure(*args.child_measure, args.rounds, args.threads)))
+        return
+    out = args.out.resolve() / "search"
+    out.mkdir(parents=True, exist_ok=True)
+    args.data = args.data.resolve()
+    args.core_db = (args.core_db or args.out / "data" / "papertide.db").resolve()
+    corpora, figures = prepare(args, out)
+    figures = {
+        "machine": f"{len(os.sched_getaffinity(0))} CPUs, Python {sys.version.split()[0]}, "
+        f"SQLite {sqlite3.sqlite_version}",
+        "model": MODEL,
+        "vectors_note": "only the real sample's vectors are real embeddings; all others are "
+        "mixed from them (normalised random convex combinations of 2-3 real vectors + noise)",
+        "rounds": args.rounds,
+        "query_embedder_threads": args.threads,
+        **figures,
+        "runs": {name: measure_corpus(name, corpora[name], args) for name in args.sizes},
+    }
+    print_report(figures)
+    if args.json:
+        print(json.dumps(figures, default=str))
+
+
+if __name__ == "__main__":
+    main()

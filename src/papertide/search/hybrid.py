@@ -1,0 +1,273 @@
+"""Hybrid search: BM25 and vector candidates fused into one ranking (issue #4).
+
+Each retriever gathers its best candidates with the filters applied inside its own search
+(FTS5 joins the filtered papers; the vector index searches only the allowed ids), so a
+filter never empties a top-k cut. The two candidate lists are then fused: by default a
+convex combination of min-max normalised scores, each paper scored by both retrievers
+(docs/search.md has the measurements behind that choice). Exact arXiv ids, exact titles
+and `author:` queries are pinned first, as on the keyword page. When the embedder is
+missing, fails or is too slow, the keyword page's results are served, flagged as such.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import threading
+import time
+from collections.abc import Callable, Collection, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import TimeoutError as FutureTimeout
+from dataclasses import dataclass, replace
+from typing import Any, Literal, Protocol
+
+import numpy as np
+import numpy.typing as npt
+import sqlalchemy as sa
+
+from papertide.arxiv_ids import is_arxiv_id
+from papertide.db import fts, queries
+from papertide.db.fts import Filters
+from papertide.models import SearchResults
+from papertide.search import keyword
+
+log = logging.getLogger(__name__)
+
+Vector = npt.NDArray[np.float32]
+EmbedQuery = Callable[[str], Any]  # text -> a vector (any array-like of the index's dim)
+Ranking = list[tuple[str, float]]  # (paper id, score), best first
+
+NOTICE_UNAVAILABLE = "Semantic search is unavailable right now: showing keyword matches only."
+NOTICE_SLOW = "Semantic search took too long: showing keyword matches only."
+
+
+class VectorSearch(Protocol):
+    """What hybrid search needs of a vector index (papertide.search.vectors.VectorIndex)."""
+
+    def __len__(self) -> int: ...
+
+    def search(self, query: Any, k: int, allowed: Collection[str] | None = None) -> Ranking: ...
+
+    def vector(self, paper_id: str) -> npt.NDArray[np.float32] | None: ...
+
+
+@dataclass(frozen=True, slots=True)
+class Fusion:
+    """How the keyword and semantic rankings become one (Settings' search_* fields).
+
+    `convex`: each candidate's BM25 and cosine are min-max normalised over the candidates
+    and added with the weights. `rrf`: weighted reciprocal-rank fusion, weight / (k + rank).
+    """
+
+    method: Literal["convex", "rrf"] = "convex"
+    keyword_weight: float = 1.0
+    semantic_weight: float = 1.0
+    rrf_k: int = 60
+    candidates: int = 100  # from each retriever
+
+
+DEFAULT_FUSION = Fusion()
+
+
+def rrf(rankings: Sequence[tuple[Sequence[str], float]], k: int) -> Ranking:
+    """Reciprocal-rank fusion of (ids best first, weight) lists: sum of weight / (k + rank)."""
+    scores: dict[str, float] = {}
+    for ids, weight in rankings:
+        for rank, paper_id in enumerate(ids, start=1):
+            scores[paper_id] = scores.get(paper_id, 0.0) + weight / (k + rank)
+    return _best_first(scores)
+
+
+def min_max(scores: dict[str, float]) -> dict[str, float]:
+    """Scores rescaled to [0, 1] over the given papers (all 1.0 when they are equal)."""
+    if not scores:
+        return {}
+    low, high = min(scores.values()), max(scores.values())
+    if high - low <= 1e-12:
+        return dict.fromkeys(scores, 1.0)
+    return {paper_id: (score - low) / (high - low) for paper_id, score in scores.items()}
+
+
+def convex(
+    keyword_scores: dict[str, float],
+    semantic_scores: dict[str, float],
+    keyword_weight: float,
+    semantic_weight: float,
+) -> Ranking:
+    """Weighted sum of min-max normalised scores; a paper one side did not score gets 0 there."""
+    keyword_norm, semantic_norm = min_max(keyword_scores), min_max(semantic_scores)
+    fused = {
+        paper_id: keyword_weight * keyword_norm.get(paper_id, 0.0)
+        + semantic_weight * semantic_norm.get(paper_id, 0.0)
+        for paper_id in keyword_norm.keys() | semantic_norm.keys()
+    }
+    return _best_first(fused)
+
+
+def _best_first(scores: dict[str, float]) -> Ranking:
+    # Ties broken by id, so the same inputs always give the same page.
+    return sorted(scores.items(), key=lambda item: (-item[1], item[0]))
+
+
+def keyword_candidates(
+    conn: sa.Connection, words: list[str], filters: Filters, limit: int
+) -> Ranking:
+    """The best `limit` papers by BM25 for any of the query's meaningful words."""
+    if not words or limit <= 0:
+        return []
+    return fts.ranked(conn, keyword.recall_expression(words), filters, limit)
+
+
+def semantic_candidates(
+    index: VectorSearch, vector: Vector, allowed: Collection[str] | None, limit: int
+) -> Ranking:
+    """The `limit` papers nearest to `vector` among `allowed` (None: all), by cosine."""
+    if limit <= 0 or (allowed is not None and not allowed):
+        return []
+    return list(index.search(vector, limit, allowed))
+
+
+def fuse(
+    conn: sa.Connection,
+    words: list[str],
+    keyword_hits: Ranking,
+    semantic_hits: Ranking,
+    index: VectorSearch,
+    vector: Vector,
+    fusion: Fusion,
+) -> Ranking:
+    """One ranking of the union of both candidate lists."""
+    if fusion.method == "rrf":
+        return rrf(
+            [
+                ([paper_id for paper_id, _ in keyword_hits], fusion.keyword_weight),
+                ([paper_id for paper_id, _ in semantic_hits], fusion.semantic_weight),
+            ],
+            fusion.rrf_k,
+        )
+    keyword_scores, semantic_scores = dict(keyword_hits), dict(semantic_hits)
+    # Score every candidate on both sides, so a paper one retriever missed is not judged
+    # by a default: its BM25 comes from the index (0 when no word matches), its cosine
+    # from its stored vector.
+    semantic_only = [paper_id for paper_id in semantic_scores if paper_id not in keyword_scores]
+    if semantic_only and words:
+        found = fts.scores_for(conn, keyword.recall_expression(words), semantic_only)
+        keyword_scores.update({paper_id: found.get(paper_id, 0.0) for paper_id in semantic_only})
+    for paper_id in keyword_scores.keys() - semantic_scores.keys():
+        stored = index.vector(paper_id)
+        if stored is not None:
+            semantic_scores[paper_id] = float(np.dot(stored, vector))
+    return convex(keyword_scores, semantic_scores, fusion.keyword_weight, fusion.semantic_weight)
+
+
+class SemanticUnavailable(RuntimeError):
+    """The query could not be embedded in time; the message is the notice to show."""
+
+
+_pool_lock = threading.Lock()
+_pool: ThreadPoolExecutor | None = None
+
+
+def _embed_pool() -> ThreadPoolExecutor:
+    # Query embeddings run beside the keyword retrieval, and a stuck embedder costs a
+    # request no more than its time budget. One small pool per process, made on first use.
+    global _pool
+    with _pool_lock:
+        if _pool is None:
+            _pool = ThreadPoolExecutor(max_workers=2, thread_name_prefix="papertide-embed")
+        return _pool
+
+
+def _start_embedding(embed_query: EmbedQuery, text: str) -> Future[Any]:
+    return _embed_pool().submit(embed_query, text)
+
+
+def _await_vector(future: Future[Any], deadline: float, dim: int | None = None) -> Vector:
+    try:
+        value = future.result(timeout=max(0.0, deadline - time.monotonic()))
+    except FutureTimeout as exc:
+        future.cancel()
+        raise SemanticUnavailable(NOTICE_SLOW) from exc
+    except Exception as exc:
+        log.warning("query embedding failed: %s", exc, exc_info=exc)
+        raise SemanticUnavailable(NOTICE_UNAVAILABLE) from exc
+    vector = np.asarray(value, dtype=np.float32).reshape(-1)
+    norm = float(np.linalg.norm(vector))
+    if not math.isfinite(norm) or norm == 0.0 or (dim is not None and vector.size != dim):
+        raise SemanticUnavailable(NOTICE_UNAVAILABLE)
+    return vector / norm
+
+
+def hybrid_search(
+    conn: sa.Connection,
+    query: str,
+    *,
+    embed_query: EmbedQuery | None,
+    index: VectorSearch | None,
+    filters: Filters | None = None,
+    page: int = 1,
+    per_page: int = 20,
+    fusion: Fusion = DEFAULT_FUSION,
+    timeout_ms: float = 1000.0,
+) -> SearchResults:
+    """One page of hybrid results; keyword results (mode "keyword", with a notice) if needed.
+
+    Deterministic for the same database, index and arguments (barring a timeout), so the
+    page and the API show the same ranking.
+    """
+    filters = filters or Filters()
+    query = query.strip()
+    page = max(1, page)
+    parsed = keyword.parse_query(query)
+    words = keyword.terms(parsed.text)
+    if not words or is_arxiv_id(query):
+        # Nothing for a vector to mean: filters only, an author alone, or an arXiv id.
+        return keyword.search(conn, query, filters, page, per_page)
+    if embed_query is None or index is None or len(index) == 0:
+        return _keyword_only(conn, query, filters, page, per_page, NOTICE_UNAVAILABLE)
+    deadline = time.monotonic() + timeout_ms / 1000.0
+    future = _start_embedding(embed_query, parsed.text)
+    pinned = keyword.pinned_ids(conn, query, filters)
+    keyword_hits = keyword_candidates(conn, words, filters, fusion.candidates)
+    allowed = fts.filtered_ids(conn, filters)
+    try:
+        vector = _await_vector(future, deadline, getattr(index, "dim", None))
+        semantic_hits = semantic_candidates(index, vector, allowed, fusion.candidates)
+        fused = fuse(conn, words, keyword_hits, semantic_hits, index, vector, fusion)
+    except SemanticUnavailable as exc:
+        return _keyword_only(conn, query, filters, page, per_page, str(exc))
+    shown_first = set(pinned)
+    ranked = [paper_id for paper_id, _ in fused if paper_id not in shown_first]
+    return _page(conn, query, words, pinned, ranked, page, per_page)
+
+
+def _keyword_only(
+    conn: sa.Connection, query: str, filters: Filters, page: int, per_page: int, notice: str
+) -> SearchResults:
+    results = keyword.search(conn, query, filters, page, per_page)
+    return replace(results, mode="keyword", notice=notice)
+
+
+def _page(
+    conn: sa.Connection,
+    query: str,
+    words: list[str],
+    pinned: list[str],
+    ranked: list[str],
+    page: int,
+    per_page: int,
+) -> SearchResults:
+    ordered = pinned + ranked
+    first = (page - 1) * per_page
+    shown = ordered[first : first + per_page]
+    raw = fts.snippets_for(conn, shown, keyword.or_expression(words))
+    cards = [
+        replace(card, snippet_html=keyword.highlight(raw[card.arxiv_id]))
+        if card.arxiv_id in raw
+        else card
+        for card in queries.cards_by_ids(conn, shown)
+    ]
+    shown_pinned = max(0, min(len(pinned) - first, per_page))
+    return SearchResults(
+        query, len(ordered), page, per_page, cards, shown_pinned, mode="hybrid", notice=None
+    )

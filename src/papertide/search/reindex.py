@@ -1,0 +1,100 @@
+"""Embedding papers: incrementally as they arrive, or all of them again for a new model.
+
+Each batch is embedded and then committed on its own, so an interrupted run loses at most
+one batch and the next run carries on where it stopped (issue #4).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable
+from pathlib import Path
+
+from papertide.db import Database, embeddings
+from papertide.search.embedder import Embedder, paper_text
+from papertide.search.vector_files import IndexMissing, drop_index, index_folder, read_meta
+from papertide.search.vectors import VectorIndex, check_model, rebuild_index
+
+Progress = Callable[[int], None]
+
+
+def _utcnow() -> dt.datetime:
+    return dt.datetime.now(dt.UTC).replace(tzinfo=None)
+
+
+def pending(db: Database, embedder: Embedder) -> int:
+    """How many papers have no current vector for `embedder` (for a progress bar's total)."""
+    with db.read() as conn:
+        return embeddings.count_pending(conn, embedder.name, embedder.dim)
+
+
+def embed_missing(
+    db: Database,
+    embedder: Embedder,
+    batch_size: int = 64,
+    progress: Progress | None = None,
+    limit: int | None = None,
+    replace_other_models: bool = False,
+) -> int:
+    """Embed the papers that have no vector for `embedder` (or one older than the paper).
+
+    Refuses (ModelChanged) when the stored vectors were made by another model, unless
+    `replace_other_models`, which `reindex` sets. Returns how many papers were embedded.
+    """
+    if not replace_other_models:
+        with db.read() as conn:
+            check_model(conn, embedder.name, embedder.dim)
+    done, after = 0, 0
+    while limit is None or done < limit:
+        size = batch_size if limit is None else min(batch_size, limit - done)
+        # Stamped with the time before the texts are read: a paper edited meanwhile is newer
+        # than its vector, so the next run embeds it again.
+        started = _utcnow()
+        with db.read() as conn:
+            papers = embeddings.pending_papers(conn, embedder.name, embedder.dim, after, size)
+        if not papers:
+            break
+        vectors = embedder.embed([paper_text(p.title, p.abstract) for p in papers])
+        with db.write() as conn:
+            ids = [p.arxiv_id for p in papers]
+            embeddings.upsert_vectors(conn, embedder.name, ids, vectors, started)
+        done += len(papers)
+        after = papers[-1].seq
+        if progress is not None:
+            progress(len(papers))
+    return done
+
+
+def reindex(
+    db: Database,
+    data_dir: Path,
+    embedder: Embedder,
+    progress: Progress | None = None,
+    batch_size: int = 64,
+) -> int:
+    """Embed every paper without a current vector for `embedder` (all of them after a model
+    change), then rebuild its index and drop other models' index files. Resumable."""
+    embedded = embed_missing(
+        db, embedder, batch_size=batch_size, progress=progress, replace_other_models=True
+    )
+    rebuild(db, data_dir, embedder.name, embedder.dim)
+    return embedded
+
+
+def rebuild(db: Database, data_dir: Path, model: str, dim: int | None = None) -> VectorIndex:
+    """Rebuild `model`'s index from the database and delete the index files of other models.
+
+    Raises ModelChanged while the database still holds other models' vectors.
+    """
+    with db.read() as conn:
+        dim = check_model(conn, model, dim)
+    index = rebuild_index(db, data_dir, model, dim)
+    folder = index_folder(data_dir)
+    for meta_file in folder.glob("*.json"):
+        try:
+            other = read_meta(meta_file).model
+        except IndexMissing:
+            continue
+        if other != model:
+            drop_index(data_dir, other)
+    return index
