@@ -7,6 +7,7 @@ import datetime as dt
 import gzip
 import itertools
 import json
+import re
 import shutil
 from pathlib import Path
 
@@ -57,6 +58,25 @@ def _store(db: Database, ids: list[str], rows: np.ndarray, model: str = MODEL) -
         embeddings.upsert_vectors(conn, model, ids, rows, NOW)
 
 
+def _graph_filtering_for_small_sets(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Let a 1,500-vector graph take the oversampling path (meant for large corpora)."""
+    monkeypatch.setattr(vectors, "EXACT_FILTER_ROWS", 10)
+    monkeypatch.setattr(vectors, "GRAPH_VISIT_COST", 1)
+
+
+def _count_calls(monkeypatch: pytest.MonkeyPatch, method: str) -> list[int]:
+    """A one-element list counting calls of VectorIndex.`method` (which still runs)."""
+    calls = [0]
+    original = getattr(VectorIndex, method)
+
+    def counted(self: VectorIndex, *args: object) -> object:
+        calls[0] += 1
+        return original(self, *args)
+
+    monkeypatch.setattr(VectorIndex, method, counted)
+    return calls
+
+
 def test_exact_and_hnsw_agree_on_the_top_ten(
     tmp_path: Path, mixed: tuple[list[str], np.ndarray]
 ) -> None:
@@ -91,8 +111,10 @@ def test_filters_apply_inside_the_retriever(
     assert index.search(rows[0], 1)[0][0] == nearest
     others = ids[1:]
     # A large allowed set: through the graph (with oversampling) when there is one.
-    monkeypatch.setattr(vectors, "EXACT_FILTER_ROWS", 10)
+    _graph_filtering_for_small_sets(monkeypatch)
+    exact_calls = _count_calls(monkeypatch, "_exact")
     found = index.search(rows[0], 20, allowed=set(others))
+    assert exact_calls == ([1] if exact_limit else [0])
     assert len(found) == 20 and nearest not in dict(found)
     assert found == sorted(found, key=lambda match: -match[1])
     # A small one, scored exactly: only the allowed papers, even the far ones.
@@ -109,13 +131,15 @@ def test_filtered_graph_search_equals_exact_search_over_the_allowed_set(
     ids, rows = mixed
     graph = VectorIndex.build(tmp_path / "g", MODEL, 384, [(ids, rows)], exact_limit=0)
     exact = VectorIndex.build(tmp_path / "e", MODEL, 384, [(ids, rows)])
-    monkeypatch.setattr(vectors, "EXACT_FILTER_ROWS", 10)
+    _graph_filtering_for_small_sets(monkeypatch)
+    exact_calls = _count_calls(monkeypatch, "_exact")
     allowed = set(ids[::3])  # a third of the corpus: oversampled graph search
     for row in (1, 50, 1_001):
         a = exact.search(rows[row], 10, allowed=allowed)
         b = graph.search(rows[row], 10, allowed=allowed)
         assert len({pid for pid, _ in a} & {pid for pid, _ in b}) >= 9
         assert all(pid in allowed for pid, _ in b)
+    assert exact_calls == [3]  # the exact index's three, none of the graph's
 
 
 def test_neighbours_exclude_the_paper_and_its_duplicates(
@@ -152,6 +176,13 @@ def test_add_and_remove_persist_and_other_readers_notice(
     # Replacing a vector keeps one row per paper.
     reopened.add([ids[0]], rows[1:2])
     assert reopened.count == 39 and reopened.search(rows[1], 2)[1][0] == ids[0]
+    # An old-style id, wider than any before it.
+    reopened.add(["math.GT/0309136"], rows[2:3])
+    assert reopened.search(rows[2], 5, allowed={"math.GT/0309136", ids[3]})[0] == (
+        "math.GT/0309136",
+        pytest.approx(1.0, abs=1e-3),
+    )
+    assert reopened.neighbours("math.GT/0309136", 1)[0][0] != ids[2]  # a duplicate of it
     files = sorted(p.name for p in index_folder(tmp_path).iterdir())
     assert len([name for name in files if name.endswith(".vectors")]) == 1  # old ones deleted
 
@@ -233,7 +264,7 @@ def test_an_index_of_another_model_or_format_is_not_opened(
     with pytest.raises(IndexMissing, match="holds minilm-int8 \\(384"):
         VectorIndex.open(tmp_path, MODEL, 768)
     meta = index_folder(tmp_path) / f"{MODEL}.json"
-    meta.write_text(meta.read_text().replace('"format": 1', '"format": 99'))
+    meta.write_text(re.sub(r'"format": \d+', '"format": 99', meta.read_text()))
     with pytest.raises(IndexMissing, match="format"):
         VectorIndex.open(tmp_path, MODEL, 384)
     drop_index(tmp_path, MODEL)

@@ -190,30 +190,6 @@ def ranked(
     return [(ids[row.seq], -float(row.score)) for row in rows if row.seq in ids]
 
 
-def scores_for(conn: sa.Connection, expression: str, ids: Sequence[str]) -> dict[str, float]:
-    """BM25 scores of the given papers for `expression`; papers that do not match are absent.
-
-    FTS5's bm25() reads its statistics from the whole index, so restricting the rows does
-    not change the scores: they are comparable with those of `ranked`.
-    """
-    if not ids:
-        return {}
-    seqs = _seqs_by_id(conn, ids)
-    if not seqs:
-        return {}
-    # `+rowid`: the id list is checked by SQLite, not handed to FTS5. Handed down, FTS5 runs
-    # the MATCH once per id, and bm25() recounts every word's documents each time (395 ms
-    # against 18 ms for 100 ids of a four-word query at 80k papers; same scores).
-    rows = conn.execute(
-        sa.text(
-            "SELECT rowid AS seq, bm25(paper_fts, :wt, :wa, :wb) AS score FROM paper_fts "
-            "WHERE paper_fts MATCH :q AND +rowid IN :seqs"
-        ).bindparams(sa.bindparam("seqs", expanding=True)),
-        {"q": expression, "seqs": list(seqs), **_bm25_params()},
-    ).all()
-    return {seqs[row.seq]: -float(row.score) for row in rows}
-
-
 def snippets_for(conn: sa.Connection, ids: Sequence[str], expression: str) -> dict[str, str]:
     """Highlighted abstract snippets of the given papers; papers that do not match are absent."""
     if not ids:

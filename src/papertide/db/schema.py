@@ -177,4 +177,6 @@ paper_embedding = sa.Table(
     sa.Column("vector", sa.LargeBinary, nullable=False),  # float16, little-endian
     sa.Column("embedded_at", sa.DateTime, nullable=False),
 )
-sa.Index("ix_paper_embedding_model", paper_embedding.c.model)
+sa.Index(
+    "ix_paper_embedding_model_embedded_at", paper_embedding.c.model, paper_embedding.c.embedded_at
+)

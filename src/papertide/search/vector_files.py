@@ -172,7 +172,7 @@ def write_arrays(
 def id_keys(ids: npt.NDArray[np.bytes_]) -> npt.NDArray[np.uint64]:
     """A 64-bit FNV-style hash of each fixed-width id, 8 bytes at a time (vectorised)."""
     width = -(-max(ids.dtype.itemsize, 1) // 8) * 8
-    words = np.ascontiguousarray(ids, dtype=f"S{width}").view("<u8").reshape(len(ids), -1)
+    words = np.ascontiguousarray(ids, dtype=f"S{width}").view("<u8").reshape(len(ids), width // 8)
     keys = np.full(len(ids), _HASH_OFFSET, dtype=np.uint64)
     for column in words.T:
         keys = (keys ^ column) * _HASH_PRIME  # wraps modulo 2**64, as intended

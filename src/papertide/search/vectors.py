@@ -58,6 +58,7 @@ EXACT_LIMIT = 20_000  # more vectors than this: HNSW (an exact scan costs ~1-2 m
 EXACT_FILTER_ROWS = 20_000  # an allowed set this small is scored exactly even beside a graph
 DUPLICATE_COSINE = 0.999  # a neighbour this close is the same paper (a duplicate record)
 CHUNK_ROWS = 65_536  # exact scoring, a chunk of rows at a time
+GRAPH_VISIT_COST = 32  # exact distances a filtered graph search costs per candidate asked for
 DEAD_ROWS_LIMIT = 0.25  # rewrite a patched graph once this share of its rows are removed
 
 Matches = list[tuple[str, float]]
@@ -81,6 +82,36 @@ def _top(scores: npt.NDArray[np.float32], k: int) -> npt.NDArray[np.intp]:
         part = np.argpartition(-scores, k - 1)[:k]
         return part[np.lexsort((part, -scores[part]))]
     return np.lexsort((np.arange(len(scores)), -scores))
+
+
+def _id_array(paper_ids: Collection[str], width: int) -> npt.NDArray[np.bytes_]:
+    """`paper_ids` as fixed-width bytes; ids that cannot be indexed (too long, empty) left out.
+
+    numpy would silently cut a longer id to `width`, and so match another paper's id.
+    """
+    fitting = [pid for pid in paper_ids if 0 < len(pid) <= width]
+    try:
+        return np.array(fitting, dtype=f"S{width}")  # ASCII ids (all arXiv ids): fast path
+    except UnicodeEncodeError:
+        encoded = [key for key in (pid.encode() for pid in fitting) if len(key) <= width]
+        return np.array(encoded, dtype=f"S{width}")
+
+
+def _block_top(
+    block: FloatRows, q: npt.NDArray[np.float32], k: int
+) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.float32]]:
+    """The k best rows of `block` by dot product with `q`: positions and scores."""
+    if block.dtype == np.float16:
+        # numpy converts float16 slowly (~7x a float32 product); usearch's kernels do not.
+        from usearch.index import search as brute_force
+
+        count = min(k, len(block))
+        found = brute_force(block, q.astype(np.float16), count, "ip", exact=True, threads=1)
+        distances = np.asarray(found.distances, dtype=np.float32)
+        return np.asarray(found.keys, dtype=np.int64), 1.0 - distances
+    scores = np.asarray(block @ q, dtype=np.float32)
+    best = _top(scores, k).astype(np.int64)
+    return best, scores[best]
 
 
 class VectorIndex:
@@ -235,12 +266,12 @@ class VectorIndex:
 
     def _rows(self, paper_ids: Collection[str]) -> npt.NDArray[np.int64]:
         """The rows of those of `paper_ids` that are indexed, ascending, each once."""
-        width = self.meta.id_width
-        encoded = [key for key in (pid.encode() for pid in paper_ids) if 0 < len(key) <= width]
-        if not encoded or self._keys.size == 0:
+        wanted = _id_array(paper_ids, self.meta.id_width)
+        if wanted.size == 0 or self._keys.size == 0:
             return np.zeros(0, dtype=np.int64)
-        wanted = np.array(encoded, dtype=f"S{width}")
         keys = id_keys(wanted)
+        by_key = np.argsort(keys)  # sorted needles: a far more cache-friendly binary search
+        wanted, keys = wanted[by_key], keys[by_key]
         positions = np.minimum(np.searchsorted(self._keys, keys), self._keys.size - 1)
         hits = self._keys[positions] == keys
         rows = np.asarray(self._order[positions[hits]], dtype=np.int64)
@@ -270,8 +301,8 @@ class VectorIndex:
             else:
                 chunk = rows[start : start + CHUNK_ROWS]
                 block = self._vectors[chunk]
-            scores = np.asarray(block, dtype=np.float32) @ q
-            best_rows = np.concatenate([best_rows, chunk])
+            positions, scores = _block_top(np.asarray(block), q, k)
+            best_rows = np.concatenate([best_rows, chunk[positions]])
             best_scores = np.concatenate([best_scores, scores])
             keep = _top(best_scores, k)
             best_rows, best_scores = best_rows[keep], best_scores[keep]
@@ -298,12 +329,13 @@ class VectorIndex:
     def _filtered_graph(
         self, q: npt.NDArray[np.float32], k: int, rows: npt.NDArray[np.int64]
     ) -> Matches:
-        # Oversample in proportion to how much of the corpus the filter keeps; give up on
-        # the graph (score the allowed rows exactly) once it would visit as many nodes.
+        # Oversample in proportion to how much of the corpus the filter keeps. A graph search
+        # costs ~GRAPH_VISIT_COST distances per candidate asked for, in random order; past
+        # that, scoring the allowed rows exactly is cheaper (and always complete).
         allowed = np.zeros(self.meta.rows, dtype=bool)
         allowed[rows] = True
         want = int(k * self.count / rows.size * 2) + 32
-        while want < rows.size and want < self.count:
+        while want * GRAPH_VISIT_COST < rows.size and want < self.count:
             found = self._graph.search(q, count=want)
             keys = np.asarray(found.keys, dtype=np.int64)
             keep = allowed[keys]
