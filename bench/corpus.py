@@ -234,8 +234,9 @@ def real_sample_vectors(
     for start in range(0, len(texts), step):
         vectors[start : start + step] = embedder.embed(texts[start : start + step])
         if (start // step) % 8 == 7:
-            rate = (start + step) / (time.perf_counter() - started)
-            log(f"embedded {start + step:,} / {len(texts):,} real papers ({rate:.0f}/s)")
+            done = min(start + step, len(texts))
+            rate = done / (time.perf_counter() - started)
+            log(f"embedded {done:,} / {len(texts):,} real papers ({rate:.0f}/s)")
     seconds = time.perf_counter() - started
     figures = {
         "papers": len(texts),

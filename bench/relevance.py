@@ -47,7 +47,7 @@ from papertide.db.migrate import upgrade
 from papertide.models import PaperRecord
 from papertide.search import keyword
 from papertide.search.hybrid import Fusion, hybrid_search, semantic_candidates
-from papertide.search.vectors import VectorIndex, slug
+from papertide.search.vectors import VectorIndex, ensure_index, slug
 
 console = Console(stderr=True)
 OUT = Path(__file__).resolve().parent / "out" / "relevance"
@@ -140,12 +140,10 @@ def corpus_vectors(data: Beir, embedder: Embedder) -> np.ndarray:
 def build_index(
     db: Database, data_dir: Path, embedder: Embedder, ids: list[str], vectors: np.ndarray
 ) -> VectorIndex:
-    """Store the vectors as the worker does, then build the index from the database."""
+    """Store the vectors as the worker does, then open the index as the web app does."""
     with db.write() as conn:
         stored.upsert_vectors(conn, embedder.name, ids, vectors, dt.datetime(2025, 1, 2))
-    with db.read() as conn:
-        batches = list(stored.iter_vectors(conn, embedder.name, embedder.dim))
-    return VectorIndex.build(data_dir, embedder.name, embedder.dim, batches)
+    return ensure_index(db, data_dir, embedder.name, embedder.dim)
 
 
 def ndcg_at(ranked: list[str], relevant: dict[str, int], k: int = 10) -> float:
@@ -233,13 +231,9 @@ def _table(
     out.print(f"hybrid fusion: {fusion}")
 
 
-def _memo(embedder: Embedder) -> Callable[[str], np.ndarray]:
-    cache: dict[str, np.ndarray] = {}
-
+def _embed_one(embedder: Embedder) -> Callable[[str], np.ndarray]:
     def embed(text: str) -> np.ndarray:
-        if text not in cache:
-            cache[text] = embedder.embed([text])[0]
-        return cache[text]
+        return embedder.embed([text])[0]
 
     return embed
 
@@ -272,7 +266,7 @@ def main(argv: list[str] | None = None) -> int:
             mapping = load_papers(db, data)
             vectors = corpus_vectors(data, embedder)
             index = build_index(db, Path(folder), embedder, list(mapping), vectors)
-            runs = run_modes(db, index, _memo(embedder), data, query_ids, fusion)
+            runs = run_modes(db, index, _embed_one(embedder), data, query_ids, fusion)
         finally:
             db.dispose()
     figures = score(runs, mapping, data, query_ids)

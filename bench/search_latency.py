@@ -26,6 +26,8 @@ then times, per query and round (the first round warms up):
 from __future__ import annotations
 
 import argparse
+import functools
+import inspect
 import json
 import os
 import sqlite3
@@ -204,6 +206,12 @@ def child_measure(db_file: Path, data_dir: Path, rounds: int, threads: int) -> d
     return figures
 
 
+def _by_name(function: Callable[..., Any], known: dict[str, Any]) -> Callable[[], Any]:
+    """`function` called with the values of `known` its parameters name (signatures move)."""
+    names = inspect.signature(function).parameters
+    return functools.partial(function, **{name: known[name] for name in names})
+
+
 def hybrid_stages(
     conn: Any, queries: list[str], embed_query: Callable[[str], Any], index: Any, rounds: int
 ) -> dict[str, Any]:
@@ -252,9 +260,22 @@ def hybrid_stages(
                 None,
                 fusion.candidates,
             )
-            fused = step("fuse", keep, hybrid.fuse, conn, words, hits, near, index, vector, fusion)
-            ranked = [paper_id for paper_id, _ in fused if paper_id not in set(pinned)]
-            step("page", keep, hybrid._page, conn, q, words, pinned, ranked, 1, 20)
+            known = {
+                "conn": conn,
+                "query": q,
+                "words": words,
+                "keyword_hits": hits,
+                "semantic_hits": near,
+                "index": index,
+                "vector": vector,
+                "fusion": fusion,
+                "pinned": pinned,
+                "page": 1,
+                "per_page": 20,
+            }
+            fused = step("fuse", keep, _by_name(hybrid.fuse, known))
+            known["ranked"] = [paper_id for paper_id, _ in fused if paper_id not in set(pinned)]
+            step("page", keep, _by_name(hybrid._page, known))
     return {name: _latency(values) for name, values in samples.items() if values}
 
 

@@ -23,10 +23,9 @@ from papertide.search.hybrid import (
     convex,
     fuse,
     hybrid_search,
-    keyword_candidates,
+    max_scaled,
     min_max,
     rrf,
-    semantic_candidates,
 )
 from papertide.search.vectors import VectorIndex
 
@@ -183,20 +182,27 @@ def test_convex_combination() -> None:
     assert dict(convex({"a": 1.0}, {"b": 1.0}, 1.0, 2.0)) == {"a": 1.0, "b": 2.0}
 
 
-def test_convex_fusion_scores_each_candidate_on_both_sides(
-    conn: sa.Connection, index: VectorIndex
-) -> None:
-    words = keyword.terms("chemical prediction")
-    vector = embed("chemical prediction")
-    keyword_hits = keyword_candidates(conn, words, Filters(), 1)
-    semantic_hits = semantic_candidates(index, vector, None, 2)
-    assert [pid for pid, _ in keyword_hits] == ["2401.00007"]  # the only keyword match
-    assert [pid for pid, _ in semantic_hits] == ["2401.00007", "2401.00001"]
-    fused = dict(fuse(conn, words, keyword_hits, semantic_hits, index, vector, Fusion()))
-    # 2401.00001 has none of the words: BM25 0, so it gets no keyword share at all.
-    expected_cosine = float(np.dot(MOLECULES, vector / np.linalg.norm(vector)))
-    semantic = min_max({"2401.00007": 1.0, "2401.00001": expected_cosine})
-    assert fused == pytest.approx({"2401.00007": 1.0 + 1.0, "2401.00001": semantic["2401.00001"]})
+def test_max_scaled() -> None:
+    assert max_scaled({"a": 4.0, "b": 1.0}) == {"a": 1.0, "b": 0.25}
+    assert max_scaled({"a": 0.0}) == {"a": 0.0}
+    assert max_scaled({}) == {}
+
+
+def test_convex_fusion_reads_missing_cosines_from_stored_vectors(index: VectorIndex) -> None:
+    query = MOLECULES
+    keyword_hits = [("2401.00002", 3.0), ("2401.00006", 2.0), ("2401.00001", 1.5)]
+    semantic_hits = [("2401.00001", 1.0)]
+    fused = dict(fuse(keyword_hits, semantic_hits, index, query, Fusion()))
+
+    def cosine(paper_id: str) -> float:
+        vector = PAPERS[paper_id][4]
+        return float(np.dot(vector, query) / np.linalg.norm(vector))
+
+    expected = convex(dict(keyword_hits), {pid: cosine(pid) for pid, _ in keyword_hits}, 1.0, 1.0)
+    assert fused == pytest.approx(dict(expected), rel=1e-3)
+    # Graph transformers: best BM25, and close in meaning too, so first.
+    assert max(fused, key=fused.__getitem__) == "2401.00002"
+    assert fused["2401.00002"] > 1.5 > fused["2401.00006"]
 
 
 def test_rrf_fusion_through_search(conn: sa.Connection, index: VectorIndex) -> None:

@@ -3,8 +3,9 @@
 Each retriever gathers its best candidates with the filters applied inside its own search
 (FTS5 joins the filtered papers; the vector index searches only the allowed ids), so a
 filter never empties a top-k cut. The two candidate lists are then fused: by default a
-convex combination of min-max normalised scores, each paper scored by both retrievers
-(docs/search.md has the measurements behind that choice). Exact arXiv ids, exact titles
+weighted sum of each paper's BM25 (divided by the best) and its cosine (min-max scaled over
+the candidates, read from the stored vector when only BM25 found the paper);
+docs/search.md has the measurements behind that choice. Exact arXiv ids, exact titles
 and `author:` queries are pinned first, as on the keyword page. When the embedder is
 missing, fails or is too slow, the keyword page's results are served, flagged as such.
 """
@@ -46,17 +47,17 @@ class VectorSearch(Protocol):
 
     def __len__(self) -> int: ...
 
-    def search(self, query: Any, k: int, allowed: Collection[str] | None = None) -> Ranking: ...
-
-    def vector(self, paper_id: str) -> npt.NDArray[np.float32] | None: ...
+    def search(self, query: Any, k: int, allowed: Collection[str] | None = None) -> Ranking:
+        """The k papers nearest `query` among `allowed` (None: all) as (id, cosine)."""
+        ...
 
 
 @dataclass(frozen=True, slots=True)
 class Fusion:
     """How the keyword and semantic rankings become one (Settings' search_* fields).
 
-    `convex`: each candidate's BM25 and cosine are min-max normalised over the candidates
-    and added with the weights. `rrf`: weighted reciprocal-rank fusion, weight / (k + rank).
+    `convex`: BM25 / best BM25 plus cosine min-max scaled over the candidates, weighted.
+    `rrf`: weighted reciprocal-rank fusion, the sum of weight / (k + rank).
     """
 
     method: Literal["convex", "rrf"] = "convex"
@@ -88,14 +89,22 @@ def min_max(scores: dict[str, float]) -> dict[str, float]:
     return {paper_id: (score - low) / (high - low) for paper_id, score in scores.items()}
 
 
+def max_scaled(scores: dict[str, float]) -> dict[str, float]:
+    """Scores divided by the highest (BM25 is 0 for a paper with none of the words)."""
+    top = max(scores.values(), default=0.0)
+    if top <= 0.0:
+        return dict.fromkeys(scores, 0.0)
+    return {paper_id: max(0.0, score) / top for paper_id, score in scores.items()}
+
+
 def convex(
     keyword_scores: dict[str, float],
     semantic_scores: dict[str, float],
     keyword_weight: float,
     semantic_weight: float,
 ) -> Ranking:
-    """Weighted sum of min-max normalised scores; a paper one side did not score gets 0 there."""
-    keyword_norm, semantic_norm = min_max(keyword_scores), min_max(semantic_scores)
+    """Weighted sum of BM25 / best BM25 and min-max normalised cosine; missing scores are 0."""
+    keyword_norm, semantic_norm = max_scaled(keyword_scores), min_max(semantic_scores)
     fused = {
         paper_id: keyword_weight * keyword_norm.get(paper_id, 0.0)
         + semantic_weight * semantic_norm.get(paper_id, 0.0)
@@ -128,8 +137,6 @@ def semantic_candidates(
 
 
 def fuse(
-    conn: sa.Connection,
-    words: list[str],
     keyword_hits: Ranking,
     semantic_hits: Ranking,
     index: VectorSearch,
@@ -146,17 +153,13 @@ def fuse(
             fusion.rrf_k,
         )
     keyword_scores, semantic_scores = dict(keyword_hits), dict(semantic_hits)
-    # Score every candidate on both sides, so a paper one retriever missed is not judged
-    # by a default: its BM25 comes from the index (0 when no word matches), its cosine
-    # from its stored vector.
-    semantic_only = [paper_id for paper_id in semantic_scores if paper_id not in keyword_scores]
-    if semantic_only and words:
-        found = fts.scores_for(conn, keyword.recall_expression(words), semantic_only)
-        keyword_scores.update({paper_id: found.get(paper_id, 0.0) for paper_id in semantic_only})
-    for paper_id in keyword_scores.keys() - semantic_scores.keys():
-        stored = index.vector(paper_id)
-        if stored is not None:
-            semantic_scores[paper_id] = float(np.dot(stored, vector))
+    # A paper only the keyword side found gets its true cosine: the index scores exactly a
+    # small allowed set, in one call. A paper only the vector side found keeps BM25 0:
+    # scoring it exactly would make FTS5 gather its term statistics again, costlier than
+    # the whole ranking, and measured no better (docs/search.md).
+    missing = [paper_id for paper_id in keyword_scores if paper_id not in semantic_scores]
+    if missing:
+        semantic_scores.update(index.search(vector, len(missing), missing))
     return convex(keyword_scores, semantic_scores, fusion.keyword_weight, fusion.semantic_weight)
 
 
@@ -233,7 +236,7 @@ def hybrid_search(
     try:
         vector = _await_vector(future, deadline, getattr(index, "dim", None))
         semantic_hits = semantic_candidates(index, vector, allowed, fusion.candidates)
-        fused = fuse(conn, words, keyword_hits, semantic_hits, index, vector, fusion)
+        fused = fuse(keyword_hits, semantic_hits, index, vector, fusion)
     except SemanticUnavailable as exc:
         return _keyword_only(conn, query, filters, page, per_page, str(exc))
     shown_first = set(pinned)
@@ -260,7 +263,7 @@ def _page(
     ordered = pinned + ranked
     first = (page - 1) * per_page
     shown = ordered[first : first + per_page]
-    raw = fts.snippets_for(conn, shown, keyword.or_expression(words))
+    raw = fts.snippets_for(conn, shown, keyword.recall_expression(words))
     cards = [
         replace(card, snippet_html=keyword.highlight(raw[card.arxiv_id]))
         if card.arxiv_id in raw
