@@ -314,6 +314,22 @@ def test_embedder_exception_serves_keyword_results(
     assert "model file vanished" in caplog.text
 
 
+def test_vector_index_failure_serves_keyword_results(
+    conn: sa.Connection, index: VectorIndex, caplog: pytest.LogCaptureFixture
+) -> None:
+    class BrokenIndex:
+        def __len__(self) -> int:
+            return len(index)
+
+        def search(self, query: object, k: int, allowed: object = None) -> list[tuple[str, float]]:
+            raise OSError("index file truncated")
+
+    results = hybrid_search(conn, "molecule graph", embed_query=embed, index=BrokenIndex())
+    assert (results.mode, results.notice) == ("keyword", NOTICE_UNAVAILABLE)
+    assert _ids(results) == _keyword_page(conn, "molecule graph")
+    assert "index file truncated" in caplog.text
+
+
 @pytest.mark.parametrize("bad", [np.zeros(4), np.full(4, np.nan), np.ones(3)])
 def test_unusable_vector_serves_keyword_results(
     conn: sa.Connection, index: VectorIndex, bad: np.ndarray

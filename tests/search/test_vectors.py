@@ -275,3 +275,18 @@ def test_an_empty_database_gives_an_empty_index(tmp_path: Path, db: Database) ->
     index = ensure_index(db, tmp_path, MODEL)
     assert index.count == 0 and index.search(np.ones(384), 5) == []
     assert index.neighbours("2509.00001", 5) == []
+
+
+def test_usearch_then_the_embedder_does_not_crash_the_process() -> None:
+    """usearch imported before onnxruntime segfaults; usearch_index() orders the imports."""
+    import subprocess
+    import sys
+
+    code = (
+        "from papertide.search.vector_files import usearch_index; usearch_index(); "
+        "from papertide.search.embedder import load_embedder; "
+        "print(load_embedder('minilm-int8', threads=1).embed(['a test']).shape)"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    assert "(1, 384)" in done.stdout

@@ -239,6 +239,9 @@ def hybrid_search(
         fused = fuse(keyword_hits, semantic_hits, index, vector, fusion)
     except SemanticUnavailable as exc:
         return _keyword_only(conn, query, filters, page, per_page, str(exc))
+    except Exception as exc:  # a broken index file must not take search down with it
+        log.warning("vector search failed: %s", exc, exc_info=exc)
+        return _keyword_only(conn, query, filters, page, per_page, NOTICE_UNAVAILABLE)
     shown_first = set(pinned)
     ranked = [paper_id for paper_id, _ in fused if paper_id not in shown_first]
     return _page(conn, query, words, pinned, ranked, page, per_page)

@@ -47,6 +47,18 @@ _HASH_OFFSET, _HASH_PRIME = np.uint64(0xCBF29CE484222325), np.uint64(0x100000001
 Kind = Literal["exact", "hnsw"]
 
 
+def usearch_index() -> Any:
+    """usearch's `index` module, imported only after onnxruntime.
+
+    Importing usearch first and onnxruntime afterwards crashes the process (a segfault in
+    the native libraries they each bundle), so every use of usearch goes through here.
+    """
+    import onnxruntime  # noqa: F401
+    import usearch.index
+
+    return usearch.index
+
+
 class VectorIndexError(RuntimeError):
     """The vector index cannot be used as it is."""
 
@@ -224,8 +236,7 @@ def write_generation(
     stored = rows.astype(np.float32 if kind == "exact" else np.float16, copy=False)
     write_arrays(base, id_array, stored)
     if kind == "hnsw":
-        from usearch.index import Index
-
+        Index = usearch_index().Index
         graph = Index(
             ndim=meta.dim,
             metric="cos",
@@ -252,7 +263,7 @@ def patch_generation(
     rows: npt.NDArray[np.float16],
 ) -> IndexMeta:
     """A new HNSW generation: `dropped` rows removed from the graph, `ids` appended."""
-    from usearch.index import Index
+    Index = usearch_index().Index
 
     width = max([len(pid.encode()) for pid in ids] + [meta.id_width])
     graph = Index.restore(f"{base_path(folder, meta.model, meta.generation)}.usearch")

@@ -37,6 +37,7 @@ from papertide.search.vector_files import (
     read_meta,
     slug,
     stamp,
+    usearch_index,
     write_generation,
     write_lock,
     write_meta,
@@ -103,8 +104,7 @@ def _block_top(
     """The k best rows of `block` by dot product with `q`: positions and scores."""
     if block.dtype == np.float16:
         # numpy converts float16 slowly (~7x a float32 product); usearch's kernels do not.
-        from usearch.index import search as brute_force
-
+        brute_force = usearch_index().search
         count = min(k, len(block))
         found = brute_force(block, q.astype(np.float16), count, "ip", exact=True, threads=1)
         distances = np.asarray(found.distances, dtype=np.float32)
@@ -177,8 +177,7 @@ class VectorIndex:
         arrays = map_arrays(folder, meta)
         graph = None
         if meta.kind == "hnsw":
-            from usearch.index import Index
-
+            Index = usearch_index().Index
             graph_path = Path(f"{base_path(folder, meta.model, meta.generation)}.usearch")
             if not graph_path.exists():
                 raise FileNotFoundError(graph_path)
