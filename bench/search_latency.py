@@ -334,7 +334,10 @@ def prepare(args: argparse.Namespace, out: Path) -> tuple[dict[str, Path], dict[
 def measure_corpus(name: str, db_file: Path, args: argparse.Namespace) -> dict[str, Any]:
     data_dir = db_file.parent
     common = [str(db_file), str(data_dir)]
-    build = _child(["--child-build", *common], f"{name}: building the vector index")
+    if args.keep_index and (data_dir / "vectors" / f"{MODEL}.json").exists():
+        build: dict[str, Any] = {"skipped": "--keep-index", "index_mib": _index_mib(data_dir)}
+    else:
+        build = _child(["--child-build", *common], f"{name}: building the vector index")
     measured = _child(
         ["--child-measure", *common, "--rounds", str(args.rounds), "--threads", str(args.threads)],
         f"{name}: timing searches ({args.rounds} rounds of {len(corpus_queries())} queries)",
@@ -363,7 +366,7 @@ STAGES = {
     "keyword candidates": "keyword candidates (FTS5 bm25, any word, top 100)",
     "query embedding": "query embedding",
     "semantic candidates": "semantic candidates (HNSW, top 100)",
-    "fuse": "fuse (BM25 of semantic-only, cosine of keyword-only)",
+    "fuse": "fuse (cosine of keyword-only candidates)",
     "page": "page (snippets, cards)",
 }
 
@@ -382,9 +385,11 @@ def print_report(figures: dict[str, Any]) -> None:
         table.add_row(path, *cells)
     build_rows = {
         "index build (ensure_index)": lambda r: (
-            f"{r['build']['seconds']} s, peak RSS {r['build']['peak_rss_mib']:,.0f} MiB"
+            "skipped (--keep-index)"
+            if "skipped" in r["build"]
+            else f"{r['build']['seconds']} s, peak RSS {r['build']['peak_rss_mib']:,.0f} MiB"
         ),
-        "index files": lambda r: f"{r['build']['index_mib']:,.0f} MiB ({r['build']['kind']})",
+        "index files": lambda r: f"{r['build']['index_mib']:,.0f} MiB",
         "index open (mmap)": lambda r: f"{r['index_open_ms']} ms",
         "RSS: embedder / +index / after queries": lambda r: (
             " / ".join(
@@ -456,6 +461,11 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--rounds", type=int, default=5, help="timed rounds of all queries")
     parser.add_argument(
         "--threads", type=int, default=1, help="onnxruntime threads of the query embedder"
+    )
+    parser.add_argument(
+        "--keep-index",
+        action="store_true",
+        help="reuse existing vector index files instead of timing a rebuild",
     )
     parser.add_argument("--json", action="store_true", help="print all figures as one JSON line")
     parser.add_argument("--child-build", nargs=2, type=Path, help=argparse.SUPPRESS)
