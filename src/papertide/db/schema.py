@@ -178,5 +178,8 @@ paper_embedding = sa.Table(
     sa.Column("embedded_at", sa.DateTime, nullable=False),
 )
 sa.Index(
-    "ix_paper_embedding_model_embedded_at", paper_embedding.c.model, paper_embedding.c.embedded_at
+    "ix_paper_embedding_model_dim_embedded_at",
+    paper_embedding.c.model,
+    paper_embedding.c.dim,
+    paper_embedding.c.embedded_at,
 )

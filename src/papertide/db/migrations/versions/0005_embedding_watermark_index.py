@@ -1,5 +1,5 @@
-"""Index paper_embedding by (model, embedded_at): the vector index's staleness check reads
-the newest vector of a model, which otherwise scans the table.
+"""Index paper_embedding by (model, dim, embedded_at): the vector index's staleness checks
+(count and newest vector of a model and dimension) are then answered from the index alone.
 
 Revision ID: 0005
 Revises: 0004
@@ -16,10 +16,12 @@ depends_on = None
 def upgrade() -> None:
     op.drop_index("ix_paper_embedding_model", table_name="paper_embedding")
     op.create_index(
-        "ix_paper_embedding_model_embedded_at", "paper_embedding", ["model", "embedded_at"]
+        "ix_paper_embedding_model_dim_embedded_at",
+        "paper_embedding",
+        ["model", "dim", "embedded_at"],
     )
 
 
 def downgrade() -> None:
-    op.drop_index("ix_paper_embedding_model_embedded_at", table_name="paper_embedding")
+    op.drop_index("ix_paper_embedding_model_dim_embedded_at", table_name="paper_embedding")
     op.create_index("ix_paper_embedding_model", "paper_embedding", ["model"])
