@@ -93,3 +93,13 @@ def test_resolved_database_url_defaults_into_data_dir(tmp_path: Path) -> None:
     assert relative.resolved_database_url == f"sqlite:///{Path('rel').resolve() / 'papertide.db'}"
     explicit = load_settings(data_dir=tmp_path, database_url="postgresql://db/papers")
     assert explicit.resolved_database_url == "postgresql://db/papers"
+
+
+def test_settings_survive_the_trip_to_worker_processes(monkeypatch: pytest.MonkeyPatch) -> None:
+    """`serve --workers N` hands settings to its workers as PAPERTIDE_* variables."""
+    from papertide.config import Settings, settings_environment
+
+    original = Settings(arxiv_categories=["cs.LG", "stat.ML"], port=8123, load_demo=False)
+    for name, value in settings_environment(original).items():
+        monkeypatch.setenv(name, value)
+    assert Settings() == original

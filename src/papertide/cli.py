@@ -24,7 +24,7 @@ from rich.progress import (
 
 from papertide import jobs
 from papertide.bootstrap import open_database
-from papertide.config import ConfigError, Settings, load_settings
+from papertide.config import ConfigError, Settings, load_settings, settings_environment
 from papertide.db import Database
 from papertide.ingest.arxiv_jsonl import arxiv_jsonl_source
 from papertide.ingest.arxiv_snapshot import arxiv_snapshot_source
@@ -182,9 +182,7 @@ def serve(
     logging.getLogger("alembic").setLevel(logging.WARNING)
     open_database(settings).dispose()
     # Workers rebuild the same settings from the environment.
-    for name, value in settings.model_dump(mode="json").items():
-        if value is not None:
-            os.environ[f"PAPERTIDE_{name.upper()}"] = str(value)
+    os.environ.update(settings_environment(settings))
     os.environ.pop("PAPERTIDE_CONFIG", None)
     console.print(f"Papertide is serving on [bold]http://{settings.host}:{settings.port}/[/bold]")
     uvicorn.run(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import tomllib
 from pathlib import Path
@@ -115,3 +116,12 @@ def load_settings(config_file: Path | None = None, **overrides: Any) -> Settings
         return Settings(**{**from_file, **explicit})
     except ValueError as exc:
         raise ConfigError(str(exc)) from exc
+
+
+def settings_environment(settings: Settings) -> dict[str, str]:
+    """`PAPERTIDE_*` variables that rebuild `settings` in another process (lists as JSON)."""
+    return {
+        f"PAPERTIDE_{name.upper()}": value if isinstance(value, str) else json.dumps(value)
+        for name, value in settings.model_dump(mode="json").items()
+        if value is not None
+    }
