@@ -17,9 +17,11 @@ from papertide.db.migrate import upgrade
 from papertide.models import PaperRecord, SearchResults
 from papertide.search import keyword
 from papertide.search.hybrid import (
+    FTS5,
     NOTICE_SLOW,
     NOTICE_UNAVAILABLE,
     Fusion,
+    KeywordRetriever,
     convex,
     fuse,
     hybrid_search,
@@ -27,6 +29,7 @@ from papertide.search.hybrid import (
     min_max,
     rrf,
 )
+from papertide.search.text_index import ensure_text_index
 from papertide.search.vectors import VectorIndex
 
 # Four directions of meaning: molecules, proteins, images, language.
@@ -137,6 +140,18 @@ def index(corpus: tuple[Database, VectorIndex]) -> VectorIndex:
     return corpus[1]
 
 
+@pytest.fixture(params=["fts5", "keyword-index"])
+def retriever(
+    request: pytest.FixtureRequest,
+    corpus: tuple[Database, VectorIndex],
+    tmp_path_factory: pytest.TempPathFactory,
+) -> KeywordRetriever:
+    """Each keyword engine hybrid search can use: SQLite FTS5 and the tantivy index."""
+    if request.param == "fts5":
+        return FTS5
+    return ensure_text_index(corpus[0], tmp_path_factory.mktemp("keyword"))
+
+
 def _ids(results: SearchResults) -> list[str]:
     return [card.arxiv_id for card in results.cards]
 
@@ -214,8 +229,10 @@ def test_rrf_fusion_through_search(conn: sa.Connection, index: VectorIndex) -> N
 # Hybrid ranking, pinning and filters.
 
 
-def test_hybrid_finds_papers_keyword_search_misses(conn: sa.Connection, index: VectorIndex) -> None:
-    results = _search(conn, index, "molecule graph")
+def test_hybrid_finds_papers_keyword_search_misses(
+    conn: sa.Connection, index: VectorIndex, retriever: KeywordRetriever
+) -> None:
+    results = _search(conn, index, "molecule graph", keyword_retriever=retriever)
     assert (results.mode, results.notice) == ("hybrid", None)
     assert _ids(results)[:2] == ["2401.00001", "2401.00002"]
     # 2401.00007 has neither word; only its vector brings it in.
@@ -251,10 +268,25 @@ def test_author_query_pins_that_authors_papers(conn: sa.Connection, index: Vecto
     assert _ids(filtered) == ["2401.00004"]
 
 
-def test_filters_apply_inside_both_retrievers(conn: sa.Connection, index: VectorIndex) -> None:
+def test_filters_apply_inside_both_retrievers(
+    conn: sa.Connection, index: VectorIndex, retriever: KeywordRetriever
+) -> None:
     # 2401.00001 is first for both retrievers; with one candidate each, a filter applied
     # after the cut would leave nothing.
     fusion = Fusion(candidates=1)
+
+    def _search(
+        conn: sa.Connection, index: VectorIndex, query: str, **kwargs: object
+    ) -> SearchResults:
+        return hybrid_search(
+            conn,
+            query,
+            embed_query=embed,
+            index=index,
+            keyword_retriever=retriever,
+            **kwargs,  # type: ignore[arg-type]
+        )
+
     unfiltered = _search(conn, index, "molecule graph", fusion=fusion)
     assert _ids(unfiltered) == ["2401.00001"]
     for filters in (

@@ -7,18 +7,17 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-import re
-import unicodedata
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
 import sqlalchemy as sa
 
+from papertide.text import title_key, words
+
 # Column weights for bm25(): title, authors, abstract.
 TITLE_WEIGHT, AUTHORS_WEIGHT, ABSTRACT_WEIGHT = 2.0, 1.0, 1.0
 MARK_OPEN, MARK_CLOSE = "\x02", "\x03"  # replaced by <mark> after HTML escaping
-_WORD = re.compile(r"\w+", re.UNICODE)
 
 
 @dataclass(frozen=True, slots=True)
@@ -104,12 +103,12 @@ def match(
             "mc": MARK_CLOSE,
         },
     ).all()
-    ids = _ids_by_seq(conn, [row.seq for row in rows])
+    ids = ids_by_seq(conn, [row.seq for row in rows])
     hits = [Hit(ids[row.seq], -row.score, row.snip or "") for row in rows if row.seq in ids]
     return hits, int(total)
 
 
-def _ids_by_seq(conn: sa.Connection, seqs: list[int]) -> dict[int, str]:
+def ids_by_seq(conn: sa.Connection, seqs: list[int]) -> dict[int, str]:
     if not seqs:
         return {}
     rows = conn.execute(
@@ -121,17 +120,16 @@ def _ids_by_seq(conn: sa.Connection, seqs: list[int]) -> dict[int, str]:
     return {row.seq: row.id for row in rows}
 
 
-def exact_title_ids(conn: sa.Connection, phrase_expression: str, title: str) -> list[str]:
-    """Ids of papers whose title equals `title` (case- and space-insensitive)."""
+def exact_title_ids(conn: sa.Connection, title: str) -> list[str]:
+    """Ids of papers whose title has the same words as `title` (case, accents and
+    punctuation aside): one lookup in the title_key index."""
+    key = title_key(title)
+    if key is None:
+        return []
     rows = conn.execute(
-        sa.text(
-            "SELECT p.id, p.title FROM paper_fts JOIN paper p ON p.seq = paper_fts.rowid "
-            "WHERE paper_fts MATCH :q LIMIT 50"
-        ),
-        {"q": f"title : {phrase_expression}"},
+        sa.text("SELECT id FROM paper WHERE title_key = :key ORDER BY id LIMIT 50"), {"key": key}
     )
-    wanted = " ".join(title.lower().split())
-    return [row.id for row in rows if " ".join(row.title.lower().split()) == wanted]
+    return [row.id for row in rows]
 
 
 def snippet_for(conn: sa.Connection, arxiv_id: str, expression: str) -> str:
@@ -186,7 +184,7 @@ def ranked(
         ),
         params,
     ).all()
-    ids = _ids_by_seq(conn, [row.seq for row in rows])
+    ids = ids_by_seq(conn, [row.seq for row in rows])
     return [(ids[row.seq], -float(row.score)) for row in rows if row.seq in ids]
 
 
@@ -248,16 +246,9 @@ def author_ids(
         ),
         params,
     ).all()
-    wanted = _words(name)
-    found = [row.id for row in rows if any(_contains(_words(a), wanted) for a in _authors(row))]
+    wanted = words(name)
+    found = [row.id for row in rows if any(_contains(words(a), wanted) for a in _authors(row))]
     return found[:limit]
-
-
-def _words(text: str) -> list[str]:
-    # Fold case and diacritics as the index's tokenizer does (remove_diacritics 2).
-    decomposed = unicodedata.normalize("NFKD", text.casefold())
-    plain = "".join(ch for ch in decomposed if not unicodedata.combining(ch))
-    return _WORD.findall(plain)
 
 
 def _contains(words: list[str], wanted: list[str]) -> bool:

@@ -14,7 +14,7 @@ import sqlalchemy as sa
 
 from papertide.db.schema import github_repo, paper, repo_stars
 from papertide.db.state import get_state, set_state
-from papertide.db.writes import bump_content_version
+from papertide.db.writes import bump_content_version, next_revision
 
 OK = "ok"
 MOVED = "moved"
@@ -177,12 +177,13 @@ def papers_with_links(
 def fill_paper_repos(conn: sa.Connection, found: dict[str, str]) -> int:
     """Give papers that have no repo the one found in their text; returns papers changed."""
     now = dt.datetime.now(dt.UTC).replace(tzinfo=None)
+    revision = next_revision(conn)
     changed = 0
     for paper_id, repo in found.items():
         changed += conn.execute(
             paper.update()
             .where(paper.c.id == paper_id, paper.c.github_repo.is_(None))
-            .values(github_repo=repo, modified_at=now)
+            .values(github_repo=repo, modified_at=now, revision=revision)
         ).rowcount
     if changed:
         bump_content_version(conn)

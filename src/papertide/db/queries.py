@@ -200,6 +200,14 @@ def cards_by_ids(conn: sa.Connection, ids: Sequence[str]) -> list[PaperCard]:
     return [_card(rows[i]) for i in ids if i in rows]
 
 
+def abstracts_by_ids(conn: sa.Connection, ids: Sequence[str]) -> dict[str, str]:
+    """The abstracts of the given papers (for search snippets)."""
+    if not ids:
+        return {}
+    rows = conn.execute(sa.select(paper.c.id, paper.c.abstract).where(paper.c.id.in_(list(ids))))
+    return {row.id: row.abstract or "" for row in rows}
+
+
 def get_paper(conn: sa.Connection, arxiv_id: str) -> PaperDetail | None:
     """Everything about one paper, or None when it is not known."""
     row = conn.execute(_PAPER, {"arxiv_id": arxiv_id}).first()

@@ -40,8 +40,15 @@ paper = sa.Table(
     sa.Column("imported_comments", sa.Integer, nullable=False, server_default="0"),
     sa.Column("created_at", sa.DateTime, nullable=False),
     sa.Column("modified_at", sa.DateTime, nullable=False),
+    # Raised (to one more than the highest) whenever what search indexes changes: the text,
+    # date, categories, repository or featuring. The keyword index catches up from it.
+    sa.Column("revision", sa.Integer, nullable=False, server_default="0"),
+    # The title folded for exact-title lookups (papertide.text.title_key).
+    sa.Column("title_key", sa.Text, nullable=True),
 )
 sa.Index("ix_paper_published_at", paper.c.published_at)
+sa.Index("ix_paper_revision", paper.c.revision)
+sa.Index("ix_paper_title_key", paper.c.title_key)
 sa.Index("ix_paper_github_repo", paper.c.github_repo)
 
 repo_stars = sa.Table(

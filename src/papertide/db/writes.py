@@ -16,6 +16,7 @@ import sqlalchemy as sa
 
 from papertide.db.schema import daily_entry, paper, repo_stars, site_state, user
 from papertide.models import DailyRecord, PaperRecord, StarsRecord, Submitter, WriteCounts
+from papertide.text import title_key
 
 CONTENT_VERSION = "content_version"
 # Fields that describe a version of the paper: a newer version overwrites them.
@@ -64,12 +65,15 @@ def _merge(existing: dict[str, Any], record: PaperRecord) -> dict[str, Any]:
     return {k: v for k, v in merged.items() if existing[k] != v}
 
 
-def _new_row(record: PaperRecord, seq: int, now: dt.datetime) -> dict[str, Any]:
+def _new_row(record: PaperRecord, seq: int, now: dt.datetime, revision: int) -> dict[str, Any]:
+    title = record.title or record.arxiv_id
     return {
         "id": record.arxiv_id,
         "seq": seq,
         "version": record.version,
-        "title": record.title or record.arxiv_id,
+        "title": title,
+        "title_key": title_key(title),
+        "revision": revision,
         "abstract": record.abstract or "",
         "authors": record.authors or [],
         "categories": record.categories or [],
@@ -142,19 +146,22 @@ def upsert_papers(conn: sa.Connection, records: Sequence[PaperRecord]) -> WriteC
     }
     now = _utcnow()
     next_seq = conn.execute(sa.select(sa.func.coalesce(sa.func.max(paper.c.seq), 0))).scalar_one()
+    revision = next_revision(conn)
     inserts: list[dict[str, Any]] = []
     for record in batch:
         old = existing.get(record.arxiv_id)
         if old is None:
             next_seq += 1
-            inserts.append(_new_row(record, next_seq, now))
+            inserts.append(_new_row(record, next_seq, now, revision))
             continue
         changes = _merge(old, record)
+        if "title" in changes:
+            changes["title_key"] = title_key(changes["title"])
         if changes:
             conn.execute(
                 paper.update()
                 .where(paper.c.id == record.arxiv_id)
-                .values(**changes, modified_at=now)
+                .values(**changes, modified_at=now, revision=revision)
             )
             counts.papers_updated += 1
         else:
@@ -234,7 +241,30 @@ def add_daily_entries(conn: sa.Connection, records: Sequence[DailyRecord]) -> in
     ]
     if rows:
         conn.execute(daily_entry.insert(), rows)
+        touch_papers(conn, sorted({r.arxiv_id for r in unique.values()}))
     return len(rows)
+
+
+def next_revision(conn: sa.Connection) -> int:
+    """The revision to give papers changed by this write: one more than any stored.
+
+    Writers are serialised (SQLite's write lock), so revisions only grow in commit order.
+    """
+    current = conn.execute(sa.select(sa.func.max(paper.c.revision))).scalar()
+    return int(current or 0) + 1
+
+
+def touch_papers(conn: sa.Connection, paper_ids: Sequence[str]) -> None:
+    """Mark papers as changed for the search indexes (featured, repository found, ...)."""
+    if not paper_ids:
+        return
+    revision = next_revision(conn)
+    for start in range(0, len(paper_ids), 500):
+        conn.execute(
+            paper.update()
+            .where(paper.c.id.in_(paper_ids[start : start + 500]))
+            .values(revision=revision)
+        )
 
 
 def add_star_snapshots(conn: sa.Connection, records: Sequence[StarsRecord]) -> int:

@@ -31,6 +31,7 @@ from papertide.db import fts, queries
 from papertide.db.fts import Filters
 from papertide.models import SearchResults
 from papertide.search import keyword
+from papertide.search.highlight import snippet
 
 log = logging.getLogger(__name__)
 
@@ -118,13 +119,39 @@ def _best_first(scores: dict[str, float]) -> Ranking:
     return sorted(scores.items(), key=lambda item: (-item[1], item[0]))
 
 
+class KeywordRetriever(Protocol):
+    """A BM25 engine for hybrid's keyword candidates (search.text_index.TextIndex)."""
+
+    def ranked(
+        self, conn: sa.Connection, words: list[str], filters: Filters, limit: int
+    ) -> Ranking:
+        """The best `limit` papers with any of `words`, within the filters, best first."""
+        ...
+
+
+class Fts5Retriever:
+    """The candidates from SQLite FTS5 (when the keyword index is not available)."""
+
+    def ranked(
+        self, conn: sa.Connection, words: list[str], filters: Filters, limit: int
+    ) -> Ranking:
+        return fts.ranked(conn, keyword.or_expression(words), filters, limit)
+
+
+FTS5 = Fts5Retriever()
+
+
 def keyword_candidates(
-    conn: sa.Connection, words: list[str], filters: Filters, limit: int
+    conn: sa.Connection,
+    words: list[str],
+    filters: Filters,
+    limit: int,
+    retriever: KeywordRetriever = FTS5,
 ) -> Ranking:
     """The best `limit` papers by BM25 for any of the query's meaningful words."""
     if not words or limit <= 0:
         return []
-    return fts.ranked(conn, keyword.recall_expression(words), filters, limit)
+    return retriever.ranked(conn, keyword.recall_words(words), filters, limit)
 
 
 def semantic_candidates(
@@ -212,6 +239,7 @@ def hybrid_search(
     per_page: int = 20,
     fusion: Fusion = DEFAULT_FUSION,
     timeout_ms: float = 1000.0,
+    keyword_retriever: KeywordRetriever = FTS5,
 ) -> SearchResults:
     """One page of hybrid results; keyword results (mode "keyword", with a notice) if needed.
 
@@ -231,7 +259,7 @@ def hybrid_search(
     deadline = time.monotonic() + timeout_ms / 1000.0
     future = _start_embedding(embed_query, parsed.text)
     pinned = keyword.pinned_ids(conn, query, filters)
-    keyword_hits = keyword_candidates(conn, words, filters, fusion.candidates)
+    keyword_hits = keyword_candidates(conn, words, filters, fusion.candidates, keyword_retriever)
     allowed = fts.filtered_ids(conn, filters)
     try:
         vector = _await_vector(future, deadline, getattr(index, "dim", None))
@@ -266,10 +294,12 @@ def _page(
     ordered = pinned + ranked
     first = (page - 1) * per_page
     shown = ordered[first : first + per_page]
-    raw = fts.snippets_for(conn, shown, keyword.recall_expression(words))
+    abstracts = queries.abstracts_by_ids(conn, shown)
+    marked = keyword.recall_words(words)
+    raw = {paper_id: snippet(text, marked) for paper_id, text in abstracts.items()}
     cards = [
         replace(card, snippet_html=keyword.highlight(raw[card.arxiv_id]))
-        if card.arxiv_id in raw
+        if raw.get(card.arxiv_id)
         else card
         for card in queries.cards_by_ids(conn, shown)
     ]

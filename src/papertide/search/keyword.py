@@ -68,10 +68,15 @@ def or_expression(words: list[str]) -> str:
     return " OR ".join(_quoted(words))
 
 
-def recall_expression(words: list[str]) -> str:
-    """Any of the words that carry meaning (all of them when every word is a stop word)."""
+def recall_words(words: list[str]) -> list[str]:
+    """The words that carry meaning, once each (all of them when every word is a stop word)."""
     kept = [w for w in words if w not in STOP_WORDS] or words
-    return or_expression(list(dict.fromkeys(kept)))
+    return list(dict.fromkeys(kept))
+
+
+def recall_expression(words: list[str]) -> str:
+    """An FTS5 query for any of the words that carry meaning."""
+    return or_expression(recall_words(words))
 
 
 def highlight(snippet: str) -> str:
@@ -98,7 +103,7 @@ def pinned_ids(conn: sa.Connection, query: str, filters: Filters | None = None) 
         return [arxiv.base] if queries.get_paper(conn, arxiv.base) else []
     if len(words) < 2:
         return []
-    return fts.exact_title_ids(conn, '"' + " ".join(words) + '"', query)
+    return fts.exact_title_ids(conn, query)
 
 
 def _author_ids(conn: sa.Connection, parsed: ParsedQuery, filters: Filters) -> list[str]:

@@ -23,10 +23,12 @@ from papertide.db.fts import Filters
 from papertide.models import PaperCard, SearchResults
 from papertide.search import hybrid
 from papertide.search.embedder import Embedder, load_embedder
+from papertide.search.text_index import TextIndex, ensure_text_index
 from papertide.search.vectors import VectorIndex, ensure_index
 
 log = logging.getLogger(__name__)
 RECHECK_S = 60.0
+SYNC_BUILD_PAPERS = 20_000  # a keyword index this small is built within the request
 
 
 class SearchService:
@@ -44,12 +46,15 @@ class SearchService:
         self._embedder: Embedder | None = None
         self._index: VectorIndex | None = None
         self._checked_at = -RECHECK_S
+        self._text: TextIndex | None = None
+        self._text_checked_at = -RECHECK_S
         self.unavailable: str | None = None  # why semantic search is off, if it is
 
     def run(
         self, query: str, filters: Filters | None = None, page: int = 1, per_page: int = 20
     ) -> SearchResults:
         index = self.index()
+        text = self.text_index()
         embed = self._embed_query if self._embedder is not None else None
         with self.db.read() as conn:
             return hybrid.hybrid_search(
@@ -62,7 +67,44 @@ class SearchService:
                 per_page=per_page,
                 fusion=self.fusion,
                 timeout_ms=self.settings.embedding_timeout_ms,
+                keyword_retriever=text or hybrid.FTS5,
             )
+
+    def text_index(self) -> TextIndex | None:
+        """The keyword index, caught up with the database; None (FTS5 serves) if unavailable.
+
+        Catching up costs one indexed max() per search when nothing changed. A missing index
+        is built on first use: in the request for a small corpus (under a second for the
+        demo), else in a background thread while FTS5 answers (`papertide reindex` builds it
+        ahead of time).
+        """
+        text = self._text
+        if text is not None:
+            try:
+                text.catch_up(self.db, wait=False)
+            except Exception as exc:  # a stale index beats no search
+                log.warning("keyword index catch-up failed: %s", exc)
+            return text
+        if time.monotonic() - self._text_checked_at < RECHECK_S:
+            return None
+        with self._lock:
+            if self._text is None and time.monotonic() - self._text_checked_at >= RECHECK_S:
+                self._text_checked_at = time.monotonic()
+                with self.db.read() as conn:
+                    papers = queries.paper_count(conn)
+                if papers <= SYNC_BUILD_PAPERS:
+                    self._open_text_index()
+                else:
+                    threading.Thread(
+                        target=self._open_text_index, name="papertide-keyword-index", daemon=True
+                    ).start()
+        return self._text
+
+    def _open_text_index(self) -> None:
+        try:
+            self._text = ensure_text_index(self.db, self.settings.data_dir, wait=False)
+        except Exception as exc:  # FTS5 answers meanwhile
+            log.warning("keyword index unavailable, using FTS5: %s", exc)
 
     def related(self, arxiv_id: str, k: int = 6) -> list[PaperCard]:
         """Nearest neighbours of a paper's own vector (itself and duplicates left out)."""

@@ -1,0 +1,357 @@
+"""The keyword engine of hybrid search: a tantivy BM25 index kept in step with the database.
+
+Why not FTS5 alone: SQLite's `bm25()` scores every matching row before it can keep the best
+100, and an any-word query of common words matches most papers (1.4 s at 1M papers);
+tantivy prunes (block-max WAND) and answers the same query in a few milliseconds
+(docs/benchmarks.md). FTS5 stays the keyword *page*'s engine (all words required, exact
+counts, snippets), and the fallback when this index cannot be opened.
+
+The index lives in `<data_dir>/keyword-index/<generation>/`; `current.json` names the
+generation and the highest `paper.revision` it holds. Every writer of the database raises
+the revision of the papers it changes (db/writes.py), so catching up is "index every paper
+above the watermark": the papers are deleted by `seq` and added again, which is idempotent,
+so a crash between tantivy's commit and `current.json` only repeats work. One process
+writes at a time (a file lock); a searcher that finds the lock taken searches what is
+there, a moment stale, rather than wait.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import datetime as dt
+import json
+import logging
+import os
+import secrets
+import shutil
+import threading
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import sqlalchemy as sa
+
+from papertide.db import fts
+from papertide.db.engine import Database
+from papertide.db.fts import Filters
+
+try:
+    import fcntl
+except ImportError:  # pragma: no cover - Windows: one process per data directory
+    fcntl = None  # type: ignore[assignment]
+
+log = logging.getLogger(__name__)
+
+FORMAT = 1
+TITLE_BOOST = 2.0  # as FTS5's column weights: title 2, authors 1, abstract 1
+WRITER_HEAP = 256_000_000
+BATCH_ROWS = 5_000
+FIELDS = ("title", "authors", "abstract")
+Ranking = list[tuple[str, float]]
+Progress = Callable[[int, int], None]  # (papers done, papers to do)
+
+
+class TextIndexUnavailable(RuntimeError):
+    """The keyword index cannot be used (missing, locked while building, or broken)."""
+
+
+def index_root(data_dir: Path) -> Path:
+    return data_dir / "keyword-index"
+
+
+@dataclass(frozen=True, slots=True)
+class State:
+    generation: str
+    watermark: int  # the highest paper.revision indexed
+    docs: int
+    format: int = FORMAT
+
+
+def _schema() -> Any:
+    tantivy = _tantivy()
+    builder = tantivy.SchemaBuilder()
+    builder.add_integer_field("seq", indexed=True, fast=True)
+    builder.add_text_field("title", tokenizer_name="en_stem")
+    builder.add_text_field("authors", tokenizer_name="default")
+    builder.add_text_field("abstract", tokenizer_name="en_stem")
+    builder.add_date_field("published", indexed=True, fast=True)
+    builder.add_text_field("categories", tokenizer_name="raw", index_option="basic")
+    builder.add_integer_field("has_code", indexed=True)
+    builder.add_integer_field("featured", indexed=True)
+    return builder.build()
+
+
+def _tantivy() -> Any:
+    import tantivy
+
+    return tantivy
+
+
+def _read_state(root: Path) -> State | None:
+    try:
+        raw = json.loads((root / "current.json").read_text(encoding="utf-8"))
+        state = State(str(raw["generation"]), int(raw["watermark"]), int(raw["docs"]))
+        return state if int(raw.get("format", 0)) == FORMAT else None
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
+
+
+def _write_state(root: Path, state: State) -> None:
+    temporary = root / f"current.json.{os.getpid()}.tmp"
+    payload = {
+        "format": state.format,
+        "generation": state.generation,
+        "watermark": state.watermark,
+        "docs": state.docs,
+    }
+    temporary.write_text(json.dumps(payload), encoding="utf-8")
+    os.replace(temporary, root / "current.json")
+
+
+@contextlib.contextmanager
+def _writer_lock(root: Path, wait: bool) -> Iterator[bool]:
+    """Hold the index's writer lock; yields False (holding nothing) if busy and not `wait`."""
+    root.mkdir(parents=True, exist_ok=True)
+    with open(root / "writer.lock", "a+b") as handle:
+        if fcntl is not None:
+            flags = fcntl.LOCK_EX | (0 if wait else fcntl.LOCK_NB)
+            try:
+                fcntl.flock(handle, flags)
+            except BlockingIOError:
+                yield False
+                return
+        yield True  # released when the file closes
+
+
+# What the index holds of a paper: its text, and what the filters look at.
+_ROWS = (
+    "SELECT p.seq, p.title, p.authors, p.abstract, p.published_at, p.categories, "
+    "p.github_repo IS NOT NULL AS has_code, "
+    "EXISTS (SELECT 1 FROM daily_entry d WHERE d.paper_id = p.id) AS featured "
+    "FROM paper p"
+)
+
+
+def _as_list(value: Any) -> list[str]:
+    names = json.loads(value) if isinstance(value, str) else value
+    return [name for name in names or [] if isinstance(name, str)]
+
+
+def _document(row: Any) -> Any:
+    tantivy = _tantivy()
+    doc = tantivy.Document()
+    doc.add_integer("seq", int(row.seq))
+    doc.add_text("title", row.title or "")
+    doc.add_text("authors", " ; ".join(_as_list(row.authors)))
+    doc.add_text("abstract", row.abstract or "")
+    published = row.published_at
+    if isinstance(published, str):
+        published = dt.datetime.fromisoformat(published)
+    if published is not None:
+        doc.add_date("published", published.replace(tzinfo=dt.UTC))
+    for category in _as_list(row.categories):
+        doc.add_text("categories", category)
+    doc.add_integer("has_code", int(bool(row.has_code)))
+    doc.add_integer("featured", int(bool(row.featured)))
+    return doc
+
+
+def _max_revision(conn: sa.Connection) -> int:
+    return int(conn.execute(sa.text("SELECT max(revision) FROM paper")).scalar() or 0)
+
+
+class TextIndex:
+    """A generation of the keyword index, open for searching (and catching up)."""
+
+    def __init__(self, root: Path, state: State) -> None:
+        tantivy = _tantivy()
+        self.root = root
+        self.state = state
+        self._schema = _schema()
+        self._index = tantivy.Index(self._schema, path=str(root / state.generation), reuse=True)
+        self._index.reload()
+        self._searcher = self._index.searcher()
+        self._lock = threading.Lock()
+
+    # Opening and building.
+
+    @classmethod
+    def open(cls, data_dir: Path) -> TextIndex:
+        root = index_root(data_dir)
+        state = _read_state(root)
+        if state is None or not (root / state.generation / "meta.json").exists():
+            raise TextIndexUnavailable(f"no keyword index in {root}")
+        try:
+            return cls(root, state)
+        except (OSError, ValueError) as exc:
+            raise TextIndexUnavailable(f"keyword index in {root} cannot be opened: {exc}") from exc
+
+    @classmethod
+    def build(cls, db: Database, data_dir: Path, progress: Progress | None = None) -> TextIndex:
+        """Index every paper afresh into a new generation, then switch to it."""
+        root = index_root(data_dir)
+        with _writer_lock(root, wait=True):
+            return cls._build_locked(db, root, progress)
+
+    @classmethod
+    def _build_locked(cls, db: Database, root: Path, progress: Progress | None) -> TextIndex:
+        tantivy = _tantivy()
+        generation = dt.datetime.now(dt.UTC).strftime("%Y%m%dT%H%M%S-") + secrets.token_hex(3)
+        folder = root / generation
+        folder.mkdir(parents=True)
+        index = tantivy.Index(_schema(), path=str(folder), reuse=False)
+        writer = index.writer(WRITER_HEAP, 2)
+        docs = 0
+        with db.read() as conn:
+            # Read the watermark in the same snapshot as the rows: a paper changed
+            # meanwhile has a higher revision and is indexed by the next catch-up.
+            watermark = _max_revision(conn)
+            total = int(conn.execute(sa.text("SELECT count(*) FROM paper")).scalar_one())
+            for row in conn.execute(sa.text(_ROWS)).yield_per(BATCH_ROWS):
+                writer.add_document(_document(row))
+                docs += 1
+                if progress is not None and docs % BATCH_ROWS == 0:
+                    progress(docs, total)
+        writer.commit()
+        writer.wait_merging_threads()
+        if progress is not None:
+            progress(docs, docs)
+        _write_state(root, State(generation, watermark, docs))
+        for other in root.iterdir():
+            if other.is_dir() and other.name != generation:
+                # Readers of an old generation keep their open files (POSIX unlink semantics).
+                shutil.rmtree(other, ignore_errors=True)
+        return cls(root, State(generation, watermark, docs))
+
+    # Keeping up with the database.
+
+    def catch_up(self, db: Database, wait: bool = False) -> bool:
+        """Index the papers changed since the watermark; False if another process is at it."""
+        with self._lock:
+            fresher = _read_state(self.root)
+            if fresher is not None and fresher != self.state:
+                self._switch(fresher)
+            with db.read() as conn:
+                if _max_revision(conn) <= self.state.watermark:
+                    return True
+            with _writer_lock(self.root, wait) as held:
+                if not held:
+                    return False
+                fresher = _read_state(self.root)
+                if fresher is not None and fresher != self.state:
+                    self._switch(fresher)
+                self._apply_changes(db)
+            return True
+
+    def _apply_changes(self, db: Database) -> None:
+        writer = self._index.writer(WRITER_HEAP // 4, 1)
+        changed = 0
+        with db.read() as conn:
+            watermark = _max_revision(conn)
+            rows = conn.execute(
+                sa.text(_ROWS + " WHERE p.revision > :since AND p.revision <= :upto"),
+                {"since": self.state.watermark, "upto": watermark},
+            )
+            for row in rows.yield_per(BATCH_ROWS):
+                writer.delete_documents_by_term("seq", int(row.seq))
+                writer.add_document(_document(row))
+                changed += 1
+        writer.commit()
+        writer.wait_merging_threads()
+        self._index.reload()
+        self._searcher = self._index.searcher()
+        state = State(self.state.generation, watermark, int(self._searcher.num_docs))
+        _write_state(self.root, state)
+        self.state = state
+        log.info("keyword index: %d papers re-indexed up to revision %d", changed, watermark)
+
+    def _switch(self, state: State) -> None:
+        if state.generation != self.state.generation:
+            tantivy = _tantivy()
+            self._index = tantivy.Index(self._schema, path=str(self.root / state.generation))
+        self._index.reload()
+        self._searcher = self._index.searcher()
+        self.state = state
+
+    # Searching.
+
+    def __len__(self) -> int:
+        return int(self._searcher.num_docs)
+
+    def ranked(
+        self, conn: sa.Connection, words: list[str], filters: Filters, limit: int
+    ) -> Ranking:
+        """The best `limit` papers with any of `words` (BM25, title boosted), within filters."""
+        if not words or limit <= 0:
+            return []
+        tantivy = _tantivy()
+        text_query = self._index.parse_query(
+            " ".join(words), list(FIELDS), field_boosts={"title": TITLE_BOOST}
+        )
+        clauses = [(tantivy.Occur.Must, text_query)]
+        clauses += [
+            (tantivy.Occur.Must, tantivy.Query.const_score_query(query, 0.0))
+            for query in self._filter_queries(filters)
+        ]
+        query = clauses[0][1] if len(clauses) == 1 else tantivy.Query.boolean_query(clauses)
+        searcher = self._searcher
+        hits = searcher.search(query, limit, count=False).hits
+        if not hits:
+            return []
+        seqs = searcher.fast_field_values("seq", [address for _score, address in hits])
+        ids = fts.ids_by_seq(conn, [seq for seq in seqs if seq is not None])
+        return [
+            (ids[seq], float(score))
+            for (score, _address), seq in zip(hits, seqs, strict=True)
+            if seq in ids
+        ]
+
+    def _filter_queries(self, filters: Filters) -> list[Any]:
+        tantivy = _tantivy()
+        schema, queries = self._schema, []
+        if filters.date_from or filters.date_to:
+            low = filters.date_from and dt.datetime.combine(filters.date_from, dt.time(), dt.UTC)
+            high = filters.date_to and dt.datetime.combine(
+                filters.date_to + dt.timedelta(days=1), dt.time(), dt.UTC
+            )
+            queries.append(
+                tantivy.Query.range_query(
+                    schema,
+                    "published",
+                    tantivy.FieldType.Date,
+                    low or None,
+                    high or None,
+                    include_lower=True,
+                    include_upper=not high,
+                )
+            )
+        if filters.category:
+            queries.append(tantivy.Query.term_query(schema, "categories", filters.category))
+        if filters.has_code:
+            queries.append(tantivy.Query.term_query(schema, "has_code", 1))
+        if filters.featured:
+            queries.append(tantivy.Query.term_query(schema, "featured", 1))
+        return queries
+
+
+def ensure_text_index(
+    db: Database, data_dir: Path, progress: Progress | None = None, wait: bool = True
+) -> TextIndex:
+    """The keyword index, built if missing and caught up with the database."""
+    try:
+        index = TextIndex.open(data_dir)
+    except TextIndexUnavailable:
+        with _writer_lock(index_root(data_dir), wait) as held:
+            if not held:
+                raise TextIndexUnavailable("the keyword index is being built") from None
+            try:
+                index = TextIndex.open(data_dir)  # another process built it meanwhile
+            except TextIndexUnavailable:
+                return TextIndex._build_locked(db, index_root(data_dir), progress)
+    return _caught_up(index, db, wait)
+
+
+def _caught_up(index: TextIndex, db: Database, wait: bool = True) -> TextIndex:
+    index.catch_up(db, wait=wait)
+    return index
