@@ -46,7 +46,14 @@ from papertide.db import embeddings as stored
 from papertide.db.migrate import upgrade
 from papertide.models import PaperRecord
 from papertide.search import keyword
-from papertide.search.hybrid import Fusion, hybrid_search, semantic_candidates
+from papertide.search.hybrid import (
+    FTS5,
+    Fusion,
+    KeywordRetriever,
+    hybrid_search,
+    semantic_candidates,
+)
+from papertide.search.text_index import ensure_text_index
 from papertide.search.vectors import VectorIndex, ensure_index, slug
 
 console = Console(stderr=True)
@@ -172,6 +179,7 @@ def run_modes(
     data: Beir,
     query_ids: list[str],
     fusion: Fusion,
+    retriever: KeywordRetriever,
 ) -> Runs:
     """Each mode's ranking for each query, through the app's search code."""
     rankings: dict[str, dict[str, list[str]]] = {mode: {} for mode in MODES}
@@ -188,7 +196,13 @@ def run_modes(
             rankings["semantic"][qid] = [pid for pid, _ in hits]
             after = time.perf_counter()
             page = hybrid_search(
-                conn, text, embed_query=embed, index=index, per_page=DEPTH, fusion=fusion
+                conn,
+                text,
+                embed_query=embed,
+                index=index,
+                per_page=DEPTH,
+                fusion=fusion,
+                keyword_retriever=retriever,
             )
             if page.mode != "hybrid" and keyword.terms(text):
                 raise SystemExit(f"query {qid} fell back to keyword search: {page.notice}")
@@ -251,6 +265,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--semantic-weight", type=float, default=defaults.semantic_weight)
     parser.add_argument("--rrf-k", type=int, default=defaults.rrf_k)
     parser.add_argument("--candidates", type=int, default=defaults.candidates)
+    parser.add_argument(
+        "--keyword-engine",
+        choices=["index", "fts5"],
+        default="index",
+        help="hybrid's keyword candidates: the tantivy keyword index (as the app) or FTS5",
+    )
     args = parser.parse_args(argv)
     fusion = Fusion(
         args.method, args.keyword_weight, args.semantic_weight, args.rrf_k, args.candidates
@@ -266,11 +286,15 @@ def main(argv: list[str] | None = None) -> int:
             mapping = load_papers(db, data)
             vectors = corpus_vectors(data, embedder)
             index = build_index(db, Path(folder), embedder, list(mapping), vectors)
-            runs = run_modes(db, index, _embed_one(embedder), data, query_ids, fusion)
+            engine: KeywordRetriever = (
+                ensure_text_index(db, Path(folder)) if args.keyword_engine == "index" else FTS5
+            )
+            runs = run_modes(db, index, _embed_one(embedder), data, query_ids, fusion, engine)
         finally:
             db.dispose()
     figures = score(runs, mapping, data, query_ids)
     _table(figures, runs, data, len(query_ids), fusion)
+    console.print(f"hybrid keyword candidates from: {args.keyword_engine}")
     if args.json:
         print(json.dumps(figures))
     return 0

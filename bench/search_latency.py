@@ -18,7 +18,8 @@ fresh child process loads the embedder and the index (memory-mapped) as a web pr
 then times, per query and round (the first round warms up):
 - keyword page: papertide.search.keyword.search (the keyword-only page: AND, OR fallback,
   count, snippets, cards);
-- keyword retriever: hybrid's BM25 candidates (fts.ranked over the any-word expression);
+- keyword retriever: hybrid's BM25 candidates from the keyword index (tantivy, any word, top
+  k), and the same from SQLite FTS5 as the baseline, in the same run;
 - query embedding, vector search, and semantic = both (k = the fusion's candidate count);
 - hybrid: papertide.search.hybrid.hybrid_search, query embedding included, first page of 20.
 """
@@ -132,12 +133,44 @@ def child_build(db_file: Path, data_dir: Path) -> dict[str, Any]:
     }
 
 
+def child_build_keyword(db_file: Path, data_dir: Path) -> dict[str, Any]:
+    """The keyword index built afresh: time, peak memory, files."""
+    import shutil
+
+    from papertide.db.engine import Database
+    from papertide.search.text_index import TextIndex, index_root
+
+    db = Database(f"sqlite:///{db_file}")
+    shutil.rmtree(index_root(data_dir), ignore_errors=True)
+    before = _status_kib()
+    started = time.perf_counter()
+    index = TextIndex.build(db, data_dir)
+    seconds = time.perf_counter() - started
+    after = _status_kib()
+    db.dispose()
+    return {
+        "seconds": round(seconds, 1),
+        "papers": len(index),
+        "index_mib": _keyword_mib(data_dir),
+        "peak_rss_mib": _mib(after["VmHWM"]),
+        "rss_before_mib": _mib(before["VmRSS"]),
+    }
+
+
+def _keyword_mib(data_dir: Path) -> float:
+    from papertide.search.text_index import index_root
+
+    files = [f for f in index_root(data_dir).rglob("*") if f.is_file()]
+    return round(sum(f.stat().st_size for f in files) / 2**20, 1)
+
+
 def child_measure(db_file: Path, data_dir: Path, rounds: int, threads: int) -> dict[str, Any]:
     """A web process's view: load the embedder and the index, then time every search path."""
     from papertide.db import fts
     from papertide.db.engine import Database
     from papertide.search import hybrid, keyword
     from papertide.search.embedder import load_embedder
+    from papertide.search.text_index import ensure_text_index
     from papertide.search.vectors import ensure_index
 
     memory: dict[str, Any] = {"start": _status_kib()}
@@ -147,6 +180,9 @@ def child_measure(db_file: Path, data_dir: Path, rounds: int, threads: int) -> d
     started = time.perf_counter()
     index = ensure_index(db, data_dir, MODEL)
     open_ms = (time.perf_counter() - started) * 1000
+    started = time.perf_counter()
+    text = ensure_text_index(db, data_dir)
+    keyword_open_ms = (time.perf_counter() - started) * 1000
     memory["index_loaded"] = _status_kib()
     assert index.kind == "hnsw", index.kind
 
@@ -157,7 +193,11 @@ def child_measure(db_file: Path, data_dir: Path, rounds: int, threads: int) -> d
     fusion = hybrid.DEFAULT_FUSION
     k = fusion.candidates
     vectors = {q: embed_query(keyword.parse_query(q).text) for q in queries}
-    figures: dict[str, Any] = {"index_open_ms": round(open_ms, 2), "candidates": k}
+    figures: dict[str, Any] = {
+        "index_open_ms": round(open_ms, 2),
+        "keyword_index_open_ms": round(keyword_open_ms, 2),
+        "candidates": k,
+    }
     by_query: dict[str, dict[str, float]] = {}
     served: Counter[str] = Counter()  # mode (and notice) of every timed hybrid_search
 
@@ -165,7 +205,12 @@ def child_measure(db_file: Path, data_dir: Path, rounds: int, threads: int) -> d
 
         def run_hybrid(q: str) -> object:
             results = hybrid.hybrid_search(
-                conn, q, embed_query=embed_query, index=index, fusion=fusion
+                conn,
+                q,
+                embed_query=embed_query,
+                index=index,
+                fusion=fusion,
+                keyword_retriever=text,
             )
             served[f"{results.mode}" + (f" ({results.notice})" if results.notice else "")] += 1
             return results
@@ -173,7 +218,10 @@ def child_measure(db_file: Path, data_dir: Path, rounds: int, threads: int) -> d
         paths: dict[str, Callable[[str], object]] = {
             "keyword page": lambda q: keyword.search(conn, q),
             "keyword retriever": lambda q: hybrid.keyword_candidates(
-                conn, keyword.terms(keyword.parse_query(q).text), fts.Filters(), k
+                conn, keyword.terms(keyword.parse_query(q).text), fts.Filters(), k, text
+            ),
+            "keyword retriever (FTS5)": lambda q: hybrid.keyword_candidates(
+                conn, keyword.terms(keyword.parse_query(q).text), fts.Filters(), k, hybrid.FTS5
             ),
             "query embedding": lambda q: embed_query(keyword.parse_query(q).text),
             "vector search": lambda q: index.search(vectors[q], k),
@@ -182,7 +230,7 @@ def child_measure(db_file: Path, data_dir: Path, rounds: int, threads: int) -> d
         }
         for name, call in paths.items():
             figures[name], by_query[name] = _timed(call, queries, rounds)
-        figures["hybrid stages"] = hybrid_stages(conn, queries, embed_query, index, rounds)
+        figures["hybrid stages"] = hybrid_stages(conn, queries, embed_query, index, text, rounds)
         matches = {
             q: conn.exec_driver_sql(
                 "SELECT count(*) FROM paper_fts WHERE paper_fts MATCH ?",
@@ -213,7 +261,12 @@ def _by_name(function: Callable[..., Any], known: dict[str, Any]) -> Callable[[]
 
 
 def hybrid_stages(
-    conn: Any, queries: list[str], embed_query: Callable[[str], Any], index: Any, rounds: int
+    conn: Any,
+    queries: list[str],
+    embed_query: Callable[[str], Any],
+    index: Any,
+    keyword_index: Any,
+    rounds: int,
 ) -> dict[str, Any]:
     """Where hybrid_search's time goes: its steps run one after another, each timed.
 
@@ -249,6 +302,7 @@ def hybrid_stages(
                 words,
                 none,
                 fusion.candidates,
+                keyword_index,
             )
             vector = step("query embedding", keep, embed_query, text)
             near = step(
@@ -331,6 +385,17 @@ def prepare(args: argparse.Namespace, out: Path) -> tuple[dict[str, Path], dict[
     return corpora, figures
 
 
+def migrate(db_file: Path) -> None:
+    """Bring a corpus made by an older Papertide to the current schema (idempotent)."""
+    from papertide.db.engine import Database
+    from papertide.db.migrate import upgrade
+
+    log(f"migrating {db_file} (a no-op when current)")
+    db = Database(f"sqlite:///{db_file}")
+    upgrade(db)
+    db.dispose()
+
+
 def measure_corpus(name: str, db_file: Path, args: argparse.Namespace) -> dict[str, Any]:
     data_dir = db_file.parent
     common = [str(db_file), str(data_dir)]
@@ -338,13 +403,28 @@ def measure_corpus(name: str, db_file: Path, args: argparse.Namespace) -> dict[s
         build: dict[str, Any] = {"skipped": "--keep-index", "index_mib": _index_mib(data_dir)}
     else:
         build = _child(["--child-build", *common], f"{name}: building the vector index")
+    if args.keep_index and (data_dir / "keyword-index" / "current.json").exists():
+        keyword_build: dict[str, Any] = {
+            "skipped": "--keep-index",
+            "index_mib": _keyword_mib(data_dir),
+        }
+    else:
+        keyword_build = _child(
+            ["--child-build-keyword", *common], f"{name}: building the keyword index"
+        )
     measured = _child(
         ["--child-measure", *common, "--rounds", str(args.rounds), "--threads", str(args.threads)],
         f"{name}: timing searches ({args.rounds} rounds of {len(corpus_queries())} queries)",
     )
     papers = corpus._count(db_file)
     db_mib = sum(f.stat().st_size for f in data_dir.glob(f"{db_file.name}*")) / 2**20
-    return {"papers": papers, "db_mib": round(db_mib, 1), "build": build, **measured}
+    return {
+        "papers": papers,
+        "db_mib": round(db_mib, 1),
+        "build": build,
+        "keyword_build": keyword_build,
+        **measured,
+    }
 
 
 def _ms(value: float) -> str:
@@ -354,6 +434,7 @@ def _ms(value: float) -> str:
 PATHS = (
     "keyword page",
     "keyword retriever",
+    "keyword retriever (FTS5)",
     "query embedding",
     "vector search",
     "semantic",
@@ -363,7 +444,7 @@ PATHS = (
 
 STAGES = {
     "pinned": "pinned (exact id / title / author)",
-    "keyword candidates": "keyword candidates (FTS5 bm25, any word, top 100)",
+    "keyword candidates": "keyword candidates (keyword index, any word, top 100)",
     "query embedding": "query embedding",
     "semantic candidates": "semantic candidates (HNSW, top 100)",
     "fuse": "fuse (cosine of keyword-only candidates)",
@@ -390,7 +471,15 @@ def print_report(figures: dict[str, Any]) -> None:
             else f"{r['build']['seconds']} s, peak RSS {r['build']['peak_rss_mib']:,.0f} MiB"
         ),
         "index files": lambda r: f"{r['build']['index_mib']:,.0f} MiB",
+        "keyword index build (TextIndex.build)": lambda r: (
+            "skipped (--keep-index)"
+            if "skipped" in r["keyword_build"]
+            else f"{r['keyword_build']['seconds']} s, "
+            f"peak RSS {r['keyword_build']['peak_rss_mib']:,.0f} MiB"
+        ),
+        "keyword index files": lambda r: f"{r['keyword_build']['index_mib']:,.0f} MiB",
         "index open (mmap)": lambda r: f"{r['index_open_ms']} ms",
+        "keyword index open": lambda r: f"{r['keyword_index_open_ms']} ms",
         "RSS: embedder / +index / after queries": lambda r: (
             " / ".join(
                 f"{r['memory_mib'][s]['vmrss']:,.0f}"
@@ -426,6 +515,12 @@ def print_report(figures: dict[str, Any]) -> None:
             f"{v['mixed']:,} MIXED vectors (random convex combinations of 2-3 real ones plus "
             "noise); hybrid_search served: "
             + ", ".join(f"{mode} x{n}" for mode, n in run["hybrid_served"].items())
+        )
+        fts5, engine = run["keyword retriever (FTS5)"], run["keyword retriever"]
+        out.print(
+            f"  keyword retriever, keyword index against FTS5 in this run: p50 x"
+            f"{fts5['p50_ms'] / max(engine['p50_ms'], 1e-6):.0f} faster, p99 x"
+            f"{fts5['p99_ms'] / max(engine['p99_ms'], 1e-6):.0f} faster"
         )
         for path in ("keyword retriever", "hybrid"):
             slow = ", ".join(f"{q} {ms} ms" for q, ms in run[path]["slowest"])
@@ -470,6 +565,7 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--json", action="store_true", help="print all figures as one JSON line")
     parser.add_argument("--child-build", nargs=2, type=Path, help=argparse.SUPPRESS)
     parser.add_argument("--child-measure", nargs=2, type=Path, help=argparse.SUPPRESS)
+    parser.add_argument("--child-build-keyword", nargs=2, type=Path, help=argparse.SUPPRESS)
     args = parser.parse_args()
     args.sizes = [s.strip() for s in args.sizes.split(",") if s.strip()]
     unknown = set(args.sizes) - {"real", "1m"}
@@ -483,6 +579,9 @@ def main() -> None:
     if args.child_build:
         print(json.dumps(child_build(*args.child_build)))
         return
+    if args.child_build_keyword:
+        print(json.dumps(child_build_keyword(*args.child_build_keyword)))
+        return
     if args.child_measure:
         print(json.dumps(child_measure(*args.child_measure, args.rounds, args.threads)))
         return
@@ -491,6 +590,8 @@ def main() -> None:
     args.data = args.data.resolve()
     args.core_db = (args.core_db or args.out / "data" / "papertide.db").resolve()
     corpora, figures = prepare(args, out)
+    for name in args.sizes:
+        migrate(corpora[name])
     figures = {
         "machine": f"{len(os.sched_getaffinity(0))} CPUs, Python {sys.version.split()[0]}, "
         f"SQLite {sqlite3.sqlite_version}",

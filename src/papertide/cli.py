@@ -33,6 +33,7 @@ from papertide.ingest.hf_daily import HfDailySource
 from papertide.ingest.runner import ImportResult, run_import
 from papertide.search import reindex as reindexing
 from papertide.search.embedder import Embedder, EmbedderUnavailable, load_embedder
+from papertide.search.text_index import TextIndex, TextIndexUnavailable
 from papertide.search.vectors import VectorIndexError
 
 EXIT_CHANGED, EXIT_ERROR, EXIT_UNCHANGED, EXIT_SKIPPED, EXIT_BUSY = 0, 1, 3, 4, 5
@@ -342,10 +343,12 @@ def reindex(
             with console.status("Rebuilding the vector index…"):
                 index = reindexing.rebuild(db, settings.data_dir, name)
             console.print(f"The {name} index holds {index.count} vectors ({index.kind}).")
+            _rebuild_keyword_index(db, settings.data_dir)
             raise typer.Exit(EXIT_CHANGED)
         embedder = load_embedder(name)
         embedded = _embed_with_progress(db, settings.data_dir, embedder, batch_size)
-    except (VectorIndexError, EmbedderUnavailable, ValueError) as exc:
+        _rebuild_keyword_index(db, settings.data_dir)
+    except (VectorIndexError, EmbedderUnavailable, TextIndexUnavailable, ValueError) as exc:
         console.print(f"[red]reindex failed:[/red] {exc}")
         raise typer.Exit(EXIT_ERROR) from exc
     console.print(f"Embedded {embedded} papers with {name}; the vector index is rebuilt.")
@@ -355,6 +358,24 @@ def reindex(
             "worker use these vectors."
         )
     raise typer.Exit(EXIT_CHANGED if embedded else EXIT_UNCHANGED)
+
+
+def _rebuild_keyword_index(db: Database, data_dir: Path) -> None:
+    """Build the keyword index afresh (hybrid search's BM25 side), with a progress bar."""
+    with Progress(
+        TextColumn("[bold]keyword index[/bold]"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeRemainingColumn(),
+        console=console,
+    ) as progress:
+        task = progress.add_task("keyword index", total=None)
+
+        def advance(done: int, total: int) -> None:
+            progress.update(task, completed=done, total=total)
+
+        index = TextIndex.build(db, data_dir, advance)
+    console.print(f"The keyword index holds {len(index)} papers.")
 
 
 def _embed_with_progress(db: Database, data_dir: Path, embedder: Embedder, batch: int) -> int:

@@ -30,6 +30,7 @@ from papertide.ingest.runner import ImportResult
 from papertide.schedule import WEEKDAYS, DailyAt, Every, Schedule
 from papertide.search.embedder import load_embedder
 from papertide.search.reindex import embed_missing
+from papertide.search.text_index import ensure_text_index
 from papertide.search.vectors import ensure_index
 
 log = logging.getLogger(__name__)
@@ -144,15 +145,18 @@ EMBED_NEW_LIMIT = 20_000  # per run (~15-30 min on 2 cores); `papertide reindex`
 
 
 def embed_new(ctx: Context, limit: int | None = EMBED_NEW_LIMIT) -> ImportResult:
-    """Embed papers that have no vector yet (or changed since), then catch the index up."""
+    """Embed papers that have no vector yet (or changed since), then catch both search
+    indexes up (vectors, and the keyword index, which web processes also catch up)."""
     embedder = load_embedder(ctx.settings.embedding_model)
     embedded = embed_missing(ctx.db, embedder, limit=limit)
     index = ensure_index(ctx.db, ctx.settings.data_dir, embedder.name, embedder.dim)
+    keywords = ensure_text_index(ctx.db, ctx.settings.data_dir)
     result = ImportResult(source="embed-new")
     result.report.records_read = embedded
     result.report.notes.append(
         f"embedded {embedded} papers with {embedder.name}; "
-        f"the vector index holds {index.count} ({index.kind})"
+        f"the vector index holds {index.count} ({index.kind}), "
+        f"the keyword index {len(keywords)} papers"
     )
     return result
 

@@ -68,6 +68,17 @@ class PaperDetail:
 
 
 @dataclass(frozen=True, slots=True)
+class Facets:
+    """How the results of a search split by each filter (counted over `basis` results)."""
+
+    basis: int  # how many of the results were counted (the first FACET_DEPTH)
+    categories: list[tuple[str, int]]  # most common first
+    years: list[tuple[int, int]]  # newest first
+    has_code: int
+    featured: int
+
+
+@dataclass(frozen=True, slots=True)
 class SearchResults:
     """One page of search results."""
 
@@ -79,6 +90,9 @@ class SearchResults:
     pinned: int = 0  # how many leading cards were pinned (exact id / title / author match)
     mode: str = "keyword"  # "hybrid" when the semantic retriever took part (issue #4)
     notice: str | None = None  # why the results are keyword-only, when they had to be
+    # The first results in rank order (up to FACET_DEPTH), which the facets count over.
+    facet_ids: tuple[str, ...] = ()
+    facets: Facets | None = None
 
 
 @dataclass(slots=True)

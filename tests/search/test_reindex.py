@@ -23,6 +23,7 @@ from papertide.ingest.runner import run_import
 from papertide.models import PaperRecord
 from papertide.search.embedder import OnnxMiniLM, normalise, paper_text
 from papertide.search.reindex import embed_missing, pending, reindex
+from papertide.search.text_index import TextIndex
 from papertide.search.vectors import ModelChanged, VectorIndex, ensure_index
 
 PAPERS = 12
@@ -143,6 +144,8 @@ def test_reindex_command(
     assert f"Embedded {PAPERS} papers with minilm-int8" in result.output
     index = VectorIndex.open(tmp_path, "minilm-int8", 384)
     assert index.count == PAPERS
+    assert f"The keyword index holds {PAPERS} papers." in result.output
+    assert len(TextIndex.open(tmp_path)) == PAPERS
     again = runner.invoke(app, args)
     assert again.exit_code == EXIT_UNCHANGED, again.output
     assert "Embedded 0 papers" in again.output
@@ -173,4 +176,5 @@ def test_embed_new_job(tmp_path: Path, listing: Path) -> None:
         second = jobs.embed_new(ctx)
     assert second.report.records_read == PAPERS - 10
     assert VectorIndex.open(tmp_path, "minilm-int8", 384).count == PAPERS
+    assert f"the keyword index {PAPERS} papers" in second.report.notes[-1]
     db.dispose()

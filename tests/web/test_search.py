@@ -1,4 +1,6 @@
+import re
 from collections.abc import Callable
+from html import unescape
 
 import pytest
 from fastapi.testclient import TestClient
@@ -81,3 +83,50 @@ def test_bad_filter_dates_are_a_400_page(client: TestClient) -> None:
     response = client.get("/papers", params={"q": "x", "from": "2025-13-45"})
     assert response.status_code == 400
     assert "is not a date" in response.text
+
+
+def _facet_links(html: str) -> list[tuple[str, str, int, bool]]:
+    """(label, href, count, active) of every facet link on a search page."""
+    aside = html.split('id="facets"', 1)[1].split("</aside>", 1)[0]
+    found = re.findall(
+        r'<a href="([^"]+)"( class="active"[^>]*)?><span class="facet-label">(?:✓ )?([^<]+)</span>'
+        r' <span class="facet-count">(\d+)</span>',
+        aside,
+    )
+    return [
+        (label, unescape(href), int(count), bool(active)) for href, active, label, count in found
+    ]
+
+
+def _total(html: str) -> int:
+    return int(re.search(r'id="result-count">(\d+) result', html).group(1))  # type: ignore[union-attr]
+
+
+def test_facets_count_what_each_filter_leaves(client: TestClient) -> None:
+    html = client.get("/papers", params={"q": "language models"}).text
+    total = _total(html)
+    links = _facet_links(html)
+    labels = {label for label, *_ in links}
+    assert {"with code", "featured"} <= labels and "2025" in labels
+    assert "Counted over the" in html
+    years = [(label, count) for label, _, count, _ in links if label.isdigit()]
+    assert sum(count for _, count in years) == total  # every result has a date
+    for label, href, count, active in links:
+        assert not active
+        # Following a facet gives exactly the results it counted (all results were counted).
+        assert _total(client.get(href).text) == count, label
+    featured = next(href for label, href, *_ in links if label == "featured")
+    narrowed = client.get(featured).text
+    assert 'name="featured" value="1" checked' in narrowed
+    active = [link for link in _facet_links(narrowed) if link[3]]
+    assert [label for label, *_ in active] == ["featured"]
+    # The active facet's link takes the filter off again.
+    assert _total(client.get(active[0][1]).text) == total
+
+
+def test_code_and_featured_filters_from_the_form(client: TestClient, card_ids: CardIds) -> None:
+    everything = card_ids(client.get("/papers", params={"q": "language models"}).text)
+    with_code = client.get("/papers", params={"q": "language models", "code": "1"}).text
+    assert 'name="code" value="1" checked' in with_code
+    assert set(card_ids(with_code)) < set(everything)
+    assert client.get("/papers", params={"q": "x", "code": "maybe"}).status_code == 400

@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import datetime as dt
 import functools
+from collections import Counter
 from collections.abc import Sequence
 from typing import Any, Literal
 
 import sqlalchemy as sa
 
 from papertide.db.schema import comment, daily_entry, paper, repo_stars, site_state, upvote, user
-from papertide.models import Featuring, PaperCard, PaperDetail
+from papertide.models import Facets, Featuring, PaperCard, PaperDetail
 
 FeedSort = Literal["upvotes", "newest"]
 
@@ -198,6 +199,38 @@ def cards_by_ids(conn: sa.Connection, ids: Sequence[str]) -> list[PaperCard]:
         return []
     rows = {row.id: row for row in conn.execute(_CARDS_BY_IDS, {"ids": list(ids)})}
     return [_card(rows[i]) for i in ids if i in rows]
+
+
+def facet_counts(conn: sa.Connection, ids: Sequence[str], top: int = 8) -> Facets:
+    """Categories, years, code and featuring among the given papers, with counts."""
+    categories: Counter[str] = Counter()
+    years: Counter[int] = Counter()
+    has_code = featured = 0
+    featured_ids = set(
+        conn.execute(
+            sa.select(daily_entry.c.paper_id).where(daily_entry.c.paper_id.in_(list(ids)))
+        ).scalars()
+    )
+    rows = conn.execute(
+        sa.select(paper.c.id, paper.c.categories, paper.c.published_at, paper.c.github_repo).where(
+            paper.c.id.in_(list(ids))
+        )
+    )
+    counted = 0
+    for row in rows:
+        counted += 1
+        categories.update(set(row.categories or []))
+        if row.published_at is not None:
+            years[row.published_at.year] += 1
+        has_code += row.github_repo is not None
+        featured += row.id in featured_ids
+    return Facets(
+        basis=counted,
+        categories=sorted(categories.items(), key=lambda item: (-item[1], item[0]))[:top],
+        years=sorted(years.items(), reverse=True),
+        has_code=has_code,
+        featured=featured,
+    )
 
 
 def abstracts_by_ids(conn: sa.Connection, ids: Sequence[str]) -> dict[str, str]:

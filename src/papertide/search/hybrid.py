@@ -305,5 +305,13 @@ def _page(
     ]
     shown_pinned = max(0, min(len(pinned) - first, per_page))
     return SearchResults(
-        query, len(ordered), page, per_page, cards, shown_pinned, mode="hybrid", notice=None
+        query,
+        len(ordered),
+        page,
+        per_page,
+        cards,
+        shown_pinned,
+        mode="hybrid",
+        notice=None,
+        facet_ids=tuple(ordered[: keyword.FACET_DEPTH]),
     )

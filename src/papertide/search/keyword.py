@@ -20,6 +20,7 @@ from papertide.models import SearchResults
 _WORD = re.compile(r"\w+", re.UNICODE)
 MAX_TERMS = 32
 MAX_AUTHOR_PAPERS = 100
+FACET_DEPTH = 200  # the facets of a search count its first this-many results
 # `author:"Jane Doe" rest` or `author:Jane Doe` (the name runs to the end of the query).
 _AUTHOR = re.compile(r'(?i)(?:^|\s)author:\s*(?:"(?P<quoted>[^"]*)"?|(?P<bare>.+))')
 # Words too common to help a ranking; left out of the any-word query that gathers hybrid
@@ -137,17 +138,24 @@ def search(
     # The results are the pinned papers, then the ranking without them; `first` is where
     # this page starts in that list.
     first = (page - 1) * per_page
+    basis: list[str] = list(pinned)
     if words:
         offset = max(0, first - len(pinned))
         limit = max(0, first + per_page - len(pinned) - offset)
-        hits, total = fts.match(conn, and_expression(words), filters, limit, offset, pinned)
+        expression = and_expression(words)
+        hits, total = fts.match(conn, expression, filters, limit, offset, pinned)
         if total == 0 and not pinned and len(words) > 1:
-            hits, total = fts.match(conn, or_expression(words), filters, limit, offset)
+            expression = or_expression(words)
+            hits, total = fts.match(conn, expression, filters, limit, offset)
+        if total:
+            best = fts.ranked(conn, expression, filters, FACET_DEPTH)
+            basis += [paper_id for paper_id, _ in best if paper_id not in pinned]
         total += len(pinned)
     elif parsed.author is not None:
         total = len(pinned)
     elif filters != Filters():
         hits, total = fts.browse(conn, filters, per_page, first)
+        basis = [hit.arxiv_id for hit in fts.browse(conn, filters, FACET_DEPTH, 0)[0]]
     snippets = {hit.arxiv_id: highlight(hit.snippet) for hit in hits}
     ranked = [hit.arxiv_id for hit in hits if hit.arxiv_id not in pinned]
     shown_pinned = pinned[first : first + per_page]
@@ -160,4 +168,6 @@ def search(
         replace(card, snippet_html=snippets.get(card.arxiv_id) or None)
         for card in queries.cards_by_ids(conn, ordered)
     ]
-    return SearchResults(query, total, page, per_page, cards, len(shown_pinned))
+    return SearchResults(
+        query, total, page, per_page, cards, len(shown_pinned), facet_ids=tuple(basis[:FACET_DEPTH])
+    )

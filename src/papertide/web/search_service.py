@@ -12,6 +12,7 @@ from __future__ import annotations
 import logging
 import threading
 import time
+from dataclasses import replace
 from typing import Any
 
 import numpy as np
@@ -69,6 +70,13 @@ class SearchService:
                 timeout_ms=self.settings.embedding_timeout_ms,
                 keyword_retriever=text or hybrid.FTS5,
             )
+
+    def with_facets(self, results: SearchResults) -> SearchResults:
+        """`results` with their facet counts (for the page; the API does without)."""
+        if not results.facet_ids:
+            return results
+        with self.db.read() as conn:
+            return replace(results, facets=queries.facet_counts(conn, results.facet_ids))
 
     def text_index(self) -> TextIndex | None:
         """The keyword index, caught up with the database; None (FTS5 serves) if unavailable.

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from urllib.parse import urlencode
 
 from papertide.models import PaperCard, SearchResults
@@ -69,6 +69,22 @@ class FeedView:
 
 
 @dataclass(frozen=True, slots=True)
+class FacetLink:
+    """One value of a facet: its count, and the URL that turns it on (or off, if active)."""
+
+    label: str
+    count: int
+    url: str
+    active: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class FacetGroup:
+    title: str
+    links: list[FacetLink]
+
+
+@dataclass(frozen=True, slots=True)
 class SearchView:
     """The search form's values and, when a search ran, one page of results."""
 
@@ -80,3 +96,7 @@ class SearchView:
     pager: Pager | None
     notice: str | None = None
     like: str | None = None  # "more like this" paper id
+    has_code: bool = False
+    featured: bool = False
+    facets: list[FacetGroup] = field(default_factory=list)
+    facet_basis: int = 0  # how many results the facet counts cover

@@ -1,19 +1,20 @@
-"""Keyword search: `/papers?q=…&p=…&from=…&to=…&category=…`."""
+"""Search: `/papers?q=…&p=…&from=…&to=…&category=…&code=1&featured=1`, with facets."""
 
 from __future__ import annotations
 
 import datetime as dt
+from dataclasses import dataclass, replace
 from typing import Annotated
 
 from fastapi import APIRouter, Query
 from fastapi.responses import HTMLResponse
 
 from papertide.db.fts import Filters
-from papertide.models import SearchResults
+from papertide.models import Facets, SearchResults
 from papertide.web.deps import PageDep, SearchDep
 from papertide.web.periods import parse_period
 from papertide.web.search_service import SearchService
-from papertide.web.views import SearchView, make_pager
+from papertide.web.views import FacetGroup, FacetLink, SearchView, make_pager, page_url
 
 router = APIRouter()
 
@@ -30,36 +31,130 @@ async def search_page(
     date_from: Annotated[str, Query(alias="from", max_length=20)] = "",
     date_to: Annotated[str, Query(alias="to", max_length=20)] = "",
     category: Annotated[str, Query(max_length=40)] = "",
+    code: Annotated[bool, Query()] = False,
+    featured: Annotated[bool, Query()] = False,
     like: Annotated[str, Query(max_length=64)] = "",
 ) -> HTMLResponse:
     """The search form and, when there is a query, one page of results."""
     if like:
         view = more_like(search, like)
     else:
-        view = run_search(search, q, date_from, date_to, category, number)
+        form = SearchForm(q, date_from.strip(), date_to.strip(), category.strip(), code, featured)
+        view = run_search(search, form, number)
     return page.render("search.html", nav="search", header_query=view.query, search=view)
 
 
-def run_search(
-    service: SearchService, q: str, date_from: str, date_to: str, category: str, number: int
-) -> SearchView:
-    """Validate the form (a bad date is a 400), search, and page the results."""
-    query = " ".join(q.split())[:MAX_QUERY]
-    filters = Filters(
-        date_from=_optional_day(date_from),
-        date_to=_optional_day(date_to),
-        category=category.strip() or None,
+@dataclass(frozen=True, slots=True)
+class SearchForm:
+    """The search form as submitted (dates still text: they go back into links as given)."""
+
+    q: str
+    date_from: str = ""
+    date_to: str = ""
+    category: str = ""
+    code: bool = False
+    featured: bool = False
+
+    @property
+    def query(self) -> str:
+        return " ".join(self.q.split())[:MAX_QUERY]
+
+    def filters(self) -> Filters:
+        """The filters (an invalid date is InvalidPeriod: a 400 page)."""
+        return Filters(
+            date_from=_optional_day(self.date_from),
+            date_to=_optional_day(self.date_to),
+            category=self.category or None,
+            has_code=self.code,
+            featured=self.featured,
+        )
+
+    def params(self, **changes: str | bool) -> dict[str, str | int | None]:
+        """The URL parameters of this search, with `changes` applied, from the first page."""
+        form = replace(self, **changes)  # type: ignore[arg-type]
+        return {
+            "q": form.query,
+            "from": form.date_from,
+            "to": form.date_to,
+            "category": form.category,
+            "code": 1 if form.code else None,
+            "featured": 1 if form.featured else None,
+        }
+
+
+def run_search(service: SearchService, form: SearchForm, number: int) -> SearchView:
+    """Validate the form (a bad date is a 400), search, page the results, count the facets."""
+    query, filters = form.query, form.filters()
+    view = SearchView(
+        query,
+        form.date_from or None,
+        form.date_to or None,
+        filters.category,
+        None,
+        None,
+        has_code=form.code,
+        featured=form.featured,
     )
     if not query and filters == Filters():
-        return SearchView(query, date_from or None, date_to or None, filters.category, None, None)
-    results = service.run(query, filters, page=number, per_page=PER_PAGE)
-    params = {"q": query, "from": date_from, "to": date_to, "category": filters.category}
-    pager = make_pager("/papers", params, number, PER_PAGE, results.total)
-    return SearchView(query, date_from or None, date_to or None, filters.category, results, pager)
+        return view
+    results = service.with_facets(service.run(query, filters, page=number, per_page=PER_PAGE))
+    pager = make_pager("/papers", form.params(), number, PER_PAGE, results.total)
+    facets = results.facets
+    return replace(
+        view,
+        results=results,
+        pager=pager,
+        facets=facet_groups(form, facets) if facets else [],
+        facet_basis=facets.basis if facets else 0,
+    )
+
+
+def facet_groups(form: SearchForm, facets: Facets) -> list[FacetGroup]:
+    """Each facet's values as links that add (or, when active, remove) that filter."""
+
+    def url(**changes: str | bool) -> str:
+        return page_url("/papers", form.params(**changes))
+
+    groups = []
+    if facets.categories or form.category:
+        links = [
+            FacetLink(
+                name,
+                count,
+                url(category="" if name == form.category else name),
+                name == form.category,
+            )
+            for name, count in facets.categories
+        ]
+        if form.category and form.category not in dict(facets.categories):
+            links.insert(0, FacetLink(form.category, 0, url(category=""), True))
+        groups.append(FacetGroup("Category", links))
+    years = []
+    for year, count in facets.years:
+        start, end = f"{year}-01-01", f"{year}-12-31"
+        active = (form.date_from, form.date_to) == (start, end)
+        changes = (
+            {"date_from": "", "date_to": ""} if active else {"date_from": start, "date_to": end}
+        )
+        years.append(FacetLink(str(year), count, url(**changes), active))
+    if years:
+        groups.append(FacetGroup("Published", years))
+    groups.append(
+        FacetGroup(
+            "Show only",
+            [
+                FacetLink("with code", facets.has_code, url(code=not form.code), form.code),
+                FacetLink(
+                    "featured", facets.featured, url(featured=not form.featured), form.featured
+                ),
+            ],
+        )
+    )
+    return groups
 
 
 def more_like(service: SearchService, arxiv_id: str) -> SearchView:
-    """"More like this": a paper's nearest neighbours, as a result list."""
+    """ "More like this": a paper's nearest neighbours, as a result list."""
     cards = service.related(arxiv_id.strip(), k=PER_PAGE)
     results = SearchResults("", len(cards), 1, PER_PAGE, cards, mode="similar")
     notice = None if cards else "No similar papers found: semantic search is not available."
