@@ -184,3 +184,16 @@ def test_a_missing_or_broken_index_is_rebuilt(
     assert len(rebuilt) == 600
     assert not (index_root(tmp_path) / first.state.generation).exists()
     assert _ids(rebuilt, db, "diffusion")
+
+
+def test_words_are_tokenized_as_the_index_was(db: Database, tmp_path: Path) -> None:
+    with db.write() as conn:
+        writes.write_batch(
+            conn,
+            [PaperRecord("2501.00001", title="Café models", abstract="A snake_case name.")],
+        )
+    index = ensure_text_index(db, tmp_path)
+    for query in ("cafe", "café", "model", "MODELS", "snake_case", "case"):
+        assert _ids(index, db, query) == ["2501.00001"], query
+    for query in ("and or not", "title", "__", "٣"):
+        assert _ids(index, db, query) == [], query
