@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import logging
 import os
+import sys
 from collections.abc import Callable
 from pathlib import Path
 from typing import Annotated
@@ -211,6 +212,40 @@ def migrate(config: ConfigOption = None, database_url: DatabaseOption = None) ->
     settings = _settings(config, database_url=database_url, load_demo=False)
     open_database(settings).dispose()
     console.print(f"Database at {settings.resolved_database_url} is up to date.")
+
+
+@app.command("create-admin")
+def create_admin(
+    username: Annotated[str, typer.Argument(help="The admin's username.")],
+    email: Annotated[str, typer.Option("--email", help="The admin's email address.")],
+    config: ConfigOption = None,
+    data_dir: DataDirOption = None,
+    database_url: DatabaseOption = None,
+) -> None:
+    """Create an admin account (issue #5). The password is asked for twice on a terminal, or
+    read as the first line of standard input (`... < password-file`); weak ones are refused."""
+    from papertide.auth.accounts import FormErrors
+    from papertide.auth.accounts import create_admin as make_admin
+
+    settings = _settings(config, data_dir=data_dir, database_url=database_url)
+    password = _new_password()
+    db = open_database(settings.model_copy(update={"load_demo": False}))
+    try:
+        account = make_admin(db, username, email, password, settings.password_min_length)
+    except FormErrors as exc:
+        for field, message in exc.errors.items():
+            console.print(f"[red]{field}:[/red] {message}")
+        raise typer.Exit(EXIT_ERROR) from exc
+    finally:
+        db.dispose()
+    console.print(f"Created the admin [bold]{account.username}[/bold] ({account.email}).")
+
+
+def _new_password() -> str:
+    if sys.stdin.isatty():
+        password: str = typer.prompt("Password", hide_input=True, confirmation_prompt=True)
+        return password
+    return sys.stdin.readline().rstrip("\r\n")
 
 
 def _live(name: str, action: jobs.Action, config: Path | None, show: int = 20) -> None:

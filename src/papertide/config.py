@@ -8,10 +8,11 @@ import tomllib
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import Field, model_validator
+from pydantic import Field, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from papertide import __version__
+from papertide.auth.ratelimit import Rate
 
 DEV_SECRET_KEY = "papertide-dev-insecure-secret-key"
 
@@ -64,6 +65,38 @@ class Settings(BaseSettings):
     search_keyword_weight: float = Field(default=1.0, ge=0)
     search_semantic_weight: float = Field(default=1.0, ge=0)
     search_rrf_k: int = Field(default=60, ge=1)  # enables /admin/* with HTTP Basic (user "admin")
+    # Accounts (issue #5, docs/accounts.md).
+    session_lifetime_days: float = Field(default=30.0, gt=0, le=400)
+    password_min_length: int = Field(default=10, ge=8, le=128)
+    rate_limit_signup: str = "5/hour"  # per client address; "off" turns a limit off
+    rate_limit_login: str = "10/minute"  # per client address
+    rate_limit_vote: str = "60/minute"  # per account
+    rate_limit_comment: str = "10/minute"  # per account
+    rate_limit_submit: str = "20/hour"  # per account
+    # Submitting papers to the daily feed (issue #5); curators and admins are exempt.
+    submission_max_age_days: int = Field(default=14, ge=1, le=3650)  # since first published
+    submission_daily_cap: int = Field(default=3, ge=0, le=1000)  # per member and day
+    # Trending (issue #5, docs/trending.md): upvotes and star gains, halved every H hours.
+    trending_half_life_hours: float = Field(default=48.0, gt=0, le=24 * 365)
+    trending_star_weight: float = Field(default=0.1, ge=0, le=100)  # one star, in upvotes
+    trending_new_account_days: float = Field(default=7.0, ge=0, le=365)  # 0: no discount
+    trending_new_account_weight: float = Field(default=0.25, ge=0, le=1)
+
+    @field_validator(
+        "rate_limit_signup",
+        "rate_limit_login",
+        "rate_limit_vote",
+        "rate_limit_comment",
+        "rate_limit_submit",
+    )
+    @classmethod
+    def _valid_rate(cls, value: str) -> str:
+        Rate.parse(value)
+        return value
+
+    def rate(self, name: str) -> Rate:
+        """The parsed `rate_limit_<name>` setting."""
+        return Rate.parse(str(getattr(self, f"rate_limit_{name}")))
 
     @model_validator(mode="after")
     def _refuse_unsafe_defaults(self) -> Settings:

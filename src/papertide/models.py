@@ -65,6 +65,7 @@ class PaperDetail:
     ai_summary: str | None
     ai_keywords: list[str] = field(default_factory=list)
     featured: list[Featuring] = field(default_factory=list)
+    imported_comments: int = 0  # of num_comments, those on the Hugging Face discussion
 
 
 @dataclass(frozen=True, slots=True)
@@ -168,3 +169,43 @@ class WriteCounts:
     @property
     def changed(self) -> bool:
         return bool(self.papers_new or self.papers_updated or self.entries_new or self.stars_new)
+
+
+ROLES = ("member", "curator", "admin")
+
+
+@dataclass(frozen=True, slots=True)
+class Account:
+    """A user as the accounts code and the templates see it (never the password hash)."""
+
+    id: int
+    username: str
+    fullname: str | None
+    email: str | None
+    role: str  # member | curator | admin
+    origin: str  # local | hf (imported submitters, who cannot log in)
+    created_at: dt.datetime
+    suspended_at: dt.datetime | None = None
+
+    @property
+    def suspended(self) -> bool:
+        return self.suspended_at is not None
+
+    @property
+    def is_curator(self) -> bool:
+        """Curators and admins moderate (issue #5)."""
+        return self.role in ("curator", "admin")
+
+    @property
+    def is_admin(self) -> bool:
+        return self.role == "admin"
+
+
+@dataclass(frozen=True, slots=True)
+class VoteResult:
+    """A paper's upvote state for one user after a vote, and its total count."""
+
+    paper_id: str
+    upvoted: bool
+    upvotes: int  # imported + local
+    changed: bool  # False when the vote was already in that state

@@ -50,3 +50,40 @@ def test_requests_with_cookies_and_errors_are_not_cached(tmp_path: Path) -> None
     client.cookies.clear()
     client.get("/subscribe")
     assert "x-papertide-cache" not in client.get("/subscribe").headers
+
+
+def test_responses_that_set_cookies_or_are_private_are_never_stored() -> None:
+    """A page with a person's name or a CSRF token must not be replayed to anyone (issue #5)."""
+    import asyncio
+
+    from starlette.types import Message, Receive, Scope, Send
+
+    from papertide.web.cache import CACHE_HEADER, PageCache
+
+    async def page(scope: Scope, receive: Receive, send: Send) -> None:
+        headers = [(b"content-type", b"text/html")]
+        if scope["path"] == "/cookie":
+            headers.append((b"set-cookie", b"papertide_csrf=abc; Path=/cookie; HttpOnly"))
+        elif scope["path"] == "/private":
+            headers.append((b"cache-control", b"private, no-store"))
+        await send({"type": "http.response.start", "status": 200, "headers": headers})
+        await send({"type": "http.response.body", "body": scope["path"].encode()})
+
+    cache = PageCache(page, version=lambda: 1, cacheable=lambda _path: True)
+
+    def replayed(path: str) -> bool:
+        sent: list[Message] = []
+
+        async def receive() -> Message:
+            return {"type": "http.request", "body": b""}
+
+        async def send(message: Message) -> None:
+            sent.append(message)
+
+        scope = {"type": "http", "method": "GET", "path": path, "headers": [], "query_string": b""}
+        asyncio.run(cache(scope, receive, send))
+        return CACHE_HEADER in sent[0]["headers"]
+
+    assert [replayed("/cookie"), replayed("/cookie")] == [False, False]
+    assert [replayed("/private"), replayed("/private")] == [False, False]
+    assert [replayed("/public"), replayed("/public")] == [False, True]

@@ -233,6 +233,17 @@ def facet_counts(conn: sa.Connection, ids: Sequence[str], top: int = 8) -> Facet
     )
 
 
+def submitted_ids(conn: sa.Connection, user_id: int, limit: int = 20) -> list[str]:
+    """The papers a user submitted to the daily feed, newest first."""
+    rows = conn.execute(
+        sa.select(daily_entry.c.paper_id)
+        .where(daily_entry.c.submitted_by == user_id)
+        .order_by(daily_entry.c.date.desc(), daily_entry.c.id.desc())
+        .limit(limit)
+    )
+    return [row.paper_id for row in rows]
+
+
 def abstracts_by_ids(conn: sa.Connection, ids: Sequence[str]) -> dict[str, str]:
     """The abstracts of the given papers (for search snippets)."""
     if not ids:
@@ -270,6 +281,7 @@ def get_paper(conn: sa.Connection, arxiv_id: str) -> PaperDetail | None:
         withdrawn=row.withdrawn,
         upvotes=row.upvotes,
         num_comments=row.num_comments,
+        imported_comments=row.imported_comments,
         ai_summary=row.ai_summary,
         ai_keywords=row.ai_keywords or [],
         featured=featured,

@@ -75,7 +75,21 @@ user = sa.Table(
     sa.Column("origin", sa.String(16), nullable=False, server_default="local"),  # local | hf
     sa.Column("avatar_url", sa.Text, nullable=True),
     sa.Column("created_at", sa.DateTime, nullable=False),
+    # Set by a curator or admin: a suspended account can neither log in nor act (issue #5).
+    sa.Column("suspended_at", sa.DateTime, nullable=True),
 )
+
+# A signed-in browser: the cookie holds a random token, the database only its SHA-256 (issue #5).
+user_session = sa.Table(
+    "user_session",
+    metadata,
+    sa.Column("token_hash", sa.String(64), primary_key=True),
+    sa.Column("user_id", sa.Integer, sa.ForeignKey("user.id", ondelete="CASCADE"), nullable=False),
+    sa.Column("created_at", sa.DateTime, nullable=False),
+    sa.Column("expires_at", sa.DateTime, nullable=False),
+)
+sa.Index("ix_user_session_user_id", user_session.c.user_id)
+sa.Index("ix_user_session_expires_at", user_session.c.expires_at)
 
 daily_entry = sa.Table(
     "daily_entry",
@@ -190,3 +204,17 @@ sa.Index(
     paper_embedding.c.dim,
     paper_embedding.c.embedded_at,
 )
+
+# What curators and admins did (issue #5): featuring, moving, hiding, suspending.
+moderation_action = sa.Table(
+    "moderation_action",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("actor_id", sa.Integer, sa.ForeignKey("user.id", ondelete="SET NULL"), nullable=True),
+    sa.Column("actor_name", sa.String(64), nullable=False),  # kept if the account goes
+    sa.Column("action", sa.String(32), nullable=False),  # feature | unfeature | move | ...
+    sa.Column("target", sa.String(200), nullable=False),  # a paper id, "comment:12", "user:ada"
+    sa.Column("detail", sa.Text, nullable=True),
+    sa.Column("created_at", sa.DateTime, nullable=False),
+)
+sa.Index("ix_moderation_action_created_at", moderation_action.c.created_at)

@@ -7,7 +7,7 @@ from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
 
-from fastapi import FastAPI
+from fastapi import Depends, FastAPI
 from fastapi.staticfiles import StaticFiles
 from fastapi.templating import Jinja2Templates
 from starlette.responses import Response
@@ -15,12 +15,27 @@ from starlette.responses import Response
 from papertide.bootstrap import open_database
 from papertide.config import Settings
 from papertide.db import Database, queries
+from papertide.ranking.trending import TrendingParams
+from papertide.web.auth import csrf_guard, install_auth
 from papertide.web.cache import PageCache
 from papertide.web.errors import install_error_handlers
 from papertide.web.filters import FILTERS
-from papertide.web.routes import admin, api, feed, papers, search, subscribe
+from papertide.web.routes import (
+    accounts,
+    admin,
+    api,
+    community,
+    feed,
+    papers,
+    search,
+    subscribe,
+    trending,
+    users,
+    votes,
+)
 from papertide.web.search_service import SearchService
 from papertide.web.security import SecurityHeadersMiddleware
+from papertide.web.trending import TrendingService
 
 HERE = Path(__file__).parent
 
@@ -35,17 +50,27 @@ def create_app(settings: Settings) -> FastAPI:
         db.dispose()
 
     app = FastAPI(
-        title=settings.site_name, docs_url=None, redoc_url=None, openapi_url=None, lifespan=lifespan
+        title=settings.site_name,
+        docs_url=None,
+        redoc_url=None,
+        openapi_url=None,
+        lifespan=lifespan,
+        # Every POST of every route needs a CSRF token unless its endpoint is @csrf_exempt.
+        dependencies=[Depends(csrf_guard)],
     )
     app.state.settings = settings
     app.state.db = db
     app.state.search = SearchService(db, settings)
+    app.state.trending = TrendingService(db, TrendingParams.from_settings(settings))
     app.state.templates = make_templates(settings)
     app.mount("/static", CachedStaticFiles(directory=HERE / "static"), name="static")
     install_error_handlers(app)
+    install_auth(app)
     # Order matters: papers.router's `/papers/{arxiv_id:path}` must come after every other
     # `/papers/...` route.
-    for module in (api, feed, search, subscribe, admin, papers):
+    for module in (
+        api, feed, search, subscribe, admin, accounts, users, votes, trending, community, papers,
+    ):  # fmt: skip
         app.include_router(module.router)
     app.add_middleware(PageCache, version=_content_version(db), cacheable=_is_public_page)
     app.add_middleware(SecurityHeadersMiddleware)  # outermost: cached replies get it too

@@ -76,7 +76,7 @@ class PageCache:
             nonlocal start, storable
             if message["type"] == "http.response.start":
                 start = message
-                storable = message["status"] == 200
+                storable = message["status"] == 200 and _shareable(message.get("headers", []))
             elif message["type"] == "http.response.body" and storable:
                 chunks.append(message.get("body", b""))
                 storable = sum(map(len, chunks)) <= MAX_BODY
@@ -91,3 +91,15 @@ class PageCache:
         self.entries.move_to_end(key)
         while len(self.entries) > self.max_entries:
             self.entries.popitem(last=False)
+
+
+def _shareable(headers: list[tuple[bytes, bytes]]) -> bool:
+    """Whether a response may be replayed to others: never one that sets a cookie or says it is
+    private (a page carrying a person's name or a CSRF token, issue #5)."""
+    for name, value in headers:
+        lowered = name.lower()
+        if lowered == b"set-cookie":
+            return False
+        if lowered == b"cache-control" and (b"private" in value or b"no-store" in value):
+            return False
+    return True

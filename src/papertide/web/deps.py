@@ -14,6 +14,7 @@ from fastapi.templating import Jinja2Templates
 
 from papertide.config import Settings
 from papertide.db.engine import Database
+from papertide.web.auth import PRIVATE, clear_session_cookie, current_viewer
 from papertide.web.search_service import SearchService
 
 
@@ -25,7 +26,18 @@ class Page:
         self.templates = templates
 
     def render(self, name: str, status_code: int = 200, **context: Any) -> HTMLResponse:
-        return self.templates.TemplateResponse(self.request, name, context, status_code=status_code)
+        """Render `name`; every template sees `viewer` (who is signed in, their CSRF token)."""
+        viewer = current_viewer(self.request)
+        context.setdefault("viewer", viewer)
+        response = self.templates.TemplateResponse(
+            self.request, name, context, status_code=status_code
+        )
+        if viewer.signed_in:
+            # Names the person and carries their CSRF token: for nobody else's eyes or caches.
+            response.headers["cache-control"] = PRIVATE
+        elif viewer.had_session_cookie:
+            clear_session_cookie(response, self.request)  # expired or ended elsewhere
+        return response
 
 
 async def get_settings(request: Request) -> Settings:

@@ -1,4 +1,4 @@
-"""Error pages: every 400, 404 and 500 is a real HTML page (JSON under /api/)."""
+"""Error pages: every 4xx and 500 is a real HTML page (JSON under /api/ and for fetch)."""
 
 from __future__ import annotations
 
@@ -10,6 +10,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from papertide.web.auth import wants_json
 from papertide.web.deps import Page
 from papertide.web.periods import InvalidPeriod
 
@@ -17,8 +18,8 @@ logger = logging.getLogger(__name__)
 
 
 def error_response(request: Request, status_code: int, message: str) -> Response:
-    """An error page (or a JSON error for API paths) with `status_code`."""
-    if request.url.path.startswith("/api/"):
+    """An error page (or a JSON error for API paths and fetch callers) with `status_code`."""
+    if wants_json(request):
         return JSONResponse({"error": message}, status_code=status_code)
     page = Page(request, request.app.state.templates)
     return page.render(

@@ -7,6 +7,9 @@ from collections.abc import Callable, Sequence
 from typing import Any
 from urllib.parse import urlsplit
 
+from markupsafe import Markup
+
+from papertide.markup import render_comment
 from papertide.web.periods import long_date as _long_date
 
 SHOWN_AUTHORS = 3
@@ -48,7 +51,13 @@ def is_http_url(value: str | None) -> bool:
     return parts.scheme in {"http", "https"} and bool(parts.netloc)
 
 
+def comment_html(source: str) -> Markup:
+    """A comment's Markdown as sanitised HTML (papertide.markup), safe to output as is."""
+    return Markup(render_comment(source))
+
+
 FILTERS: dict[str, Callable[..., Any]] = {
+    "comment_html": comment_html,
     "short_authors": short_authors,
     "compact_number": compact_number,
     "long_date": long_date,

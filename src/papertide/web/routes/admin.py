@@ -1,8 +1,8 @@
 """Admin pages: `/admin/jobs`, the last runs of the scheduled and CLI jobs.
 
-Accounts arrive with the community issue; until then the admin pages are behind HTTP Basic
-authentication with the user `admin` and the password PAPERTIDE_ADMIN_TOKEN, and are off
-(403) when no token is configured.
+Open to signed-in accounts with the admin role (issue #5), and, for scripts and for instances
+without accounts yet, to HTTP Basic authentication with the user `admin` and the password
+PAPERTIDE_ADMIN_TOKEN. Without an admin session or a configured token they are off (403).
 """
 
 from __future__ import annotations
@@ -10,11 +10,12 @@ from __future__ import annotations
 import secrets
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, HTTPException
+from fastapi import APIRouter, Depends, HTTPException, Request
 from fastapi.responses import HTMLResponse
 from fastapi.security import HTTPBasic, HTTPBasicCredentials
 
 from papertide.db import jobs as job_records
+from papertide.web.auth import current_viewer
 from papertide.web.deps import DatabaseDep, PageDep, SettingsDep
 
 router = APIRouter()
@@ -22,9 +23,13 @@ basic = HTTPBasic(auto_error=False, realm="Papertide admin")
 
 
 async def require_admin(
+    request: Request,
     settings: SettingsDep,
     credentials: Annotated[HTTPBasicCredentials | None, Depends(basic)],
 ) -> None:
+    account = current_viewer(request).account
+    if account is not None and account.is_admin:
+        return
     if not settings.admin_token:
         raise HTTPException(403, "Admin pages are off: set PAPERTIDE_ADMIN_TOKEN to turn them on.")
     given = credentials.password.encode() if credentials else b""

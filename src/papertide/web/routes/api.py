@@ -14,9 +14,12 @@ from fastapi.responses import Response
 
 from papertide.arxiv_ids import InvalidArxivId, parse_arxiv_id
 from papertide.db import queries
+from papertide.models import PaperCard
+from papertide.ranking.trending import explain
 from papertide.web.deps import DatabaseDep, SearchDep
 from papertide.web.hf_items import list_item, paper_object
 from papertide.web.periods import InvalidPeriod, Period, parse_period
+from papertide.web.trending import TrendingDep, TrendingService
 
 router = APIRouter(prefix="/api")
 
@@ -35,6 +38,7 @@ class JSONBytes(Response):
 @router.get("/daily_papers")
 async def daily_papers(
     db: DatabaseDep,
+    trending: TrendingDep,
     p: Annotated[int, Query(ge=0, le=10_000)] = 0,
     limit: Limit = 50,
     sort: Literal["publishedAt", "trending"] = "publishedAt",
@@ -43,7 +47,11 @@ async def daily_papers(
     month: str | None = None,
     submitter: Annotated[str | None, Query(max_length=64)] = None,
 ) -> JSONBytes:
-    """Featured papers of a day, week or month (default: the latest featured day)."""
+    """Featured papers of a day, week or month (default: the latest featured day).
+
+    `sort=trending` orders them by the trending score (docs/trending.md) and adds each item's
+    score and reason as `trending: {score, why}`; the formula is in `X-Trending-Formula`.
+    """
     period = _period(date, week, month)
     with db.read() as conn:
         if period is None:
@@ -51,17 +59,42 @@ async def daily_papers(
             if latest is None:
                 return JSONBytes([])
             period = parse_period("day", latest.isoformat())
-        # "trending" ranks by upvotes until the trending score exists (issue #5).
-        order: queries.FeedSort = "upvotes" if sort == "trending" else "newest"
-        if submitter:  # a period holds at most a month of entries: filter them here
-            cards, _ = queries.feed(conn, period.start, period.end, order)
-            wanted = submitter.lower()
-            mine = [c for c in cards if (c.submitted_by or "").lower() == wanted]
-            cards = mine[p * limit : (p + 1) * limit]
-        else:
-            cards, _ = queries.feed(conn, period.start, period.end, order, limit, p * limit)
+        paged = not submitter and sort != "trending"
+        if paged:
+            cards, _ = queries.feed(conn, period.start, period.end, "newest", limit, p * limit)
+        else:  # a period holds at most a month of entries: filter and order them here
+            cards, _ = queries.feed(conn, period.start, period.end, "newest")
+            if submitter:
+                wanted = submitter.lower()
+                cards = [c for c in cards if (c.submitted_by or "").lower() == wanted]
+    headers: dict[str, str] = {}
+    extra: dict[str, dict[str, Any]] = {}
+    if sort == "trending":
+        cards, extra, formula = _by_trending(trending, cards)
+        headers["X-Trending-Formula"] = formula
+    if not paged:
+        cards = cards[p * limit : (p + 1) * limit]
+    with db.read() as conn:
         items = [_item(conn, card.arxiv_id, card.featured_on) for card in cards]
-    return JSONBytes([item for item in items if item is not None])
+    return JSONBytes(
+        [{**item, **extra.get(item["paper"]["id"], {})} for item in items if item is not None],
+        headers=headers,
+    )
+
+
+def _by_trending(
+    trending: TrendingService, cards: list[PaperCard]
+) -> tuple[list[PaperCard], dict[str, dict[str, Any]], str]:
+    """`cards` by trending score (issue #5), what to add to each item, and the formula."""
+    ranking = trending.papers([card.arxiv_id for card in cards])
+    by_id = {card.arxiv_id: card for card in cards}
+    clock = ranking.clock or dt.datetime.min
+    extra = {
+        score.paper_id: {"trending": {"score": score.score, "why": explain(score, clock)}}
+        for score in ranking.scores
+    }
+    ordered = [by_id[score.paper_id] for score in ranking.scores if score.paper_id in by_id]
+    return ordered, extra, ranking.params.formula(plain=True)
 
 
 @router.get("/papers/search")
@@ -108,4 +141,3 @@ def _period(date: str | None, week: str | None, month: str | None) -> Period | N
 def _item(conn: Any, arxiv_id: str, featured_on: dt.date | None) -> dict[str, Any] | None:
     detail = queries.get_paper(conn, arxiv_id)
     return list_item(detail, featured_on) if detail else None
-

@@ -5,22 +5,33 @@ Registered last: `{arxiv_id:path}` would otherwise swallow `/papers/date/…` an
 
 from __future__ import annotations
 
-from fastapi import APIRouter, HTTPException
+from typing import Annotated
+
+from fastapi import APIRouter, HTTPException, Query, Request
 from fastapi.responses import PlainTextResponse, RedirectResponse, Response
 
 from papertide.arxiv_ids import InvalidArxivId, parse_arxiv_id
-from papertide.db import queries
+from papertide.db import comments, queries
 from papertide.db.engine import Database
 from papertide.models import PaperDetail
+from papertide.web.auth import current_viewer
 from papertide.web.deps import DatabaseDep, PageDep, SearchDep
 from papertide.web.markdown import paper_markdown
+from papertide.web.trending import TrendingDep
 
 router = APIRouter()
 
 
 @router.get("/papers/{arxiv_id:path}", response_class=Response)
 async def paper_page(
-    arxiv_id: str, db: DatabaseDep, page: PageDep, search: SearchDep
+    arxiv_id: str,
+    request: Request,
+    db: DatabaseDep,
+    page: PageDep,
+    search: SearchDep,
+    trending: TrendingDep,
+    error: Annotated[str, Query(max_length=500)] = "",
+    submitted: bool = False,
 ) -> Response:
     """A paper's page; old-style ids (hep-th/9901001) contain a slash, hence `:path`."""
     as_markdown = arxiv_id.endswith(".md")
@@ -36,7 +47,23 @@ async def paper_page(
     if as_markdown:
         return PlainTextResponse(paper_markdown(paper), media_type="text/markdown; charset=utf-8")
     related = search.related(canonical)
-    return page.render("paper.html", nav="papers", paper=paper, related=related)
+    history = trending.history(canonical)  # upvote and star charts (issue #5)
+    viewer = current_viewer(request)
+    curator = viewer.account is not None and viewer.account.role in ("curator", "admin")
+    with db.read() as conn:
+        thread = comments.thread(conn, canonical, include_hidden=curator)
+    return page.render(
+        "paper.html",
+        nav="papers",
+        paper=paper,
+        related=related,
+        history=history,
+        thread=thread,
+        curator=curator,
+        # Messages from this site's own forms (a refused comment, a moderation error).
+        error=error if viewer.signed_in else None,
+        submitted=submitted and viewer.signed_in,
+    )
 
 
 def _get_paper(db: Database, arxiv_id: str) -> PaperDetail:

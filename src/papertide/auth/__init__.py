@@ -1,0 +1,1 @@
+"""Accounts, sessions, passwords, tokens and rate limits (issue #5); web-independent."""

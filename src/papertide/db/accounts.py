@@ -1,0 +1,194 @@
+"""Users and their sessions (issue #5): the SQL behind sign-up, log-in and account deletion.
+
+Keys are lowercased (`username_key`, `email_key`) and unique, so two spellings of one name or
+address can never make two accounts. Sessions are stored as the SHA-256 of the cookie's token.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+import sqlalchemy as sa
+
+from papertide.db.schema import comment, daily_entry, upvote, user, user_session
+from papertide.db.writes import bump_content_version
+from papertide.models import Account
+
+
+class AccountExists(Exception):
+    """A username or email key is already taken (a concurrent sign-up won the race)."""
+
+
+_ACCOUNT_COLUMNS = (
+    user.c.id,
+    user.c.username,
+    user.c.fullname,
+    user.c.email,
+    user.c.role,
+    user.c.origin,
+    user.c.created_at,
+    user.c.suspended_at,
+)
+
+
+def _account(row: Any) -> Account:
+    return Account(
+        id=row.id,
+        username=row.username,
+        fullname=row.fullname,
+        email=row.email,
+        role=row.role,
+        origin=row.origin,
+        created_at=row.created_at,
+        suspended_at=row.suspended_at,
+    )
+
+
+def create_user(
+    conn: sa.Connection,
+    username: str,
+    email: str,
+    password_hash: str,
+    role: str,
+    now: dt.datetime,
+) -> Account:
+    """Insert a local account; AccountExists when the username or email key is taken."""
+    values = {
+        "username": username,
+        "username_key": username.lower(),
+        "email": email,
+        "email_key": email.lower(),
+        "password_hash": password_hash,
+        "role": role,
+        "origin": "local",
+        "created_at": now,
+    }
+    try:
+        key = conn.execute(user.insert().values(**values)).inserted_primary_key
+    except sa.exc.IntegrityError as exc:
+        raise AccountExists(username) from exc
+    assert key is not None
+    found = account_by_id(conn, int(key[0]))
+    assert found is not None
+    return found
+
+
+def account_by_id(conn: sa.Connection, user_id: int) -> Account | None:
+    row = conn.execute(sa.select(*_ACCOUNT_COLUMNS).where(user.c.id == user_id)).first()
+    return _account(row) if row else None
+
+
+def account_by_username(conn: sa.Connection, username: str) -> Account | None:
+    """The account whose username is `username`, ignoring case."""
+    query = sa.select(*_ACCOUNT_COLUMNS).where(user.c.username_key == username.lower())
+    row = conn.execute(query).first()
+    return _account(row) if row else None
+
+
+def email_taken(conn: sa.Connection, email: str) -> bool:
+    """Whether any account has this email address, ignoring case."""
+    query = sa.select(user.c.id).where(user.c.email_key == email.lower())
+    return conn.execute(query).first() is not None
+
+
+def login_record(conn: sa.Connection, login: str) -> tuple[Account, str | None] | None:
+    """The account a log-in name (username or email, any case) names, with its password hash."""
+    key = login.lower()
+    query = sa.select(*_ACCOUNT_COLUMNS, user.c.password_hash).where(
+        sa.or_(user.c.username_key == key, user.c.email_key == key)
+    )
+    # A username can never contain "@", so at most one row matches.
+    row = conn.execute(query).first()
+    return (_account(row), row.password_hash) if row else None
+
+
+def password_hash(conn: sa.Connection, user_id: int) -> str | None:
+    query = sa.select(user.c.password_hash).where(user.c.id == user_id)
+    value: str | None = conn.execute(query).scalar()
+    return value
+
+
+def set_password_hash(conn: sa.Connection, user_id: int, hashed: str) -> None:
+    conn.execute(user.update().where(user.c.id == user_id).values(password_hash=hashed))
+
+
+def set_suspended(conn: sa.Connection, user_id: int, when: dt.datetime | None) -> None:
+    """Suspend (at `when`) or reinstate (None) an account; a suspension ends its sessions."""
+    conn.execute(user.update().where(user.c.id == user_id).values(suspended_at=when))
+    if when is not None:
+        delete_user_sessions(conn, user_id)
+
+
+def set_role(conn: sa.Connection, user_id: int, role: str) -> None:
+    conn.execute(user.update().where(user.c.id == user_id).values(role=role))
+
+
+def count_admins(conn: sa.Connection) -> int:
+    query = sa.select(sa.func.count()).select_from(user).where(user.c.role == "admin")
+    return int(conn.execute(query).scalar_one())
+
+
+def delete_account(conn: sa.Connection, user_id: int) -> None:
+    """Remove an account, its sessions and its upvotes; keep its comments and featurings,
+    anonymised (docs/accounts.md). Explicit statements rather than relying on ON DELETE, so
+    the outcome does not depend on a connection's foreign-key setting."""
+    conn.execute(comment.update().where(comment.c.user_id == user_id).values(user_id=None))
+    conn.execute(
+        daily_entry.update().where(daily_entry.c.submitted_by == user_id).values(submitted_by=None)
+    )
+    conn.execute(upvote.delete().where(upvote.c.user_id == user_id))
+    delete_user_sessions(conn, user_id)
+    conn.execute(user.delete().where(user.c.id == user_id))
+    bump_content_version(conn)  # upvote counts and "submitted by" lines change
+
+
+def create_session(
+    conn: sa.Connection, token_hash: str, user_id: int, now: dt.datetime, expires_at: dt.datetime
+) -> None:
+    conn.execute(
+        user_session.insert().values(
+            token_hash=token_hash, user_id=user_id, created_at=now, expires_at=expires_at
+        )
+    )
+
+
+_SESSION_ACCOUNT = (
+    sa.select(*_ACCOUNT_COLUMNS)
+    .select_from(user_session.join(user, user.c.id == user_session.c.user_id))
+    .where(
+        user_session.c.token_hash == sa.bindparam("token_hash", type_=sa.String),
+        user_session.c.expires_at > sa.bindparam("now", type_=sa.DateTime),
+    )
+)
+
+
+def session_account(conn: sa.Connection, token_hash: str, now: dt.datetime) -> Account | None:
+    """The account of an unexpired session, or None."""
+    row = conn.execute(_SESSION_ACCOUNT, {"token_hash": token_hash, "now": now}).first()
+    return _account(row) if row else None
+
+
+def delete_session(conn: sa.Connection, token_hash: str) -> None:
+    conn.execute(user_session.delete().where(user_session.c.token_hash == token_hash))
+
+
+def delete_user_sessions(conn: sa.Connection, user_id: int) -> int:
+    """End every session of an account; returns how many there were."""
+    result = conn.execute(user_session.delete().where(user_session.c.user_id == user_id))
+    return int(result.rowcount)
+
+
+def purge_expired_sessions(conn: sa.Connection, now: dt.datetime) -> int:
+    """Delete sessions past their expiry (an indexed range delete)."""
+    result = conn.execute(user_session.delete().where(user_session.c.expires_at <= now))
+    return int(result.rowcount)
+
+
+def session_count(conn: sa.Connection, user_id: int) -> int:
+    query = (
+        sa.select(sa.func.count())
+        .select_from(user_session)
+        .where(user_session.c.user_id == user_id)
+    )
+    return int(conn.execute(query).scalar_one())

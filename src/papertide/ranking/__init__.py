@@ -1,0 +1,1 @@
+"""Orderings of papers: trending (issue #5)."""

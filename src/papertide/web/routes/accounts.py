@@ -1,0 +1,234 @@
+"""Accounts: `/signup`, `/login`, `/logout`, `/settings` (issue #5, docs/accounts.md).
+
+The handlers that hash passwords are plain `def`: FastAPI runs them in its thread pool, so
+argon2's ~50 ms never blocks the event loop.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Form, Query, Request
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+
+from papertide.auth import accounts, sessions
+from papertide.auth.accounts import FormErrors
+from papertide.auth.redirects import safe_next
+from papertide.config import Settings
+from papertide.db.engine import Database
+from papertide.models import Account
+from papertide.web.auth import (
+    SESSION_COOKIE,
+    SignedIn,
+    anonymous_csrf,
+    clear_session_cookie,
+    client_address,
+    current_viewer,
+    enforce_rate,
+    set_csrf_cookie,
+    set_session_cookie,
+)
+from papertide.web.deps import DatabaseDep, Page, PageDep, SettingsDep
+
+router = APIRouter()
+
+SUSPENDED = (
+    "This account is suspended. Contact the site's administrators if you think this is a mistake."
+)
+NextQuery = Annotated[str, Query(max_length=2000)]
+NextField = Annotated[str, Form(max_length=2000)]
+TextField = Annotated[str, Form(max_length=254)]
+PasswordField = Annotated[str, Form(max_length=4096)]
+
+
+def _lifetime(settings: Settings) -> dt.timedelta:
+    return dt.timedelta(days=settings.session_lifetime_days)
+
+
+def _anonymous_form(
+    page: Page, request: Request, template: str, status_code: int = 200, **context: Any
+) -> Response:
+    """A log-in or sign-up form with its double-submit CSRF token and cookie."""
+    cookie, token = anonymous_csrf(request)
+    context.setdefault("values", {})
+    context.setdefault("errors", {})
+    context.setdefault("min_length", request.app.state.settings.password_min_length)
+    response = page.render(template, status_code=status_code, csrf_token=token, **context)
+    set_csrf_cookie(response, request, cookie)
+    return response
+
+
+def _signed_in(
+    request: Request, db: Database, settings: Settings, account: Account, target: str
+) -> Response:
+    """Start a fresh session (a new token: rotated at every log-in) and go to `target`."""
+    old = request.cookies.get(SESSION_COOKIE)
+    token = sessions.start(db, account.id, _lifetime(settings), replacing=old)
+    response = RedirectResponse(target, status_code=303)
+    set_session_cookie(response, request, token)
+    return response
+
+
+@router.get("/signup", response_class=HTMLResponse, response_model=None)
+async def signup_form(request: Request, page: PageDep, next: NextQuery = "/") -> Response:
+    if current_viewer(request).signed_in:
+        return RedirectResponse(safe_next(next), status_code=303)
+    return _anonymous_form(page, request, "signup.html", next=safe_next(next))
+
+
+@router.post("/signup", response_model=None)
+def signup(
+    request: Request,
+    page: PageDep,
+    db: DatabaseDep,
+    settings: SettingsDep,
+    username: TextField = "",
+    email: TextField = "",
+    password: PasswordField = "",
+    next: NextField = "/",
+) -> Response:
+    enforce_rate(request, "signup", client_address(request), settings.rate("signup"), "sign-ups")
+    try:
+        account = accounts.sign_up(
+            db, username, email, password, min_password_length=settings.password_min_length
+        )
+    except FormErrors as exc:
+        values = {"username": username, "email": email}
+        return _anonymous_form(
+            page,
+            request,
+            "signup.html",
+            400,
+            next=safe_next(next),
+            values=values,
+            errors=exc.errors,
+        )
+    return _signed_in(request, db, settings, account, safe_next(next))
+
+
+@router.get("/login", response_class=HTMLResponse, response_model=None)
+async def login_form(request: Request, page: PageDep, next: NextQuery = "/") -> Response:
+    if current_viewer(request).signed_in:
+        return RedirectResponse(safe_next(next), status_code=303)
+    return _anonymous_form(page, request, "login.html", next=safe_next(next))
+
+
+@router.post("/login", response_model=None)
+def login(
+    request: Request,
+    page: PageDep,
+    db: DatabaseDep,
+    settings: SettingsDep,
+    login: TextField = "",
+    password: PasswordField = "",
+    next: NextField = "/",
+) -> Response:
+    address = client_address(request)
+    enforce_rate(request, "login", address, settings.rate("login"), "log-in attempts")
+    account = accounts.authenticate(db, login, password)
+    if account is None or account.suspended:
+        message = SUSPENDED if account else accounts.WRONG_CREDENTIALS
+        return _anonymous_form(
+            page,
+            request,
+            "login.html",
+            403 if account else 400,
+            next=safe_next(next),
+            values={"login": login},
+            errors={"form": message},
+        )
+    return _signed_in(request, db, settings, account, safe_next(next))
+
+
+@router.post("/logout", response_model=None)
+async def logout(request: Request, db: DatabaseDep) -> Response:
+    token = request.cookies.get(SESSION_COOKIE)
+    if token:
+        sessions.end(db, token)
+    response = RedirectResponse("/", status_code=303)
+    clear_session_cookie(response, request)
+    return response
+
+
+DONE = {"password": "Your password is changed; every other session has been logged out."}
+
+
+@router.get("/settings", response_class=HTMLResponse)
+async def settings_page(
+    page: PageDep, account: SignedIn, settings: SettingsDep, done: str = ""
+) -> HTMLResponse:
+    return page.render(
+        "settings.html",
+        nav="settings",
+        account=account,
+        errors={},
+        done=DONE.get(done),
+        min_length=settings.password_min_length,
+    )
+
+
+@router.post("/settings/password", response_model=None)
+def change_password(
+    request: Request,
+    page: PageDep,
+    db: DatabaseDep,
+    settings: SettingsDep,
+    account: SignedIn,
+    current_password: PasswordField = "",
+    new_password: PasswordField = "",
+) -> Response:
+    rate = settings.rate("login")
+    enforce_rate(request, "password", f"user:{account.id}", rate, "password attempts")
+    try:
+        token = accounts.change_password(
+            db,
+            account,
+            current_password,
+            new_password,
+            min_password_length=settings.password_min_length,
+            lifetime=_lifetime(settings),
+        )
+    except FormErrors as exc:
+        return page.render(
+            "settings.html",
+            status_code=400,
+            nav="settings",
+            account=account,
+            errors=exc.errors,
+            done=None,
+            min_length=settings.password_min_length,
+        )
+    response = RedirectResponse("/settings?done=password", status_code=303)
+    set_session_cookie(response, request, token)
+    return response
+
+
+@router.post("/settings/delete", response_model=None)
+def delete_account(
+    request: Request,
+    page: PageDep,
+    db: DatabaseDep,
+    settings: SettingsDep,
+    account: SignedIn,
+    password: PasswordField = "",
+    confirm: TextField = "",
+) -> Response:
+    rate = settings.rate("login")
+    enforce_rate(request, "password", f"user:{account.id}", rate, "password attempts")
+    try:
+        accounts.delete_account(db, account, password, confirm)
+    except FormErrors as exc:
+        return page.render(
+            "settings.html",
+            status_code=400,
+            nav="settings",
+            account=account,
+            errors=exc.errors,
+            done=None,
+            min_length=settings.password_min_length,
+        )
+    # Look the viewer up again: the session is gone, so the page renders signed out and
+    # Page.render clears the cookie.
+    request.state.viewer = None
+    return page.render("account_deleted.html", username=account.username)

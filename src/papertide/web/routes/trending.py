@@ -1,0 +1,28 @@
+"""`/papers/trending?window=7d|30d|all`: featured papers ranked by the explained trending score."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Query
+from fastapi.responses import HTMLResponse
+
+from papertide.ranking.trending import DEFAULT_WINDOW, Window
+from papertide.web.deps import PageDep
+from papertide.web.trending import TrendingDep
+
+router = APIRouter()
+
+WindowQuery = Annotated[Window, Query(description="7d (default), 30d or all")]
+PageQuery = Annotated[int, Query(alias="p", ge=1, le=10_000, description="page, from 1")]
+
+
+@router.get("/papers/trending", response_class=HTMLResponse)
+async def trending_page(
+    trending: TrendingDep,
+    page: PageDep,
+    window: WindowQuery = DEFAULT_WINDOW,
+    number: PageQuery = 1,
+) -> HTMLResponse:
+    """Papers featured in the window, by score, each saying why it is there."""
+    return page.render("trending.html", nav="trending", trending=trending.page(window, number))
