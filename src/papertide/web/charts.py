@@ -81,7 +81,8 @@ def history_charts(paper_id: str, events: TrendingEvents) -> list[Chart]:
     upvotes = upvote_series(votes)
     if upvotes.points:
         imported = sum(vote.votes for vote in votes if vote.imported)
-        caption = f"{upvotes.points[-1][1]:,} upvotes in all"
+        total = upvotes.points[-1][1]
+        caption = f"{total:,} upvote{'' if total == 1 else 's'} in all"
         if imported:
             caption += (
                 f", of which {imported:,} imported from Hugging Face "
