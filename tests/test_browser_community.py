@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -95,6 +96,23 @@ def test_sign_up_submit_upvote_comment_daily_and_trending(base_url: str, tmp_pat
             expect(comment.locator(".comment-author")).to_have_text("alice")
             expect(comment.locator(".katex").first).to_be_visible()  # KaTeX rendered it
             page.screenshot(path=str(shots / "paper-with-comment.png"), full_page=True)
+
+            # Hostile LaTeX: a javascript: link and a macro bomb. Nothing runs, no link is
+            # made, and KaTeX gives up quickly (maxExpand) instead of hanging the page.
+            dialogs: list[str] = []
+            page.on("dialog", lambda dialog: (dialogs.append(dialog.message), dialog.dismiss()))
+            page.fill("#comment-body", "$\\href{javascript:alert(1)}{click}$ $\\def\\b{\\b\\b}\\b$")
+            started = time.monotonic()
+            page.click("#comment-form button[type=submit]")
+            expect(page.locator("li.comment")).to_have_count(2)
+            page.wait_for_load_state("load")
+            assert time.monotonic() - started < 10
+            links = page.locator("#comments a").evaluate_all("(els) => els.map((a) => a.href)")
+            assert not [href for href in links if href.lower().startswith("javascript:")]
+            hostile = page.locator("li.comment").nth(1)
+            expect(hostile.locator(".katex, .katex-error").first).to_be_attached()  # processed
+            hostile.locator(".comment-body").click()
+            assert dialogs == []
 
             # On today's daily page, with the submitter's comment; and on the trending page.
             today = dt.datetime.now(dt.UTC).date().isoformat()

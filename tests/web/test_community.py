@@ -36,22 +36,29 @@ def _lookup(id_list: str) -> str:
     return str(httpx.URL(API_URL, params={"search_query": "", "id_list": id_list, **QUERY}))
 
 
-@pytest.fixture
-def app(tmp_path: Path, shared_data: Path) -> FastAPI:
-    settings = Settings(
-        data_dir=tmp_path / "data",
-        load_demo=False,
-        submission_max_age_days=3650,  # the recorded paper is from 2021
-        rate_limit_comment="5/minute",
-    )
-    app = create_app(settings)
+def _make_app(tmp_path: Path, shared_data: Path, **settings: object) -> FastAPI:
+    settings = {
+        "submission_max_age_days": 3650,  # the recorded paper is from 2021
+        "rate_limit_comment": "5/minute",
+        **settings,
+    }
+    app = create_app(Settings(data_dir=tmp_path / "data", load_demo=False, **settings))  # type: ignore[arg-type]
     run_import(app.state.db, HfDailySource([SAMPLES / f"{SAMPLE_DAY}.json"]))
     replay = Replay()
     body = json.loads((shared_data / RECORDED).read_text(encoding="utf-8"))["body"]
     replay.add(_lookup("2104.12255"), 200, body)
+    hostile = body.replace(
+        "<title>0</title>", "<title>&lt;script&gt;alert(1)&lt;/script&gt;</title>"
+    )
+    replay.add(_lookup("2104.12256"), 200, hostile.replace("2104.12255", "2104.12256"))
     http = HttpClient(HttpOptions(retries=0), transport=replay.transport, sleep=replay.sleep)
     app.state.arxiv_api = ArxivApi(http)
     return app
+
+
+@pytest.fixture
+def app(tmp_path: Path, shared_data: Path) -> FastAPI:
+    return _make_app(tmp_path, shared_data)
 
 
 @pytest.fixture
@@ -226,3 +233,24 @@ def test_moderation_by_curators_only_with_an_audit_log(app: FastAPI, client: Tes
     client.cookies.clear()
     assert "spam spam" not in client.get(f"/papers/{PAPER}").text  # hidden from everyone else
     assert log_in(client, "alice").status_code != 303  # suspended: cannot log in
+
+
+def test_submissions_are_rate_limited(tmp_path: Path, shared_data: Path) -> None:
+    app = _make_app(tmp_path, shared_data, rate_limit_submit="1/hour")
+    with TestClient(app) as client:
+        sign_up(client, "alice")
+        token = page_token(client, "/submit")
+        first = client.post("/submit", data={"csrf_token": token, "paper": "2104.12255"})
+        assert first.status_code == 200  # followed to the paper page
+        second = client.post("/submit", data={"csrf_token": token, "paper": "2104.12256"})
+        assert second.status_code == 429 and "retry-after" in second.headers
+
+
+def test_a_script_in_a_submitted_title_is_only_text(client: TestClient) -> None:
+    sign_up(client, "alice")
+    token = page_token(client, "/submit")
+    client.post("/submit", data={"csrf_token": token, "paper": "2104.12256"})
+    for path in ("/papers/2104.12256", f"/papers/date/{dt.datetime.now(dt.UTC).date()}"):
+        html = client.get(path).text
+        assert "&lt;script&gt;alert(1)&lt;/script&gt;" in html
+        assert "<script>alert(1)</script>" not in html
