@@ -38,6 +38,16 @@ class Settings(BaseSettings):
     secret_key: str = DEV_SECRET_KEY
     load_demo: bool = True  # load the built-in demo papers into an empty database
     site_name: str = "Papertide"
+    # Email (issue #6, docs/digests.md). Links in mail start with public_url.
+    public_url: str = "http://127.0.0.1:8000"
+    mail_from: str = "Papertide <papertide@localhost>"
+    # A folder: every message is written there as a .eml file instead of sent (development).
+    mail_pickup_dir: Path | None = None
+    smtp_host: str = "localhost"
+    smtp_port: int = Field(default=25, ge=1, le=65535)
+    smtp_security: Literal["none", "starttls", "tls"] = "none"
+    smtp_username: str | None = None
+    smtp_password: str | None = None
     # Live sources (issue #3).
     http_user_agent: str | None = None  # default: Papertide/<version> (+contact if set)
     contact_email: str | None = None  # named in the User-Agent, as arXiv asks

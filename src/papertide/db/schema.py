@@ -218,3 +218,90 @@ moderation_action = sa.Table(
     sa.Column("created_at", sa.DateTime, nullable=False),
 )
 sa.Index("ix_moderation_action_created_at", moderation_action.c.created_at)
+
+# Email digests (issue #6, docs/digests.md). A subscriber confirms by a single-use token
+# (stored hashed); links in digests are signed with a per-subscriber salt (rotating it revokes
+# them). An edition freezes the papers of one digest, and per subscriber the personal
+# selection (delivery.papers), so a resend after a crash sends the same content.
+subscriber = sa.Table(
+    "subscriber",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("email", sa.Text, nullable=False),  # as normalised for sending
+    sa.Column("email_key", sa.Text, nullable=False, unique=True),  # lowercased, for uniqueness
+    sa.Column("user_id", sa.Integer, sa.ForeignKey("user.id", ondelete="SET NULL"), nullable=True),
+    sa.Column("frequency", sa.String(16), nullable=False, server_default="daily"),  # | weekly
+    # {"categories": [...], "keywords": [...], "search": "...", "like_upvotes": bool};
+    # empty: trending only
+    sa.Column("topics", sa.JSON, nullable=False),
+    # pending | confirmed | paused | unsubscribed | suppressed
+    sa.Column("status", sa.String(16), nullable=False, server_default="pending"),
+    sa.Column("token_salt", sa.String(64), nullable=False),
+    sa.Column("confirm_token_hash", sa.String(64), nullable=True, unique=True),
+    sa.Column("confirm_expires_at", sa.DateTime, nullable=True),
+    sa.Column("confirmations_sent", sa.Integer, nullable=False, server_default="0"),
+    sa.Column("last_confirmation_at", sa.DateTime, nullable=True),
+    sa.Column("created_at", sa.DateTime, nullable=False),
+    sa.Column("confirmed_at", sa.DateTime, nullable=True),
+    sa.Column("status_changed_at", sa.DateTime, nullable=True),
+    sa.Column("suppressed_reason", sa.Text, nullable=True),
+)
+sa.Index("ix_subscriber_status_frequency", subscriber.c.status, subscriber.c.frequency)
+
+edition = sa.Table(
+    "edition",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("kind", sa.String(16), nullable=False),  # daily | weekly
+    sa.Column("period", sa.String(16), nullable=False),  # "2026-11-27" | "2026-W48"
+    sa.Column("papers", sa.JSON, nullable=False),  # the edition's trending paper ids, in order
+    sa.Column("built_at", sa.DateTime, nullable=False),
+    sa.Column("status", sa.String(16), nullable=False, server_default="built"),  # | done
+    sa.UniqueConstraint("kind", "period", name="uq_edition_kind_period"),
+)
+
+# The delivery ledger: one row per edition and subscriber, written before and after each SMTP
+# transaction: pending -> claimed -> sent | failed | suppressed (or skipped: nothing to send).
+delivery = sa.Table(
+    "delivery",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column(
+        "edition_id", sa.Integer, sa.ForeignKey("edition.id", ondelete="CASCADE"), nullable=False
+    ),
+    sa.Column(
+        "subscriber_id",
+        sa.Integer,
+        sa.ForeignKey("subscriber.id", ondelete="CASCADE"),
+        nullable=False,
+    ),
+    sa.Column("papers", sa.JSON, nullable=False),  # the frozen personal selection
+    sa.Column("status", sa.String(16), nullable=False, server_default="pending"),
+    sa.Column("claimed_by", sa.String(200), nullable=True),
+    sa.Column("claimed_at", sa.DateTime, nullable=True),
+    sa.Column("attempts", sa.Integer, nullable=False, server_default="0"),
+    sa.Column("next_attempt_at", sa.DateTime, nullable=True),
+    sa.Column("sent_at", sa.DateTime, nullable=True),
+    sa.Column("message_id", sa.Text, nullable=True),
+    sa.Column("last_error", sa.Text, nullable=True),
+    sa.UniqueConstraint("edition_id", "subscriber_id", name="uq_delivery_edition_subscriber"),
+)
+sa.Index("ix_delivery_edition_status", delivery.c.edition_id, delivery.c.status)
+
+# Papers a subscriber was sent (frozen into a delivery), so no paper comes twice.
+digest_paper = sa.Table(
+    "digest_paper",
+    metadata,
+    sa.Column(
+        "subscriber_id",
+        sa.Integer,
+        sa.ForeignKey("subscriber.id", ondelete="CASCADE"),
+        primary_key=True,
+    ),
+    sa.Column(
+        "paper_id", sa.String(64), sa.ForeignKey("paper.id", ondelete="CASCADE"), primary_key=True
+    ),
+    sa.Column(
+        "edition_id", sa.Integer, sa.ForeignKey("edition.id", ondelete="CASCADE"), nullable=False
+    ),
+)

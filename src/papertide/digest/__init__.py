@@ -1,0 +1,1 @@
+"""Email digests (issue #6): subscriptions, editions, rendering and sending."""
