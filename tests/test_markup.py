@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
-from html.parser import HTMLParser
-
 import pytest
+from tests.html_parts import tags_and_attributes
 
 from papertide.markup import MAX_COMMENT_CHARS, render_comment
 
@@ -44,25 +43,12 @@ def test_math_is_kept_verbatim_for_katex() -> None:
     ],
 )
 def test_nothing_executes(source: str) -> None:
-    tags, attributes = _parsed(render_comment(source))
+    tags, attributes = tags_and_attributes(render_comment(source))
     assert tags <= {"p", "a", "em", "strong", "code", "pre"}
     for name, value in attributes:
         assert not name.startswith("on")
         if name == "href":
             assert value.split(":", 1)[0].lower() in {"http", "https", "mailto"}
-
-
-def _parsed(html: str) -> tuple[set[str], list[tuple[str, str]]]:
-    """The tags and attributes a browser would build from `html`."""
-    found: tuple[set[str], list[tuple[str, str]]] = (set(), [])
-
-    class Collect(HTMLParser):
-        def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
-            found[0].add(tag)
-            found[1].extend((name, value or "") for name, value in attrs)
-
-    Collect().feed(html)
-    return found
 
 
 def test_latex_commands_stay_text_for_katex_with_trust_off() -> None:

@@ -6,13 +6,13 @@ import datetime as dt
 import json
 import re
 from collections.abc import Iterator
-from html.parser import HTMLParser
 from pathlib import Path
 
 import httpx
 import pytest
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
+from tests.html_parts import tags_and_attributes
 from tests.replay import Replay
 from tests.web.accounts_helpers import log_in, page_token, sign_up
 from tests.web.conftest import SAMPLE_DAY, SAMPLES
@@ -126,24 +126,11 @@ def test_comments_cannot_run_anything(client: TestClient, body: str) -> None:
     sign_up(client, "alice")
     _comment(client, body)
     section = client.get(f"/papers/{PAPER}").text.split('<section id="comments">')[1]
-    tags, attributes = _parsed(section.split("</section>")[0])
+    tags, attributes = tags_and_attributes(section.split("</section>")[0])
     assert not tags & {"script", "img", "iframe", "style"}
     for name, value in attributes:
         assert not name.startswith("on")
         assert not value.lower().startswith(("javascript:", "data:"))
-
-
-def _parsed(html: str) -> tuple[set[str], list[tuple[str, str]]]:
-    """The tags and attributes a browser would build from `html`."""
-    found: tuple[set[str], list[tuple[str, str]]] = (set(), [])
-
-    class Collect(HTMLParser):
-        def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
-            found[0].add(tag)
-            found[1].extend((name, value or "") for name, value in attrs)
-
-    Collect().feed(html)
-    return found
 
 
 def test_comment_needs_an_account_and_a_token(client: TestClient) -> None:
