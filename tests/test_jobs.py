@@ -45,6 +45,9 @@ def settings(tmp_path: Path) -> Settings:
         schedule_hf_daily="08:30",
         schedule_github_stars_hours=12,
         schedule_embed_new_hours=0,
+        schedule_digest_daily="",
+        schedule_digest_weekly="",
+        schedule_digest_retry_minutes=0,
     )
 
 

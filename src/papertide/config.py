@@ -48,6 +48,28 @@ class Settings(BaseSettings):
     smtp_security: Literal["none", "starttls", "tls"] = "none"
     smtp_username: str | None = None
     smtp_password: str | None = None
+    # Double opt-in (issue #6): how long a confirmation link works, and how many confirmation
+    # mails one address can be sent per day however often it is submitted.
+    subscribe_confirm_hours: float = Field(default=48.0, gt=0, le=24 * 30)
+    subscribe_confirmations_per_day: int = Field(default=3, ge=1, le=100)
+    # Sending digests (issue #6, docs/digests.md): DKIM when all three are set.
+    dkim_selector: str | None = None
+    dkim_domain: str | None = None
+    dkim_private_key_path: Path | None = None  # PEM, RSA
+    digest_send_threads: int = Field(default=4, ge=1, le=64)  # each with its own SMTP connection
+    digest_max_per_second: float = Field(default=100.0, ge=0)  # 0: no cap
+    digest_batch_size: int = Field(default=20, ge=1, le=1000)  # deliveries claimed at once
+    digest_max_attempts: int = Field(default=8, ge=1, le=100)  # then the delivery is failed
+    digest_retry_base_s: float = Field(default=60.0, ge=0)  # doubled on every 4xx retry
+    digest_claim_lease_s: float = Field(default=300.0, gt=0)  # a crashed sender's claims expire
+    digest_bounce_token: str | None = None  # Bearer token of POST /api/digest/bounce
+    schedule_digest_daily: str = "07:00"  # weekdays: build the daily edition, then send it
+    schedule_digest_weekly: str = "07:30"  # Mondays: the same for the weekly edition
+    schedule_digest_retry_minutes: float = Field(default=10.0, ge=0)  # resume unfinished sends
+    # Editions (issue #6, docs/digests.md): papers per personal selection, and what a
+    # subscriber whose topics matched nothing gets: nothing ("skip") or the trending papers.
+    digest_max_papers: int = Field(default=10, ge=1, le=100)
+    digest_empty_selection: Literal["skip", "trending"] = "trending"
     # Live sources (issue #3).
     http_user_agent: str | None = None  # default: Papertide/<version> (+contact if set)
     contact_email: str | None = None  # named in the User-Agent, as arXiv asks
@@ -83,6 +105,7 @@ class Settings(BaseSettings):
     rate_limit_vote: str = "60/minute"  # per account
     rate_limit_comment: str = "10/minute"  # per account
     rate_limit_submit: str = "20/hour"  # per account
+    rate_limit_subscribe: str = "10/hour"  # per client address (issue #6)
     # Submitting papers to the daily feed (issue #5); curators and admins are exempt.
     submission_max_age_days: int = Field(default=14, ge=1, le=3650)  # since first published
     submission_daily_cap: int = Field(default=3, ge=0, le=1000)  # per member and day
@@ -98,6 +121,7 @@ class Settings(BaseSettings):
         "rate_limit_vote",
         "rate_limit_comment",
         "rate_limit_submit",
+        "rate_limit_subscribe",
     )
     @classmethod
     def _valid_rate(cls, value: str) -> str:

@@ -24,6 +24,10 @@ import httpx
 from papertide.config import Settings
 from papertide.db import Database
 from papertide.db import jobs as job_records
+from papertide.digest import send as digest_send
+from papertide.digest.compose import Kind
+from papertide.digest.editions import build_edition
+from papertide.digest.mailer import make_mailer
 from papertide.ingest import arxiv_api, arxiv_oai, arxiv_rss, github, hf_live
 from papertide.ingest.http import FetchError, HttpClient, HttpOptions
 from papertide.ingest.runner import ImportResult
@@ -35,6 +39,7 @@ from papertide.search.vectors import ensure_index
 
 log = logging.getLogger(__name__)
 LOCK_TTL = dt.timedelta(hours=3)
+MONDAYS = frozenset({0})
 ARXIV_HOSTS = ("export.arxiv.org", "rss.arxiv.org", "oaipmh.arxiv.org", "arxiv.org")
 
 
@@ -161,6 +166,31 @@ def embed_new(ctx: Context, limit: int | None = EMBED_NEW_LIMIT) -> ImportResult
     return result
 
 
+def digest_edition(ctx: Context, kind: Kind) -> ImportResult:
+    """Build the latest `kind` edition (if not built yet), then send what is due of it."""
+    summary = build_edition(ctx.db, kind, ctx.now, ctx.settings)
+    result = ImportResult(source=f"digest-{kind}")
+    result.report.notes.append(summary.describe())
+    return _send_editions(ctx, kind, result)
+
+
+def digest_retry(ctx: Context) -> ImportResult:
+    """Resume every unfinished edition: retries now due, claims of a crashed sender."""
+    return _send_editions(ctx, None, ImportResult(source="digest-retry"))
+
+
+def _send_editions(ctx: Context, kind: str | None, result: ImportResult) -> ImportResult:
+    mailer = make_mailer(ctx.settings)
+    try:
+        for edition_id in digest_send.editions_to_send(ctx.db, None, kind):
+            report = digest_send.send_edition(ctx.db, edition_id, mailer, ctx.settings)
+            result.report.records_read += report.sent
+            result.report.notes.append(report.summary())
+    finally:
+        mailer.close()
+    return result
+
+
 def scheduled_jobs(settings: Settings) -> list[Job]:
     """The worker's jobs, from the schedule settings (an empty time turns a job off)."""
     jobs = []
@@ -176,6 +206,18 @@ def scheduled_jobs(settings: Settings) -> list[Job]:
     if settings.schedule_embed_new_hours:
         every = Every(dt.timedelta(hours=settings.schedule_embed_new_hours))
         jobs.append(Job("embed-new", embed_new, every))
+    if settings.schedule_digest_daily:
+        daily = functools.partial(digest_edition, kind="daily")
+        at = DailyAt.parse(settings.schedule_digest_daily, WEEKDAYS)
+        jobs.append(Job("digest-daily", daily, at))
+    if settings.schedule_digest_weekly:
+        weekly = functools.partial(digest_edition, kind="weekly")
+        jobs.append(
+            Job("digest-weekly", weekly, DailyAt.parse(settings.schedule_digest_weekly, MONDAYS))
+        )
+    if settings.schedule_digest_retry_minutes:
+        every = Every(dt.timedelta(minutes=settings.schedule_digest_retry_minutes))
+        jobs.append(Job("digest-retry", digest_retry, every))
     return jobs
 
 

@@ -13,18 +13,12 @@ def test_every_page_carries_the_content_security_policy(client: TestClient) -> N
     assert "img-src 'self' data:" in CONTENT_SECURITY_POLICY
 
 
-def test_subscribe_page_is_honest(client: TestClient) -> None:
-    page = client.get("/subscribe")
-    assert page.status_code == 200
-    assert "Email digests are not available on this instance yet" in page.text
-    assert "<fieldset disabled>" in page.text
-
-
-def test_subscribe_post_answers_503_and_saves_nothing(client: TestClient) -> None:
+def test_subscribe_post_without_a_csrf_token_is_refused_and_saves_nothing(
+    client: TestClient,
+) -> None:
     response = client.post("/subscribe", data={"email": "someone@example.org"})
-    assert response.status_code == 503
-    assert "Email digests are not available on this instance yet" in response.text
-    assert "Your address was not saved" in response.text
+    assert response.status_code == 403
+    assert "Check your inbox" not in response.text
 
 
 def test_feed_links_to_subscribe(client: TestClient) -> None:

@@ -15,6 +15,7 @@ from starlette.responses import Response
 from papertide.bootstrap import open_database
 from papertide.config import Settings
 from papertide.db import Database, queries
+from papertide.digest.mailer import make_mailer
 from papertide.ranking.trending import TrendingParams
 from papertide.web.auth import csrf_guard, install_auth
 from papertide.web.cache import PageCache
@@ -25,6 +26,7 @@ from papertide.web.routes import (
     admin,
     api,
     community,
+    digest_admin,
     feed,
     papers,
     search,
@@ -47,6 +49,7 @@ def create_app(settings: Settings) -> FastAPI:
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
         yield
+        app.state.mailer.close()
         db.dispose()
 
     app = FastAPI(
@@ -63,13 +66,16 @@ def create_app(settings: Settings) -> FastAPI:
     app.state.search = SearchService(db, settings)
     app.state.trending = TrendingService(db, TrendingParams.from_settings(settings))
     app.state.templates = make_templates(settings)
+    # Confirmation mail (issue #6); tests put a recording mailer here instead.
+    app.state.mailer = make_mailer(settings)
     app.mount("/static", CachedStaticFiles(directory=HERE / "static"), name="static")
     install_error_handlers(app)
     install_auth(app)
     # Order matters: papers.router's `/papers/{arxiv_id:path}` must come after every other
     # `/papers/...` route.
     for module in (
-        api, feed, search, subscribe, admin, accounts, users, votes, trending, community, papers,
+        api, feed, search, subscribe, admin, digest_admin, accounts, users, votes, trending,
+        community, papers,
     ):  # fmt: skip
         app.include_router(module.router)
     app.add_middleware(PageCache, version=_content_version(db), cacheable=_is_public_page)

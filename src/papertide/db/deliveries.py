@@ -1,0 +1,271 @@
+"""The delivery ledger (issue #6): claiming, recording and counting digest deliveries.
+
+pending -> claimed -> sent | failed | suppressed | skipped. A sender claims a small batch in
+one UPDATE that re-checks `status = 'pending'` (PostgreSQL adds FOR UPDATE SKIP LOCKED; SQLite
+serialises writers), so two senders never hold the same row. A claim older than the lease is
+a crashed sender's and is claimed again: the only way a message goes out twice.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+from typing import Any
+
+import sqlalchemy as sa
+
+from papertide.db.schema import delivery, edition, subscriber
+
+DONE_STATUSES = ("sent", "failed", "suppressed", "skipped")
+
+
+@dataclass(frozen=True, slots=True)
+class Claimed:
+    """A claimed delivery with what sending it needs."""
+
+    id: int
+    edition_id: int
+    subscriber_id: int
+    papers: list[str]
+    attempts: int  # including this one
+
+
+@dataclass(frozen=True, slots=True)
+class Recipient:
+    """A subscriber as the sender sees them at send time."""
+
+    id: int
+    email: str
+    status: str
+    token_salt: str
+    topics: Any  # the JSON as stored
+
+
+@dataclass(frozen=True, slots=True)
+class EditionCounts:
+    """An edition and how its deliveries stand."""
+
+    id: int
+    kind: str
+    period: str
+    status: str
+    built_at: dt.datetime
+    counts: dict[str, int]
+
+    @property
+    def total(self) -> int:
+        return sum(self.counts.values())
+
+    def __getitem__(self, status: str) -> int:
+        return self.counts.get(status, 0)
+
+
+_RECIPIENT = (
+    subscriber.c.id,
+    subscriber.c.email,
+    subscriber.c.status,
+    subscriber.c.token_salt,
+    subscriber.c.topics,
+)
+
+
+def _recipient(row: Any) -> Recipient:
+    return Recipient(row.id, row.email, row.status, row.token_salt, row.topics)
+
+
+def _claimable(edition_id: int, now: dt.datetime, lease: dt.timedelta) -> sa.ColumnElement[bool]:
+    due = sa.and_(
+        delivery.c.status == "pending",
+        sa.or_(delivery.c.next_attempt_at.is_(None), delivery.c.next_attempt_at <= now),
+    )
+    abandoned = sa.and_(delivery.c.status == "claimed", delivery.c.claimed_at < now - lease)
+    return sa.and_(delivery.c.edition_id == edition_id, sa.or_(due, abandoned))
+
+
+def claim(
+    conn: sa.Connection,
+    edition_id: int,
+    worker: str,
+    now: dt.datetime,
+    limit: int,
+    lease: dt.timedelta,
+) -> list[Claimed]:
+    """Claim up to `limit` due deliveries of the edition for `worker` (atomically)."""
+    candidates = (
+        sa.select(delivery.c.id)
+        .where(_claimable(edition_id, now, lease))
+        .order_by(delivery.c.id)
+        .limit(limit)
+        .with_for_update(skip_locked=True)
+        .scalar_subquery()
+    )
+    rows = conn.execute(
+        delivery.update()
+        .where(delivery.c.id.in_(candidates), _claimable(edition_id, now, lease))
+        .values(
+            status="claimed",
+            claimed_by=worker,
+            claimed_at=now,
+            attempts=delivery.c.attempts + 1,
+        )
+        .returning(
+            delivery.c.id,
+            delivery.c.edition_id,
+            delivery.c.subscriber_id,
+            delivery.c.papers,
+            delivery.c.attempts,
+        )
+    ).all()
+    return sorted((Claimed(*row) for row in rows), key=lambda c: c.id)
+
+
+# Built once: the sender runs these per message, and building a statement costs more than
+# running it on SQLite.
+_RECIPIENT_BY_ID = sa.select(*_RECIPIENT).where(subscriber.c.id == sa.bindparam("subscriber_id"))
+_NOT_SENT = sa.and_(delivery.c.id == sa.bindparam("delivery_id"), delivery.c.status != "sent")
+_MARK_SENT = (
+    delivery.update()
+    .where(_NOT_SENT)
+    .values(
+        status="sent",
+        sent_at=sa.bindparam("now"),
+        message_id=sa.bindparam("message_id"),
+        last_error=None,
+        claimed_by=None,
+        claimed_at=None,
+    )
+)
+_MARK_RETRY = (
+    delivery.update()
+    .where(_NOT_SENT)
+    .values(
+        status="pending",
+        next_attempt_at=sa.bindparam("retry_at"),
+        last_error=sa.bindparam("error"),
+        claimed_by=None,
+        claimed_at=None,
+    )
+)
+# Never step back from sent (a reclaimed row finished by its first sender stays sent).
+_MARK_DONE = (
+    delivery.update()
+    .where(_NOT_SENT)
+    .values(
+        status=sa.bindparam("outcome"),
+        last_error=sa.bindparam("error"),
+        claimed_by=None,
+        claimed_at=None,
+    )
+)
+
+
+def recipient(conn: sa.Connection, subscriber_id: int) -> Recipient | None:
+    """One subscriber's address and status now (read again just before each send)."""
+    row = conn.execute(_RECIPIENT_BY_ID, {"subscriber_id": subscriber_id}).first()
+    return _recipient(row) if row else None
+
+
+def mark_sent(conn: sa.Connection, delivery_id: int, message_id: str, now: dt.datetime) -> None:
+    """The SMTP server accepted the message."""
+    conn.execute(_MARK_SENT, {"delivery_id": delivery_id, "now": now, "message_id": message_id})
+
+
+def mark_retry(conn: sa.Connection, delivery_id: int, error: str, retry_at: dt.datetime) -> None:
+    """A temporary failure: pending again, not before `retry_at`."""
+    conn.execute(_MARK_RETRY, {"delivery_id": delivery_id, "error": error, "retry_at": retry_at})
+
+
+def mark_done(conn: sa.Connection, delivery_id: int, status: str, error: str | None) -> None:
+    """Finished without sending: failed (out of attempts), suppressed or skipped."""
+    if status not in ("failed", "suppressed", "skipped"):
+        raise ValueError(f"{status!r} is not a final status without sending")
+    conn.execute(_MARK_DONE, {"delivery_id": delivery_id, "outcome": status, "error": error})
+
+
+def release(conn: sa.Connection, delivery_ids: list[int], worker: str) -> None:
+    """Give back claims not yet attempted (a sender stopping early), attempt uncounted."""
+    if delivery_ids:
+        conn.execute(
+            delivery.update()
+            .where(
+                delivery.c.id.in_(delivery_ids),
+                delivery.c.status == "claimed",
+                delivery.c.claimed_by == worker,
+            )
+            .values(
+                status="pending", claimed_by=None, claimed_at=None, attempts=delivery.c.attempts - 1
+            )
+        )
+
+
+def outstanding(
+    conn: sa.Connection, edition_id: int
+) -> tuple[int, dt.datetime | None, dt.datetime | None]:
+    """How many deliveries are pending or claimed, the earliest retry time of the pending
+    ones (None: none waits) and the oldest claim (None: nothing claimed)."""
+    pending = delivery.c.status == "pending"
+    row = conn.execute(
+        sa.select(
+            sa.func.count(),
+            sa.func.min(sa.case((pending, delivery.c.next_attempt_at), else_=None)),
+            sa.func.sum(sa.case((pending & delivery.c.next_attempt_at.is_(None), 1), else_=0)),
+            sa.func.min(sa.case((pending, None), else_=delivery.c.claimed_at)),
+        ).where(delivery.c.edition_id == edition_id, delivery.c.status.in_(("pending", "claimed")))
+    ).one()
+    left, next_retry, due_now, oldest_claim = row
+    if due_now:
+        next_retry = dt.datetime.min
+    return int(left), next_retry, oldest_claim
+
+
+def finish_edition(conn: sa.Connection, edition_id: int) -> bool:
+    """Mark the edition done if nothing is pending or claimed; True when it is done."""
+    left = conn.execute(
+        sa.select(sa.func.count()).where(
+            delivery.c.edition_id == edition_id, delivery.c.status.in_(("pending", "claimed"))
+        )
+    ).scalar_one()
+    if left:
+        return False
+    conn.execute(edition.update().where(edition.c.id == edition_id).values(status="done"))
+    return True
+
+
+def edition_ids(conn: sa.Connection, kind: str | None = None) -> list[int]:
+    """Editions built and not yet done (of one kind), oldest first."""
+    query = sa.select(edition.c.id).where(edition.c.status == "built").order_by(edition.c.id)
+    if kind is not None:
+        query = query.where(edition.c.kind == kind)
+    return list(conn.execute(query).scalars())
+
+
+def edition_info(conn: sa.Connection, edition_id: int) -> tuple[str, str, str] | None:
+    """(kind, period, status) of an edition, or None if there is none with that id."""
+    row = conn.execute(
+        sa.select(edition.c.kind, edition.c.period, edition.c.status).where(
+            edition.c.id == edition_id
+        )
+    ).first()
+    return (row.kind, row.period, row.status) if row else None
+
+
+def counts(conn: sa.Connection, limit: int = 50) -> list[EditionCounts]:
+    """The latest editions, newest first, with their deliveries counted by status."""
+    editions = conn.execute(
+        sa.select(
+            edition.c.id, edition.c.kind, edition.c.period, edition.c.status, edition.c.built_at
+        )
+        .order_by(edition.c.id.desc())
+        .limit(limit)
+    ).all()
+    if not editions:
+        return []
+    tally: dict[int, dict[str, int]] = {row.id: {} for row in editions}
+    rows = conn.execute(
+        sa.select(delivery.c.edition_id, delivery.c.status, sa.func.count())
+        .where(delivery.c.edition_id.in_(list(tally)))
+        .group_by(delivery.c.edition_id, delivery.c.status)
+    )
+    for edition_id, status, number in rows:
+        tally[edition_id][status] = int(number)
+    return [EditionCounts(*row, counts=tally[row.id]) for row in editions]
