@@ -1,8 +1,10 @@
 """Headless Chromium: subscribe from the feed's call to action, read the confirmation mail
-from the pickup directory, follow its link, confirm (issue #6)."""
+from the pickup directory, follow its link, confirm; then the weekly digest is built and
+sent, and arrives in the same pickup directory (issue #6)."""
 
 from __future__ import annotations
 
+import datetime as dt
 import os
 from collections.abc import Iterator
 from email import policy
@@ -14,9 +16,15 @@ from typing import Any
 import pytest
 from tests.live_server import serve
 from tests.test_browser import CHROMIUM, CHROMIUM_ARGS
+from tests.web.conftest import SAMPLE_DAY, SAMPLES
 
 from papertide.config import Settings
 from papertide.db import subscribers
+from papertide.digest.editions import build_edition
+from papertide.digest.mailer import make_mailer
+from papertide.digest.send import send_edition
+from papertide.ingest.hf_daily import HfDailySource
+from papertide.ingest.runner import run_import
 from papertide.web.app import create_app
 
 pytestmark = pytest.mark.browser
@@ -33,6 +41,8 @@ def served(tmp_path: Path) -> Iterator[tuple[str, Any, Path]]:
         data_dir=tmp_path / "data", load_demo=False, public_url=PUBLIC, mail_pickup_dir=pickup
     )
     app = create_app(settings)
+    if SAMPLES.is_dir():  # papers for the digest
+        run_import(app.state.db, HfDailySource([SAMPLES / f"{SAMPLE_DAY}.json"]))
     with serve(app) as url:
         yield url, app, pickup
 
@@ -106,3 +116,20 @@ def test_subscribe_confirm_by_the_mailed_link(
     assert found.topics["keywords"] == ["diffusion", "retrieval"]
     assert len(_mails(pickup)) == 1  # nothing but the confirmation was sent
     assert problems == []
+    if not SAMPLES.is_dir():
+        return
+    # The worker's weekly job, by hand: build the edition, send it.
+    settings = app.state.settings
+    now = dt.datetime.now(dt.UTC).replace(tzinfo=None)
+    built = build_edition(app.state.db, "weekly", now, settings)
+    assert built.edition_id is not None and built.pending == 1
+    sent = send_edition(
+        app.state.db, built.edition_id, make_mailer(settings), settings, signer=False
+    )
+    assert sent is not None
+    digest = next(m for m in _mails(pickup) if m["Message-ID"].startswith("<digest."))
+    assert digest["To"] == "Reader@example.org"
+    assert digest["List-Unsubscribe"].startswith(f"<{PUBLIC}/unsubscribe/")
+    assert digest["List-Unsubscribe-Post"] == "List-Unsubscribe=One-Click"
+    text = digest.get_body(("plain",))
+    assert text is not None and f"{PUBLIC}/papers/" in text.get_content()
