@@ -15,6 +15,7 @@ import asyncio
 import datetime as dt
 import json
 import os
+import sqlite3
 import statistics
 import sys
 import time
@@ -68,6 +69,22 @@ class Latency:
             "p50_ms": round(self.p50, 3),
             "p99_ms": round(self.p99, 3),
         }
+
+
+def copy_database(source: Path, target: Path, fresh: bool) -> None:
+    """A consistent copy of `source` (SQLite's backup API); the source is opened read-only,
+    so a benchmark that writes (votes, subscribers) never touches this one's database."""
+    if target.exists() and not fresh:
+        return
+    target.parent.mkdir(parents=True, exist_ok=True)
+    for stale in target.parent.glob(target.name + "*"):
+        stale.unlink()
+    with console.status(f"copying {source} to {target}"):
+        original = sqlite3.connect(f"file:{source}?mode=ro", uri=True)
+        copy = sqlite3.connect(target)
+        original.backup(copy)
+        copy.close()
+        original.close()
 
 
 def import_data(data: Path, settings: Settings) -> tuple[Database, dict[str, Any]]:

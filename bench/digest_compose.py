@@ -23,7 +23,6 @@ import json
 import os
 import random
 import re
-import sqlite3
 import sys
 import time
 from collections import Counter
@@ -34,6 +33,7 @@ import sqlalchemy as sa
 from rich.console import Console
 from rich.table import Table
 
+from core import copy_database
 from papertide.bootstrap import open_database
 from papertide.config import Settings, load_settings
 from papertide.db import Database
@@ -47,21 +47,6 @@ SEED = 6
 PREFIX = "bench-reader-"
 TARGET_S = 60.0
 console = Console(stderr=True)
-
-
-def copy_database(source: Path, target: Path, fresh: bool) -> None:
-    """A consistent copy of `source` (SQLite's backup API); the source is opened read-only."""
-    if target.exists() and not fresh:
-        return
-    target.parent.mkdir(parents=True, exist_ok=True)
-    for stale in target.parent.glob(target.name + "*"):
-        stale.unlink()
-    with console.status(f"copying {source} to {target}"):
-        original = sqlite3.connect(f"file:{source}?mode=ro", uri=True)
-        copy = sqlite3.connect(target)
-        original.backup(copy)
-        copy.close()
-        original.close()
 
 
 def _vocabulary(conn: sa.Connection, rng: random.Random) -> dict[str, list[str]]:

@@ -18,7 +18,6 @@ import datetime as dt
 import json
 import os
 import random
-import sqlite3
 import sys
 import time
 from pathlib import Path
@@ -28,7 +27,7 @@ import sqlalchemy as sa
 from rich.console import Console
 from rich.table import Table
 
-from core import Latency, asgi_get
+from core import Latency, asgi_get, copy_database
 from papertide.config import load_settings
 from papertide.db import Database
 from papertide.db.schema import daily_entry, paper, repo_stars, upvote, user
@@ -43,21 +42,6 @@ SEED = 5
 PREFIX = "bench-voter-"
 
 console = Console(stderr=True)
-
-
-def copy_database(source: Path, target: Path, fresh: bool) -> None:
-    """A consistent copy of `source` (SQLite's backup API); the source is opened read-only."""
-    if target.exists() and not fresh:
-        return
-    target.parent.mkdir(parents=True, exist_ok=True)
-    for stale in target.parent.glob(target.name + "*"):
-        stale.unlink()
-    with console.status(f"copying {source} to {target}"):
-        original = sqlite3.connect(f"file:{source}?mode=ro", uri=True)
-        copy = sqlite3.connect(target)
-        original.backup(copy)
-        copy.close()
-        original.close()
 
 
 def add_activity(db: Database, upvotes: int) -> dict[str, int]:
