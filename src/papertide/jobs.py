@@ -19,8 +19,6 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-import httpx
-
 from papertide.config import Settings
 from papertide.db import Database
 from papertide.db import jobs as job_records
@@ -29,7 +27,7 @@ from papertide.digest.compose import Kind
 from papertide.digest.editions import build_edition
 from papertide.digest.mailer import make_mailer
 from papertide.ingest import arxiv_api, arxiv_oai, arxiv_rss, github, hf_live
-from papertide.ingest.http import FetchError, HttpClient, HttpOptions
+from papertide.ingest.http import FetchError, HttpClient, client_from_settings
 from papertide.ingest.runner import ImportResult
 from papertide.schedule import WEEKDAYS, DailyAt, Every, Schedule
 from papertide.search.embedder import load_embedder
@@ -40,7 +38,6 @@ from papertide.search.vectors import ensure_index
 log = logging.getLogger(__name__)
 LOCK_TTL = dt.timedelta(hours=3)
 MONDAYS = frozenset({0})
-ARXIV_HOSTS = ("export.arxiv.org", "rss.arxiv.org", "oaipmh.arxiv.org", "arxiv.org")
 
 
 def utcnow() -> dt.datetime:
@@ -78,19 +75,8 @@ class Outcome:
     message: str | None = None
 
 
-def http_client(
-    settings: Settings,
-    transport: httpx.BaseTransport | None = None,
-    sleep: Callable[[float], None] = time.sleep,
-) -> HttpClient:
-    """The HTTP client for live sources, configured from the settings."""
-    options = HttpOptions(
-        user_agent=settings.user_agent,
-        timeout_s=settings.http_timeout_s,
-        proxy=settings.http_proxy,
-        min_interval_s={host: settings.arxiv_min_interval_s for host in ARXIV_HOSTS},
-    )
-    return HttpClient(options, transport=transport, sleep=sleep)
+# The live sources' client (tests and the CLI replace it here).
+http_client = client_from_settings
 
 
 def arxiv_new(ctx: Context) -> ImportResult:

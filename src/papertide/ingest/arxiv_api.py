@@ -145,8 +145,8 @@ class ArxivApi:
 
     arXiv's terms ask for one connection and at least 3 s between requests. This class
     does not sleep itself: the caller configures the pause on the HttpClient, e.g.
-    `HttpOptions(min_interval_s={"export.arxiv.org": 3.0})` (jobs.http_client does so
-    from `Settings.arxiv_min_interval_s`); retries on timeouts and 5xx are the client's too.
+    `HttpOptions(min_interval_s={"export.arxiv.org": 3.0})` (`http.client_from_settings` does
+    so from `Settings.arxiv_min_interval_s`); retries on timeouts and 5xx are the client's too.
     """
 
     def __init__(self, http: HttpClient, base_url: str = API_URL) -> None:

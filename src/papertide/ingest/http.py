@@ -12,10 +12,14 @@ import email.utils
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 import httpx
 
 from papertide import __version__
+
+if TYPE_CHECKING:
+    from papertide.config import Settings
 
 DEFAULT_USER_AGENT = f"Papertide/{__version__} (self-hosted research-paper feed)"
 RETRY_STATUSES = frozenset({429, 500, 502, 503, 504})
@@ -127,3 +131,22 @@ class HttpClient:
             return None
         delay = when.timestamp() - time.time()
         return min(max(delay, 0.0), self.options.max_wait_s)
+
+
+# arXiv's terms: one request every few seconds per host (Settings.arxiv_min_interval_s).
+ARXIV_HOSTS = ("export.arxiv.org", "rss.arxiv.org", "oaipmh.arxiv.org", "arxiv.org")
+
+
+def client_from_settings(
+    settings: Settings,
+    transport: httpx.BaseTransport | None = None,
+    sleep: Callable[[float], None] = time.sleep,
+) -> HttpClient:
+    """The HTTP client for live sources (worker, CLI, paper submission), from the settings."""
+    options = HttpOptions(
+        user_agent=settings.user_agent,
+        timeout_s=settings.http_timeout_s,
+        proxy=settings.http_proxy,
+        min_interval_s=dict.fromkeys(ARXIV_HOSTS, settings.arxiv_min_interval_s),
+    )
+    return HttpClient(options, transport=transport, sleep=sleep)

@@ -27,7 +27,7 @@ from papertide.db import comments, moderation
 from papertide.db.comments import CommentError
 from papertide.db.moderation import Actor, ModerationError
 from papertide.ingest.arxiv_api import ArxivApi
-from papertide.ingest.http import HttpClient, HttpOptions
+from papertide.ingest.http import client_from_settings
 from papertide.ingest.submission import Rules, SubmissionRefused, SubmittingUser, submit
 from papertide.models import Account
 from papertide.web.auth import PRIVATE, SignedIn, enforce_rate, require_account
@@ -36,7 +36,6 @@ from papertide.web.deps import DatabaseDep, PageDep, SettingsDep
 router = APIRouter()
 
 CURATORS = frozenset({"curator", "admin"})
-ARXIV_HOSTS = ("export.arxiv.org",)
 
 Body = Annotated[str, Form(max_length=comments.MAX_BODY_CHARS * 2)]
 DayField = Annotated[str, Form(max_length=20)]
@@ -149,13 +148,7 @@ def arxiv_api(request: Request) -> ArxivApi:
     if api is None:
         settings = state.settings
         transport: httpx.BaseTransport | None = getattr(state, "http_transport", None)
-        options = HttpOptions(
-            user_agent=settings.user_agent,
-            timeout_s=settings.http_timeout_s,
-            proxy=settings.http_proxy,
-            min_interval_s=dict.fromkeys(ARXIV_HOSTS, settings.arxiv_min_interval_s),
-        )
-        api = ArxivApi(HttpClient(options, transport=transport), settings.arxiv_api_url)
+        api = ArxivApi(client_from_settings(settings, transport), settings.arxiv_api_url)
         state.arxiv_api = api
     return api
 
