@@ -48,6 +48,7 @@ from rich.console import Console
 from rich.table import Table
 
 import corpus
+from procstat import mib, status_kib
 
 ROOT = Path(__file__).resolve().parent.parent
 MODEL = "minilm-int8"
@@ -61,21 +62,6 @@ def log(message: str) -> None:
 
 
 # -- measuring, in the child -------------------------------------------------------------------
-
-
-def _status_kib() -> dict[str, int]:
-    wanted = ("VmHWM", "VmRSS", "RssAnon", "RssFile")
-    values = {}
-    with open("/proc/self/status") as status:
-        for line in status:
-            key, _, rest = line.partition(":")
-            if key in wanted:
-                values[key] = int(rest.split()[0])
-    return values
-
-
-def _mib(kib: float) -> float:
-    return round(kib / 1024, 1)
 
 
 def _latency(samples: list[float]) -> dict[str, Any]:
@@ -117,19 +103,19 @@ def child_build(db_file: Path, data_dir: Path) -> dict[str, Any]:
 
     db = Database(f"sqlite:///{db_file}")
     drop_index(data_dir, MODEL)
-    before = _status_kib()
+    before = status_kib()
     started = time.perf_counter()
     index = ensure_index(db, data_dir, MODEL)
     seconds = time.perf_counter() - started
-    after = _status_kib()
+    after = status_kib()
     db.dispose()
     return {
         "seconds": round(seconds, 1),
         "kind": index.kind,
         "vectors": index.count,
         "index_mib": _index_mib(data_dir),
-        "peak_rss_mib": _mib(after["VmHWM"]),
-        "rss_before_mib": _mib(before["VmRSS"]),
+        "peak_rss_mib": mib(after["VmHWM"]),
+        "rss_before_mib": mib(before["VmRSS"]),
     }
 
 
@@ -142,18 +128,18 @@ def child_build_keyword(db_file: Path, data_dir: Path) -> dict[str, Any]:
 
     db = Database(f"sqlite:///{db_file}")
     shutil.rmtree(index_root(data_dir), ignore_errors=True)
-    before = _status_kib()
+    before = status_kib()
     started = time.perf_counter()
     index = TextIndex.build(db, data_dir)
     seconds = time.perf_counter() - started
-    after = _status_kib()
+    after = status_kib()
     db.dispose()
     return {
         "seconds": round(seconds, 1),
         "papers": len(index),
         "index_mib": _keyword_mib(data_dir),
-        "peak_rss_mib": _mib(after["VmHWM"]),
-        "rss_before_mib": _mib(before["VmRSS"]),
+        "peak_rss_mib": mib(after["VmHWM"]),
+        "rss_before_mib": mib(before["VmRSS"]),
     }
 
 
@@ -173,17 +159,17 @@ def child_measure(db_file: Path, data_dir: Path, rounds: int, threads: int) -> d
     from papertide.search.text_index import ensure_text_index
     from papertide.search.vectors import ensure_index
 
-    memory: dict[str, Any] = {"start": _status_kib()}
+    memory: dict[str, Any] = {"start": status_kib()}
     db = Database(f"sqlite:///{db_file}")
     embedder = load_embedder(MODEL, threads=threads)
-    memory["embedder_loaded"] = _status_kib()
+    memory["embedder_loaded"] = status_kib()
     started = time.perf_counter()
     index = ensure_index(db, data_dir, MODEL)
     open_ms = (time.perf_counter() - started) * 1000
     started = time.perf_counter()
     text = ensure_text_index(db, data_dir)
     keyword_open_ms = (time.perf_counter() - started) * 1000
-    memory["index_loaded"] = _status_kib()
+    memory["index_loaded"] = status_kib()
     assert index.kind == "hnsw", index.kind
 
     def embed_query(text: str) -> Any:
@@ -240,11 +226,11 @@ def child_measure(db_file: Path, data_dir: Path, rounds: int, threads: int) -> d
             else 0
             for q in queries
         }
-    memory["after_queries"] = _status_kib()
+    memory["after_queries"] = status_kib()
     db.dispose()
     figures["hybrid_served"] = dict(served)
     figures["memory_mib"] = {
-        stage: {key.lower(): _mib(value) for key, value in status.items()}
+        stage: {key.lower(): mib(value) for key, value in status.items()}
         for stage, status in memory.items()
     }
     figures["by_query"] = {

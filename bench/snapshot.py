@@ -29,6 +29,8 @@ from typing import Any
 from rich.console import Console
 from rich.table import Table
 
+from procstat import mib, status_kib
+
 ROOT = Path(__file__).resolve().parent.parent
 SOURCE = Path("arxiv_kaggle_format") / "arxiv_browse_kaggle_format.jsonl"
 SEED = 3
@@ -112,18 +114,6 @@ def snapshot_file(data: Path, out: Path, n: int, seed: int = SEED) -> Path:
 # -- the import, in a child process -----------------------------------------------------------
 
 
-def _status_kib() -> dict[str, int]:
-    """VmHWM, VmRSS, RssAnon and RssFile of this process, in KiB."""
-    wanted = ("VmHWM", "VmRSS", "RssAnon", "RssFile")
-    values = {}
-    with open("/proc/self/status") as status:
-        for line in status:
-            key, _, rest = line.partition(":")
-            if key in wanted:
-                values[key] = int(rest.split()[0])
-    return values
-
-
 def child_import(db_file: Path, snapshot: Path, profile: Path | None, traced: bool) -> None:
     """Import `snapshot` into the migrated `db_file`; print the figures as one JSON line."""
     import tracemalloc
@@ -133,7 +123,7 @@ def child_import(db_file: Path, snapshot: Path, profile: Path | None, traced: bo
     from papertide.ingest.runner import run_import
 
     db = Database(f"sqlite:///{db_file}")
-    before = _status_kib()
+    before = status_kib()
     samples: list[tuple[int, int, int]] = []  # (records so far, RssAnon KiB, RssFile KiB)
     batches = 0
 
@@ -141,7 +131,7 @@ def child_import(db_file: Path, snapshot: Path, profile: Path | None, traced: bo
         nonlocal batches
         batches += 1
         if batches % SAMPLE_EVERY == 0:
-            status = _status_kib()
+            status = status_kib()
             samples.append((batches * 500, status["RssAnon"], status["RssFile"]))
 
     if traced:
@@ -158,7 +148,7 @@ def child_import(db_file: Path, snapshot: Path, profile: Path | None, traced: bo
     seconds = time.perf_counter() - started
     heap_peak = tracemalloc.get_traced_memory()[1] if traced else None
     db.dispose()
-    end = _status_kib()
+    end = status_kib()
     print(
         json.dumps(
             {
@@ -178,10 +168,6 @@ def child_import(db_file: Path, snapshot: Path, profile: Path | None, traced: bo
 
 
 # -- the parent -------------------------------------------------------------------------------
-
-
-def _mib(kib: float) -> float:
-    return round(kib / 1024, 1)
 
 
 def fresh_database(out: Path, n: int) -> Path:
@@ -222,21 +208,21 @@ def measure(
     file_peak = max([file for _, _, file in samples] + [child["rss_file_end_kib"]])
     return {
         "lines": n,
-        "file_mib": _mib(snapshot.stat().st_size / 1024),
+        "file_mib": mib(snapshot.stat().st_size / 1024),
         "seconds": round(child["seconds"], 1),
         "records_per_s": round(n / child["seconds"], 1),
-        "peak_rss_mib": _mib(child["vm_hwm_kib"]),
-        "peak_rss_anon_mib": _mib(anon_peak),
-        "peak_rss_file_mib": _mib(file_peak),
-        "rss_before_import_mib": _mib(child["rss_before_kib"]),
+        "peak_rss_mib": mib(child["vm_hwm_kib"]),
+        "peak_rss_anon_mib": mib(anon_peak),
+        "peak_rss_file_mib": mib(file_peak),
+        "rss_before_import_mib": mib(child["rss_before_kib"]),
         "rss_anon_mib_by_records": {
-            str(records): _mib(anon)
+            str(records): mib(anon)
             for records, anon, _ in samples[:: max(1, len(samples) // 10)] + samples[-1:]
         },
         "heap_peak_mib": (
             round(child["heap_peak_bytes"] / 2**20, 1) if child["heap_peak_bytes"] else None
         ),
-        "db_mib": _mib(sum(f.stat().st_size for f in out.glob(f"{db_file.name}*")) / 1024),
+        "db_mib": mib(sum(f.stat().st_size for f in out.glob(f"{db_file.name}*")) / 1024),
         "papers": papers,
     }
 
