@@ -184,6 +184,9 @@ class NullMailer:
     def send(self, message: EmailMessage | bytes, sender: str, recipient: str) -> None:
         pass
 
+    def accepts_8bit(self) -> bool:
+        return True
+
     def close(self) -> None:
         pass
 

@@ -24,6 +24,7 @@ class Received:
     recipient: str
     message_id: str
     data: bytes
+    mail_options: tuple[str, ...] = ()  # MAIL FROM parameters, e.g. BODY=8BITMIME
 
 
 @dataclass
@@ -66,7 +67,8 @@ class RecordingHandler:
             found = MESSAGE_ID.search(data.split(b"\r\n\r\n", 1)[0])
             message_id = found.group(1).decode() if found else ""
             for address in envelope.rcpt_tos:
-                self.received.append(Received(address.lower(), message_id, data))
+                options = tuple(envelope.mail_options)
+                self.received.append(Received(address.lower(), message_id, data, options))
         return "250 OK"
 
     def by_message_id(self) -> Counter[str]:
@@ -88,7 +90,7 @@ def free_port() -> int:
 class SmtpServer:
     """`with SmtpServer() as server:` a listening server on 127.0.0.1:`server.port`."""
 
-    def __init__(self, faults: Faults | None = None) -> None:
+    def __init__(self, faults: Faults | None = None, eight_bit: bool = True) -> None:
         self.handler = RecordingHandler(faults or Faults())
         self.port = free_port()
         self.controller = Controller(
@@ -96,6 +98,7 @@ class SmtpServer:
             hostname="127.0.0.1",
             port=self.port,
             data_size_limit=10 * 1024 * 1024,
+            decode_data=not eight_bit,  # aiosmtpd offers 8BITMIME only when it keeps bytes
         )
 
     def __enter__(self) -> SmtpServer:

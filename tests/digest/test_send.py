@@ -386,6 +386,9 @@ def test_a_stopped_sender_gives_its_untried_claims_back(db: Database, tmp_path: 
             if self.sent == 5:
                 stop.set()  # as Ctrl-C does
 
+        def accepts_8bit(self) -> bool:
+            return True
+
         def close(self) -> None:
             pass
 

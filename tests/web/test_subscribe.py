@@ -40,6 +40,9 @@ class RecordingMailer:
         assert isinstance(message, EmailMessage)
         self.sent.append((message, sender, recipient))
 
+    def accepts_8bit(self) -> bool:
+        return True
+
     def close(self) -> None:
         pass
 

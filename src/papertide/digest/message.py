@@ -2,9 +2,23 @@
 
 The stdlib `email` package costs ~2 ms a message (the dependency probe: 93 % of composing),
 so the multipart/alternative message is written from a fixed template instead: ASCII headers
-(RFC 2047 encoded words where a value is not ASCII), CRLF line endings, both bodies
-quoted-printable in UTF-8. The boundary starts with "=_", which quoted-printable output can
-never contain. Tests parse every shape back with the stdlib parser.
+(RFC 2047 encoded words where a value is not ASCII), CRLF line endings, and bodies that stay
+7-bit clean, so no relay has to convert them (which would break the DKIM signature):
+
+- the HTML part is made ASCII with character references (`&#233;`) and its lines are packed
+  (joined with a space, which HTML treats as the newline it replaces) into lines of at most
+  998 octets, the RFC 5322 limit: `7bit`, a few dozen lines instead of ~200 quoted-printable
+  ones. (An SMTP server reads DATA a line at a time; aiosmtpd spends more on the lines of a
+  digest than on anything else, see docs/benchmarks.md.)
+- the text part is `7bit` when it is ASCII with lines of at most 998 octets and no trailing
+  white space; otherwise `8bit` UTF-8 when the server takes it (`eight_bit`: it advertised
+  8BITMIME, RFC 6152, and the message goes with BODY=8BITMIME), else quoted-printable. The
+  text is for people: its lines stay theirs.
+
+Either part falls back to quoted-printable when it cannot be sent as 7bit. The boundary starts
+with "=_", which quoted-printable output can never contain, and the packed HTML cannot either
+(an ASCII body whose lines all start otherwise is checked). Tests parse every shape back with
+the stdlib parser.
 """
 
 from __future__ import annotations
@@ -19,6 +33,7 @@ from email.header import Header
 from email.utils import format_datetime, formataddr, parseaddr
 
 ONE_CLICK = "List-Unsubscribe=One-Click"  # RFC 8058
+MAX_LINE = 998  # octets in a line, without its CRLF (RFC 5322 section 2.1.1)
 
 
 @dataclass(frozen=True, slots=True)
@@ -51,6 +66,7 @@ class ListInfo:
         return sender_domain(self.mail_from)
 
 
+@functools.lru_cache(maxsize=64)  # read for every message's Message-ID
 def sender_domain(mail_from: str) -> str:
     """The domain of the From address (`localhost` when it has none)."""
     address = parseaddr(mail_from)[1]
@@ -73,8 +89,10 @@ def build_message(
     text: str,
     html: str,
     date: dt.datetime,
+    eight_bit: bool = False,
 ) -> OutgoingMessage:
-    """The multipart (text + HTML) message of one delivery, with the list headers."""
+    """The multipart (text + HTML) message of one delivery, with the list headers.
+    `eight_bit`: the text part may be sent as 8-bit UTF-8 (the server accepts 8BITMIME)."""
     msg_id = message_id(edition_id, subscriber_id, info.domain)
     boundary = _boundary(msg_id)
     headers = [
@@ -92,21 +110,86 @@ def build_message(
     body = b"".join(
         (
             b"--" + boundary.encode() + b"\r\n",
-            _part("text/plain", text),
+            _text_part(text, eight_bit),
             b"--" + boundary.encode() + b"\r\n",
-            _part("text/html", html),
+            _html_part(html),
             b"--" + boundary.encode() + b"--\r\n",
         )
     )
     return OutgoingMessage(headers, body, msg_id)
 
 
-def _part(content_type: str, content: str) -> bytes:
-    head = (
+def _head(content_type: str, encoding: str) -> bytes:
+    return (
         f'Content-Type: {content_type}; charset="utf-8"\r\n'
-        "Content-Transfer-Encoding: quoted-printable\r\n\r\n"
+        f"Content-Transfer-Encoding: {encoding}\r\n\r\n"
     ).encode("ascii")
-    return head + quoted_printable(content) + b"\r\n"
+
+
+def _text_part(content: str, eight_bit: bool) -> bytes:
+    text = _NEWLINES.sub("\n", content)
+    ascii_text = text.isascii()
+    if ascii_text or eight_bit:
+        data = text.encode("utf-8")
+        if _seven_bit(data):  # the same rules for 8bit, bar the octets over 127
+            return _head("text/plain", "7bit" if ascii_text else "8bit") + _crlf(data)
+    return _head("text/plain", "quoted-printable") + quoted_printable(text) + b"\r\n"
+
+
+def _html_part(content: str) -> bytes:
+    packed = pack_html(content)
+    if packed is None:
+        return _head("text/html", "quoted-printable") + quoted_printable(content) + b"\r\n"
+    return _head("text/html", "7bit") + _crlf(packed)
+
+
+def _crlf(data: bytes) -> bytes:
+    """Text with LF line ends as CRLF, and the CRLF that belongs to the boundary."""
+    return data.replace(b"\n", b"\r\n") + b"\r\n"
+
+
+def _seven_bit(data: bytes) -> bool:
+    """Whether `data` (LF line ends) can travel as it is: lines of at most MAX_LINE octets, no
+    NUL, no trailing white space (relays may strip it), nothing like our boundary. (7bit when
+    it is ASCII, 8bit otherwise.)"""
+    if b"\x00" in data or b" \n" in data or b"\t\n" in data or data.endswith((b" ", b"\t")):
+        return False
+    if data.startswith(b"--=_") or b"\n--=_" in data:
+        return False
+    return max(map(len, data.split(b"\n"))) <= MAX_LINE
+
+
+_WHITE_SPACE_KEPT = re.compile(rb"<(?:pre|textarea)\b", re.IGNORECASE)
+
+
+def pack_html(html: str, limit: int = MAX_LINE) -> bytes | None:
+    """`html` as ASCII (character references for the rest) in as few lines of at most `limit`
+    octets as white space allows: its line breaks become spaces (the same white space to
+    HTML) and a longer line is broken at a space. None when that cannot be done without
+    changing the document: a <pre> or <textarea> (white space counts there), a NUL, a line
+    with no space to break at."""
+    data = _NEWLINES.sub("\n", html).encode("ascii", "xmlcharrefreplace").rstrip(b"\n")
+    if b"\x00" in data or _WHITE_SPACE_KEPT.search(data):
+        return None
+    lines: list[bytes] = []
+    start, end = 0, len(data)
+    while start < end:
+        stop = start + limit
+        if stop >= end:
+            cut = end
+        else:  # break at the last line break that fits, else at the last space
+            cut = data.rfind(b"\n", start, stop + 1)
+            if cut <= start:
+                cut = data.rfind(b" ", start + 1, stop + 1)
+            if cut <= start:
+                return None
+        # White space before a line break is white space: packed lines end without it.
+        line = data[start:cut].replace(b"\n", b" ").rstrip(b" \t")
+        if line:
+            lines.append(line)
+        start = cut + 1
+    packed = b"\n".join(lines)  # no NUL, no trailing white space, no line over the limit
+    return None if packed.startswith(b"--=_") or b"\n--=_" in packed else packed
 
 
 _NEWLINES = re.compile(r"\r\n|\r")

@@ -329,6 +329,7 @@ class _Run:
             text=text,
             html=html,
             date=self.clock(),
+            eight_bit=self.mailer.accepts_8bit(),
         )
         data = self.signer.sign(message) if self.signer else message.as_bytes()
         return data, message.message_id
