@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import logging
 import os
 import sys
+import threading
 from collections.abc import Callable
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.console import Console
@@ -17,7 +19,6 @@ from rich.progress import (
     DownloadColumn,
     MofNCompleteColumn,
     Progress,
-    TaskID,
     TextColumn,
     TimeElapsedColumn,
     TimeRemainingColumn,
@@ -37,6 +38,10 @@ from papertide.search import reindex as reindexing
 from papertide.search.embedder import Embedder, EmbedderUnavailable, load_embedder
 from papertide.search.text_index import TextIndex, TextIndexUnavailable
 from papertide.search.vectors import VectorIndexError
+
+if TYPE_CHECKING:
+    from papertide.digest.mailer import Mailer
+    from papertide.digest.send import SendOptions, SendReport
 
 EXIT_CHANGED, EXIT_ERROR, EXIT_UNCHANGED, EXIT_SKIPPED, EXIT_BUSY = 0, 1, 3, 4, 5
 
@@ -521,6 +526,14 @@ def digest_send(
     worker_name: Annotated[
         str | None, typer.Option("--worker", help="Name recorded on claims (default host:pid).")
     ] = None,
+    processes: Annotated[
+        int | None,
+        typer.Option(
+            help="Sender processes (default PAPERTIDE_DIGEST_SEND_PROCESSES): one uses one core.",
+            min=1,
+            max=64,
+        ),
+    ] = None,
 ) -> None:
     """Send unfinished editions through the delivery ledger (resumable: run it again after a
     crash). Without --edition or --kind: every unfinished edition."""
@@ -535,33 +548,63 @@ def digest_send(
         console.print("Nothing to send.")
         raise typer.Exit(EXIT_UNCHANGED)
     options = send.SendOptions.from_settings(settings, max_wait_s=wait)
+    if processes is not None:
+        options = dataclasses.replace(options, processes=processes)
     mailer = make_mailer(settings)
     changed = False
     for edition_id in editions:
-        with Progress(
-            TextColumn(f"[bold]edition {edition_id}[/bold]"),
-            BarColumn(),
-            MofNCompleteColumn(),
-            TimeElapsedColumn(),
-            TimeRemainingColumn(),
-            console=console,
-        ) as progress:
-            task = progress.add_task("sending", total=send.outstanding(db, edition_id))
-
-            def advance(outcome: str, task: TaskID = task, bar: Progress = progress) -> None:
-                if outcome != "retried":  # still pending: it comes back later
-                    bar.advance(task)
-
-            try:
-                report = send.send_edition(
-                    db, edition_id, mailer, settings, worker_name, options=options, progress=advance
-                )
-            except DkimConfigError as exc:
-                console.print(f"[red]DKIM:[/red] {exc}")
-                raise typer.Exit(EXIT_ERROR) from exc
+        try:
+            report = _send_with_progress(db, edition_id, mailer, settings, worker_name, options)
+        except DkimConfigError as exc:
+            console.print(f"[red]DKIM:[/red] {exc}")
+            raise typer.Exit(EXIT_ERROR) from exc
         console.print(report.summary())
         changed = changed or report.sent + report.failed + report.suppressed + report.skipped > 0
     raise typer.Exit(EXIT_CHANGED if changed else EXIT_UNCHANGED)
+
+
+def _send_with_progress(
+    db: Database,
+    edition_id: int,
+    mailer: Mailer,
+    settings: Settings,
+    worker_name: str | None,
+    options: SendOptions,
+) -> SendReport:
+    """One edition sent, with a progress bar: fed by this process's outcomes, or, with helper
+    processes (whose sends reach this one through the ledger only), by reading the ledger."""
+    from papertide.digest import send
+
+    with Progress(
+        TextColumn(f"[bold]edition {edition_id}[/bold]"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        TimeRemainingColumn(),
+        console=console,
+    ) as progress:
+        total = send.outstanding(db, edition_id)
+        task = progress.add_task("sending", total=total)
+
+        def advance(outcome: str) -> None:
+            if outcome != "retried":  # still pending: it comes back later
+                progress.advance(task)
+
+        done = threading.Event()
+
+        def poll() -> None:
+            while not done.wait(0.5):
+                progress.update(task, completed=total - send.outstanding(db, edition_id))
+
+        if options.processes > 1:
+            threading.Thread(target=poll, daemon=True).start()
+        try:
+            return send.send_edition_in_processes(
+                db, edition_id, mailer, settings, worker_name, options=options,
+                progress=None if options.processes > 1 else advance,
+            )  # fmt: skip
+        finally:
+            done.set()
 
 
 @digest_app.command("bounce")

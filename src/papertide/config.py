@@ -56,7 +56,10 @@ class Settings(BaseSettings):
     dkim_selector: str | None = None
     dkim_domain: str | None = None
     dkim_private_key_path: Path | None = None  # PEM, RSA
-    digest_send_threads: int = Field(default=4, ge=1, le=64)  # each with its own SMTP connection
+    digest_send_processes: int = Field(default=1, ge=1, le=64)  # senders in their own processes
+    digest_send_threads: int = Field(
+        default=4, ge=1, le=64
+    )  # per process, each with an SMTP connection
     digest_max_per_second: float = Field(default=100.0, ge=0)  # 0: no cap
     digest_batch_size: int = Field(default=20, ge=1, le=1000)  # deliveries claimed at once
     digest_max_attempts: int = Field(default=8, ge=1, le=100)  # then the delivery is failed

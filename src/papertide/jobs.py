@@ -169,7 +169,7 @@ def _send_editions(ctx: Context, kind: str | None, result: ImportResult) -> Impo
     mailer = make_mailer(ctx.settings)
     try:
         for edition_id in digest_send.editions_to_send(ctx.db, None, kind):
-            report = digest_send.send_edition(ctx.db, edition_id, mailer, ctx.settings)
+            report = digest_send.send_edition_in_processes(ctx.db, edition_id, mailer, ctx.settings)
             result.report.records_read += report.sent
             result.report.notes.append(report.summary())
     finally:

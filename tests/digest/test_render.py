@@ -125,3 +125,22 @@ def test_paper_fragments_are_rendered_once() -> None:
     equal = DigestPaper(**{f: getattr(PAPERS[0], f) for f in PAPERS[0].__slots__})  # type: ignore[attr-defined]
     assert renderer.fragments(equal) == fragment and renderer.fragments(equal)[1] is not fragment[1]
     assert first[1].replace("reader@", "other@") == again[1]
+
+
+def test_the_filled_skeletons_are_what_the_templates_render() -> None:
+    renderer = Renderer()
+    hostile_links = DigestLinks(
+        "https://papers.example.org/?a=1&b=<2>",
+        'https://papers.example.org/m/"x"&y',
+        "https://papers.example.org/u/<script>",
+    )
+    cases = [
+        (_digest(), _links()),
+        (_digest(email='x"<b>&@example.org', topics=Topics(search=HOSTILE)), hostile_links),
+        (_digest(kind="weekly", period="2026-W34", fallback=True), _links()),
+        (_digest(papers=PAPERS[:1], topics=Topics()), hostile_links),
+        (_digest(papers=[]), _links()),
+    ]
+    for digest, links in cases * 2:  # the second time from the cached skeletons
+        assert renderer.render(digest, links) == renderer.render_directly(digest, links)
+    assert len(renderer._skeleton_cache) == 4  # heading and introduction: the cache key

@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import os
 import random
+import re
 import signal
 import subprocess
 import sys
@@ -302,6 +303,36 @@ def test_crash_and_resume_reaches_everyone_with_duplicates_only_in_flight(
     duplicates = sum(count - 1 for count in counts.values())
     assert duplicates <= sum(in_flight_at_kills)
     assert set(ledger(db, edition_id).values()) == {"sent"}
+    db.dispose()
+
+
+def test_helper_processes_share_an_edition_and_send_each_message_once(
+    tmp_path: Path, server: SmtpServer
+) -> None:
+    """`digest send --processes 3`: this process and two spawned helpers, through the ledger."""
+    url = f"sqlite:///{tmp_path / 'papertide.db'}"
+    db = Database(url)
+    upgrade(db)
+    subscribers = 900
+    edition_id = add_edition(db, ["confirmed"] * subscribers)
+    # 450 msg/s shared by 3: alone, this process would need 6 s, so the helpers (started in
+    # about a second) take part.
+    settings = settings_for(tmp_path, server, database_url=url, digest_max_per_second=450)
+    environment = {**os.environ, **settings_environment(settings), "COLUMNS": "200"}
+    command = [sys.executable, "-m", "papertide", "digest", "send", "--edition", str(edition_id)]
+    finished = subprocess.run(
+        [*command, "--processes", "3"], env=environment, capture_output=True, text=True, timeout=120
+    )
+    assert finished.returncode == 0, finished.stderr
+    assert server.handler.by_recipient() == {address(n): 1 for n in range(subscribers)}
+    assert set(ledger(db, edition_id).values()) == {"sent"}
+    summary = re.search(
+        r"(\d+) by this process, (\d+) by helper 1, (\d+) by helper 2", finished.stderr
+    )
+    assert summary is not None, finished.stderr
+    shares = [int(n) for n in summary.groups()]
+    assert sum(shares) == subscribers and min(shares) > 0
+    assert "; finished" in finished.stderr
     db.dispose()
 
 

@@ -3,22 +3,29 @@
 The HTML is what mail clients keep: tables for layout, every style inline, no stylesheet,
 script or remote image. Everything is escaped (autoescape), so a `<script>` in a title stays
 text. Speed: the templates are compiled once per Renderer, and each paper's fragments are
-rendered once and reused by every digest that lists it, so a digest costs one small template
-over ten ready-made fragments (docs/benchmarks.md).
+rendered once and reused by every digest that lists it; and the digest templates themselves
+are rendered once per heading and introduction with markers where the per-subscriber values go
+(the papers, the "why", the links), so a digest is a join of ready-made pieces with those
+values escaped in (docs/benchmarks.md). A test holds the two ways to the same output.
 """
 
 from __future__ import annotations
 
 import functools
+import re
 from dataclasses import dataclass
 
 import jinja2
-from markupsafe import Markup
+from markupsafe import Markup, escape
 
 from papertide.digest.compose import Digest, DigestPaper, short_authors
 from papertide.digest.links import preferences_url, subscriber_token, unsubscribe_url
 
 FRAGMENTS_KEPT = 20_000  # papers whose fragments are cached (an edition has a few hundred)
+SKELETONS_KEPT = 256  # rendered templates with slots: one per heading and introduction
+# The values that differ between subscribers, as markers in a rendered template.
+SLOTS = ("papers", "why", "site_url", "preferences_url", "unsubscribe_url")
+_SLOT = re.compile("\x00(" + "|".join(SLOTS) + ")\x00")
 
 
 @dataclass(frozen=True, slots=True)
@@ -85,6 +92,7 @@ class Renderer:
         self._paper_html = html.get_template("paper.html.j2")
         self._paper_text = text.get_template("paper.txt.j2")
         self._fragments: dict[int, tuple[DigestPaper, str, Markup]] = {}
+        self._skeleton_cache: dict[tuple[str, str], tuple[list[str], list[str]]] = {}
 
     def fragments(self, paper: DigestPaper) -> tuple[str, Markup]:
         """One paper's text and HTML, rendered once.
@@ -108,20 +116,72 @@ class Renderer:
     def render(self, digest: Digest, links: DigestLinks) -> tuple[str, str]:
         """The digest's plain-text and HTML bodies."""
         parts = [self.fragments(paper) for paper in digest.papers]
-        values = {
-            "heading": heading(digest, self.site_name),
-            "intro": _intro(digest),
-            "why": _why(digest, self.site_name),
-            "links": links,
-            "site_name": self.site_name,
-        }
         # The papers go in joined, as one value: a loop over them in the template cost more
         # than everything else in it.
+        papers_text = "".join(f"{n}. {text}\n\n" for n, (text, _html) in enumerate(parts, 1))
+        papers_html = Markup("".join(html for _text, html in parts))
+        slots = {
+            "papers": papers_text,
+            "why": _why(digest, self.site_name),
+            "site_url": links.site_url,
+            "preferences_url": links.preferences_url,
+            "unsubscribe_url": links.unsubscribe_url,
+        }
+        text_pieces, html_pieces = self._skeletons(heading(digest, self.site_name), _intro(digest))
+        html_slots = {name: str(escape(value)) for name, value in slots.items()}
+        html_slots["papers"] = str(papers_html)
+        return _filled(text_pieces, slots), _filled(html_pieces, html_slots)
+
+    def render_directly(self, digest: Digest, links: DigestLinks) -> tuple[str, str]:
+        """What `render` makes, by rendering both templates with every value (the tests
+        compare the two)."""
+        parts = [self.fragments(paper) for paper in digest.papers]
+        values = self._values(heading(digest, self.site_name), _intro(digest))
+        values |= {"why": _why(digest, self.site_name), "links": links}
         papers_text = "".join(f"{n}. {text}\n\n" for n, (text, _html) in enumerate(parts, 1))
         papers_html = Markup("".join(html for _text, html in parts))
         text = self._text.render(values, papers=papers_text)
         html = self._html.render(values, papers=papers_html)
         return text, html
+
+    def _values(self, heading: str, intro: str) -> dict[str, object]:
+        return {"heading": heading, "intro": intro, "site_name": self.site_name}
+
+    def _skeletons(self, heading: str, intro: str) -> tuple[list[str], list[str]]:
+        """Both templates rendered with markers in the slots, split at them: literal, slot
+        name, literal, ... Cached per heading and introduction (a handful per edition)."""
+        key = (heading, intro)
+        found = self._skeleton_cache.get(key)
+        if found is not None:
+            return found
+        marked = {name: f"\x00{name}\x00" for name in SLOTS}
+        links = DigestLinks(
+            marked["site_url"], marked["preferences_url"], marked["unsubscribe_url"]
+        )
+        marked_html = DigestLinks(
+            *(
+                Markup(value)
+                for value in (links.site_url, links.preferences_url, links.unsubscribe_url)
+            )
+        )
+        values = self._values(heading, intro)
+        text = self._text.render(values, why=marked["why"], links=links, papers=marked["papers"])
+        html = self._html.render(
+            values, why=Markup(marked["why"]), links=marked_html, papers=Markup(marked["papers"])
+        )
+        pieces = (_SLOT.split(text), _SLOT.split(html))
+        if len(self._skeleton_cache) >= SKELETONS_KEPT:
+            self._skeleton_cache.clear()
+        self._skeleton_cache[key] = pieces
+        return pieces
+
+
+def _filled(pieces: list[str], values: dict[str, str]) -> str:
+    """A skeleton's literal pieces with the slot values between them."""
+    filled = pieces.copy()
+    for index in range(1, len(filled), 2):
+        filled[index] = values[filled[index]]
+    return "".join(filled)
 
 
 @functools.cache

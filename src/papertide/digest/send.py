@@ -10,14 +10,16 @@ sent again (same Message-ID), so nobody is skipped and duplicates stay that few.
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import logging
+import multiprocessing
 import os
 import socket
 import threading
 import time
 from collections.abc import Callable, Iterator
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ProcessPoolExecutor, ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from email.utils import parseaddr
@@ -72,6 +74,9 @@ class Renderer(Protocol):
 RendererFactory = Callable[[Database, "Settings", int], Renderer]
 
 
+OUTCOMES = ("sent", "retried", "failed", "suppressed", "skipped")
+
+
 @dataclass(slots=True)
 class SendReport:
     """What one `send_edition` run did."""
@@ -83,16 +88,34 @@ class SendReport:
     suppressed: int = 0  # permanent failures, unsubscribed or suppressed subscribers
     skipped: int = 0  # paused, unconfirmed, deleted, or nothing to send
     finished: bool = False  # the edition is done: nothing pending or claimed
+    helpers_sent: list[int] = field(default_factory=list)  # by each helper process, if any
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
     def count(self, outcome: str) -> None:
         with self._lock:
             setattr(self, outcome, getattr(self, outcome) + 1)
 
+    def counts(self) -> dict[str, int]:
+        return {name: getattr(self, name) for name in OUTCOMES}
+
+    def add(self, counts: dict[str, int]) -> None:
+        """Another process's counts for the same edition."""
+        with self._lock:
+            for name in OUTCOMES:
+                setattr(self, name, getattr(self, name) + counts[name])
+            self.helpers_sent.append(counts["sent"])
+
     def summary(self) -> str:
         state = "finished" if self.finished else "not finished"
+        helpers = ""
+        if self.helpers_sent:
+            helpers = (
+                f" ({self.sent - sum(self.helpers_sent)} by this process, "
+                + ", ".join(f"{n} by helper {i}" for i, n in enumerate(self.helpers_sent, 1))
+                + ")"
+            )
         return (
-            f"edition {self.edition_id}: {self.sent} sent, {self.retried} to retry, "
+            f"edition {self.edition_id}: {self.sent} sent{helpers}, {self.retried} to retry, "
             f"{self.failed} failed, {self.suppressed} suppressed, {self.skipped} skipped; {state}"
         )
 
@@ -121,17 +144,19 @@ class RateLimiter:
 class SendOptions:
     """The sending settings that matter to one run."""
 
-    threads: int
+    threads: int  # per process
     batch_size: int
     max_per_second: float
     max_attempts: int
     retry_base: dt.timedelta
     lease: dt.timedelta
     max_wait_s: float  # how long to wait for retries and others' claims before returning
+    processes: int = 1  # senders in processes of their own: see send_edition_in_processes
 
     @classmethod
     def from_settings(cls, settings: Settings, max_wait_s: float = 60.0) -> SendOptions:
         return cls(
+            processes=settings.digest_send_processes,
             threads=settings.digest_send_threads,
             batch_size=settings.digest_batch_size,
             max_per_second=settings.digest_max_per_second,
@@ -184,6 +209,62 @@ def send_edition(
         clock=clock,
     )
     return run.execute()
+
+
+def send_edition_in_processes(
+    db: Database,
+    edition_id: int,
+    mailer: Mailer,
+    settings: Settings,
+    worker_name: str | None = None,
+    *,
+    options: SendOptions | None = None,
+    progress: Callable[[str], None] | None = None,
+    stop: threading.Event | None = None,
+) -> SendReport:
+    """`send_edition` by `options.processes` senders: this process and helpers of their own
+    (spawned; each opens the database, SMTP connections and DKIM key from the settings). One
+    Python process renders, signs and talks SMTP on one core at most (the GIL); the ledger
+    already keeps any number of senders from sending a message twice. The rate cap is shared
+    out between them; `progress` hears only this process's outcomes."""
+    options = options or SendOptions.from_settings(settings)
+    if options.processes <= 1:
+        return send_edition(
+            db, edition_id, mailer, settings, worker_name,
+            options=options, progress=progress, stop=stop,
+        )  # fmt: skip
+    name = worker_name or default_worker_name()
+    share = dataclasses.replace(
+        options, processes=1, max_per_second=options.max_per_second / options.processes
+    )
+    context = multiprocessing.get_context("spawn")  # no inherited connections or threads
+    with ProcessPoolExecutor(options.processes - 1, mp_context=context) as pool:
+        helpers: list[Future[dict[str, int]]] = [
+            pool.submit(_helper, settings, edition_id, f"{name}/p{n}", share)
+            for n in range(1, options.processes)
+        ]
+        report = send_edition(
+            db, edition_id, mailer, settings, f"{name}/p0",
+            options=share, progress=progress, stop=stop,
+        )  # fmt: skip
+        for helper in helpers:
+            report.add(helper.result())
+    with db.write() as conn:
+        report.finished = ledger.finish_edition(conn, edition_id)
+    return report
+
+
+def _helper(settings: Settings, edition_id: int, name: str, options: SendOptions) -> dict[str, int]:
+    """One helper process of send_edition_in_processes."""
+    from papertide.digest.mailer import make_mailer
+
+    db = Database(settings.resolved_database_url)
+    mailer = make_mailer(settings)
+    try:
+        return send_edition(db, edition_id, mailer, settings, name, options=options).counts()
+    finally:
+        mailer.close()
+        db.dispose()
 
 
 def list_info(settings: Settings, kind: str, period: str) -> ListInfo:
