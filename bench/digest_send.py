@@ -1,6 +1,6 @@
 """Digest sending (issue #6): messages per second delivered to a local SMTP sink.
 
-    python bench/digest_send.py [--subscribers 10000] [--processes 2] [--threads 3] [--json]
+    python bench/digest_send.py [--subscribers 10000] [--processes 2] [--threads 4] [--json]
 
 Builds a throwaway database (the built-in demo papers) with N confirmed subscribers and three
 editions of 10 papers each, starts aiosmtpd's discarding sink (`aiosmtpd.handlers.Sink`) in
@@ -266,7 +266,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--subscribers", type=int, default=10_000)
     parser.add_argument("--processes", type=int, default=2, help="Sender processes.")
-    parser.add_argument("--threads", type=int, default=3, help="Sender threads per process.")
+    parser.add_argument("--threads", type=int, default=4, help="Sender threads per process.")
     parser.add_argument("--batch", type=int, default=50)
     parser.add_argument("--out", type=Path, default=ROOT / "bench" / "out")
     parser.add_argument("--json", action="store_true", help="Print the figures as JSON.")

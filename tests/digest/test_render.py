@@ -77,7 +77,8 @@ def test_the_html_part_escapes_everything() -> None:
     assert "<script" not in html and "<img" not in html and "<b>" not in html
     assert "&lt;script&gt;alert(&#34;x&#34;)&lt;/script&gt; &amp; &lt;b&gt;bold&lt;/b&gt;" in html
     assert "&lt;img src=x onerror=alert(1)&gt;" in html
-    assert "“&lt;diffusion&gt;”" in html
+    assert "&#8220;&lt;diffusion&gt;&#8221;" in html  # “<diffusion>”: ASCII for a 7-bit part
+    assert html.isascii()
     assert 'href="https://papers.example.org/papers/2608.00001"' in html
     assert f'href="{_links().unsubscribe_url}"' in html
     assert f'href="{_links().preferences_url}"' in html

@@ -127,7 +127,7 @@ def _head(content_type: str, encoding: str) -> bytes:
 
 
 def _text_part(content: str, eight_bit: bool) -> bytes:
-    text = _NEWLINES.sub("\n", content)
+    text = _NEWLINES.sub("\n", content) if "\r" in content else content
     ascii_text = text.isascii()
     if ascii_text or eight_bit:
         data = text.encode("utf-8")
@@ -152,9 +152,9 @@ def _seven_bit(data: bytes) -> bool:
     """Whether `data` (LF line ends) can travel as it is: lines of at most MAX_LINE octets, no
     NUL, no trailing white space (relays may strip it), nothing like our boundary. (7bit when
     it is ASCII, 8bit otherwise.)"""
-    if b"\x00" in data or b" \n" in data or b"\t\n" in data or data.endswith((b" ", b"\t")):
+    if b"\x00" in data or data.startswith(b"--=_") or b"\n--=_" in data:
         return False
-    if data.startswith(b"--=_") or b"\n--=_" in data:
+    if b" \n" in data or data.endswith((b" ", b"\t")) or (b"\t" in data and b"\t\n" in data):
         return False
     return max(map(len, data.split(b"\n"))) <= MAX_LINE
 
@@ -235,7 +235,12 @@ def _named_address(value: str) -> str:
 
 def _date(moment: dt.datetime) -> str:
     aware = moment if moment.tzinfo else moment.replace(tzinfo=dt.UTC)
-    return format_datetime(aware)
+    return _second(aware.replace(microsecond=0))
+
+
+@functools.lru_cache(maxsize=4)  # the messages of one second share their Date
+def _second(moment: dt.datetime) -> str:
+    return format_datetime(moment)
 
 
 def _ascii_url(url: str) -> str:

@@ -3,7 +3,8 @@
 The HTML is what mail clients keep: tables for layout, every style inline, no stylesheet,
 script or remote image. Everything is escaped (autoescape), so a `<script>` in a title stays
 text. Speed: the templates are compiled once per Renderer, and each paper's fragments are
-rendered once and reused by every digest that lists it; and the digest templates themselves
+rendered once and reused by every digest that lists it (as ASCII HTML: character references
+for the rest, ready for a 7-bit part); and the digest templates themselves
 are rendered once per heading and introduction with markers where the per-subscriber values go
 (the papers, the "why", the links), so a digest is a join of ready-made pieces with those
 values escaped in (docs/benchmarks.md). A test holds the two ways to the same output.
@@ -109,7 +110,7 @@ class Renderer:
         values = {"paper": paper, "authors": short_authors(paper.authors)}
         values["figures"] = _figures(paper)
         text = self._paper_text.render(values).rstrip("\n")
-        html = Markup(self._paper_html.render(values))
+        html = Markup(_ascii(self._paper_html.render(values)))
         self._fragments[id(paper)] = (paper, text, html)
         return text, html
 
@@ -128,7 +129,7 @@ class Renderer:
             "unsubscribe_url": links.unsubscribe_url,
         }
         text_pieces, html_pieces = self._skeletons(heading(digest, self.site_name), _intro(digest))
-        html_slots = {name: str(escape(value)) for name, value in slots.items()}
+        html_slots = {name: _ascii(escape(value)) for name, value in slots.items()}
         html_slots["papers"] = str(papers_html)
         return _filled(text_pieces, slots), _filled(html_pieces, html_slots)
 
@@ -142,7 +143,7 @@ class Renderer:
         papers_html = Markup("".join(html for _text, html in parts))
         text = self._text.render(values, papers=papers_text)
         html = self._html.render(values, papers=papers_html)
-        return text, html
+        return text, _ascii(html)
 
     def _values(self, heading: str, intro: str) -> dict[str, object]:
         return {"heading": heading, "intro": intro, "site_name": self.site_name}
@@ -169,11 +170,17 @@ class Renderer:
         html = self._html.render(
             values, why=Markup(marked["why"]), links=marked_html, papers=Markup(marked["papers"])
         )
-        pieces = (_SLOT.split(text), _SLOT.split(html))
+        pieces = (_SLOT.split(text), _SLOT.split(_ascii(html)))
         if len(self._skeleton_cache) >= SKELETONS_KEPT:
             self._skeleton_cache.clear()
         self._skeleton_cache[key] = pieces
         return pieces
+
+
+def _ascii(html: str) -> str:
+    """HTML with character references for everything beyond ASCII: the same document, and
+    the message layer then has a 7-bit part without converting it (digest/message.py)."""
+    return html if html.isascii() else html.encode("ascii", "xmlcharrefreplace").decode("ascii")
 
 
 def _filled(pieces: list[str], values: dict[str, str]) -> str:

@@ -328,6 +328,7 @@ class _Run:
     def _thread(self, index: int) -> None:
         name = f"{self.worker}/{index}"
         self._local.connection = self.db.engine.connect()
+        self._local.statements = ledger.SendStatements(self._local.connection)
         try:
             while not self.stop.is_set():
                 with self._transaction() as conn:
@@ -370,8 +371,9 @@ class _Run:
         return True
 
     def _deliver(self, item: ledger.Claimed) -> None:
-        with self._transaction() as conn:
-            recipient = ledger.recipient(conn, item.subscriber_id)
+        statements: ledger.SendStatements = self._local.statements
+        with self._transaction():
+            recipient = statements.recipient(item.subscriber_id)
         outcome, error = _refusal(item, recipient)
         if recipient is None or outcome is not None:
             self._record(item, outcome or "skipped", error)
@@ -390,8 +392,8 @@ class _Run:
         except PermanentFailure as exc:
             self._permanent(item, str(exc))
             return
-        with self._transaction() as conn:
-            ledger.mark_sent(conn, item.id, message_id, self.clock())
+        with self._transaction():
+            statements.mark_sent(item.id, message_id, self.clock())
         self._counted("sent")
 
     def _compose(self, item: ledger.Claimed, recipient: ledger.Recipient) -> tuple[bytes, str]:

@@ -1,0 +1,103 @@
+"""The sender's plain driver statements do what the Core versions do, to the stored bytes."""
+
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+
+from papertide.db import Database
+from papertide.db import deliveries as ledger
+from papertide.db.migrate import upgrade
+from papertide.db.schema import delivery, edition, subscriber
+
+NOW = dt.datetime(2026, 11, 27, 7, 0, 3, 120)
+
+
+def test_send_statements_match_the_core_ones(tmp_path: Path) -> None:
+    db = Database(f"sqlite:///{tmp_path / 'papertide.db'}")
+    upgrade(db)
+    topics = {"categories": ["cs.LG"], "keywords": ["diffusion “models”"], "like_upvotes": True}
+    with db.write() as conn:
+        conn.execute(
+            subscriber.insert(),
+            [
+                {"id": n, "email": f"r{n}@example.org", "email_key": f"r{n}@example.org",
+                 "topics": topics, "status": status, "token_salt": f"salt{n}", "created_at": NOW}
+                for n, status in ((1, "confirmed"), (2, "unsubscribed"))
+            ],
+        )  # fmt: skip
+        conn.execute(
+            edition.insert().values(
+                id=1, kind="daily", period="2026-11-27", papers=[], built_at=NOW
+            )
+        )
+        conn.execute(
+            delivery.insert(),
+            [{"id": n, "edition_id": 1, "subscriber_id": n, "papers": [], "status": "claimed",
+              "claimed_by": "t", "claimed_at": NOW} for n in (1, 2)],
+        )  # fmt: skip
+
+    with db.engine.connect() as conn:
+        statements = ledger.SendStatements(conn)
+        with conn.begin():
+            for subscriber_id in (1, 2, 3):
+                expected = ledger.recipient(conn, subscriber_id)
+                assert statements.recipient(subscriber_id) == expected
+            assert statements.recipient(1) is not None
+            assert statements.recipient(1).topics == topics  # type: ignore[union-attr]
+        with conn.begin():
+            ledger.mark_sent(conn, 1, "<a@x>", NOW)
+            statements.mark_sent(2, "<a@x>", NOW)
+        with conn.begin():  # never steps back from sent, nor changes a sent row
+            statements.mark_sent(2, "<other@x>", NOW + dt.timedelta(hours=1))
+        stored = conn.exec_driver_sql(
+            "SELECT status, sent_at, message_id, last_error, claimed_by, claimed_at "
+            "FROM delivery ORDER BY id"
+        ).all()
+    assert stored[0] == stored[1]
+    assert stored[0][:3] == ("sent", "2026-11-27 07:00:03.000120", "<a@x>")
+    db.dispose()
+
+
+def test_claim_takes_expired_claims_then_due_ones_up_to_the_limit(tmp_path: Path) -> None:
+    db = Database(f"sqlite:///{tmp_path / 'papertide.db'}")
+    upgrade(db)
+    lease = dt.timedelta(minutes=5)
+    rows = {  # delivery id: (status, claimed_at, next_attempt_at)
+        1: ("sent", None, None),
+        2: ("pending", None, NOW + dt.timedelta(minutes=1)),  # a retry not due yet
+        3: ("claimed", NOW - dt.timedelta(minutes=1), None),  # another sender's, fresh
+        4: ("pending", None, None),
+        5: ("pending", None, NOW - dt.timedelta(seconds=1)),  # a retry now due
+        6: ("claimed", NOW - dt.timedelta(minutes=6), None),  # a crashed sender's
+        7: ("pending", None, None),
+    }
+    with db.write() as conn:
+        conn.execute(
+            subscriber.insert(),
+            [{"id": n, "email": f"r{n}@example.org", "email_key": f"r{n}@example.org",
+              "topics": {}, "status": "confirmed", "token_salt": "s", "created_at": NOW}
+             for n in rows],
+        )  # fmt: skip
+        conn.execute(
+            edition.insert().values(
+                id=1, kind="daily", period="2026-11-27", papers=[], built_at=NOW
+            )
+        )
+        conn.execute(
+            delivery.insert(),
+            [{"id": n, "edition_id": 1, "subscriber_id": n, "papers": [], "status": status,
+              "claimed_by": "other" if claimed_at else None, "claimed_at": claimed_at,
+              "next_attempt_at": retry} for n, (status, claimed_at, retry) in rows.items()],
+        )  # fmt: skip
+    with db.write() as conn:
+        first = ledger.claim(conn, 1, "me", NOW, 3, lease)
+    with db.write() as conn:
+        rest = ledger.claim(conn, 1, "me", NOW, 10, lease)
+    with db.write() as conn:
+        none_left = ledger.claim(conn, 1, "me", NOW, 10, lease)
+    assert [c.id for c in first] == [4, 5, 6]  # the expired claim first, then in id order
+    assert [c.id for c in rest] == [7]
+    assert none_left == []
+    assert {c.id: c.attempts for c in first} == {4: 1, 5: 1, 6: 1}
+    db.dispose()
