@@ -427,15 +427,20 @@ def _rebuild_keyword_index(db: Database, data_dir: Path) -> None:
     console.print(f"The keyword index holds {len(index)} papers.")
 
 
-def _embed_with_progress(db: Database, data_dir: Path, embedder: Embedder, batch: int) -> int:
-    with Progress(
-        TextColumn(f"[bold]embedding with {embedder.name}[/bold]"),
+def _counting_bar(title: str) -> Progress:
+    """A progress bar that counts items: done of total, time taken and left."""
+    return Progress(
+        TextColumn(title),
         BarColumn(),
         MofNCompleteColumn(),
         TimeElapsedColumn(),
         TimeRemainingColumn(),
         console=console,
-    ) as progress:
+    )
+
+
+def _embed_with_progress(db: Database, data_dir: Path, embedder: Embedder, batch: int) -> int:
+    with _counting_bar(f"[bold]embedding with {embedder.name}[/bold]") as progress:
         task = progress.add_task("embedding", total=reindexing.pending(db, embedder))
         return reindexing.reindex(
             db, data_dir, embedder, lambda n: progress.advance(task, n), batch_size=batch
@@ -493,14 +498,7 @@ def digest_build(
         at = parsed.astimezone(dt.UTC).replace(tzinfo=None) if parsed.tzinfo else parsed
     settings = _settings(config, data_dir=data_dir, database_url=database_url)
     db = open_database(settings.model_copy(update={"load_demo": False}))
-    with Progress(
-        TextColumn(f"[bold]{kind} edition[/bold]"),
-        BarColumn(),
-        MofNCompleteColumn(),
-        TimeElapsedColumn(),
-        TimeRemainingColumn(),
-        console=console,
-    ) as progress:
+    with _counting_bar(f"[bold]{kind} edition[/bold]") as progress:
         task = progress.add_task("subscribers", total=None)
 
         def advance(done: int, total: int) -> None:
@@ -529,7 +527,8 @@ def digest_send(
     processes: Annotated[
         int | None,
         typer.Option(
-            help="Sender processes (default PAPERTIDE_DIGEST_SEND_PROCESSES): one uses one core.",
+            help="Over 1: send with this many helper processes, a core each "
+            "(default PAPERTIDE_DIGEST_SEND_PROCESSES).",
             min=1,
             max=64,
         ),
@@ -575,14 +574,7 @@ def _send_with_progress(
     processes (whose sends reach this one through the ledger only), by reading the ledger."""
     from papertide.digest import send
 
-    with Progress(
-        TextColumn(f"[bold]edition {edition_id}[/bold]"),
-        BarColumn(),
-        MofNCompleteColumn(),
-        TimeElapsedColumn(),
-        TimeRemainingColumn(),
-        console=console,
-    ) as progress:
+    with _counting_bar(f"[bold]edition {edition_id}[/bold]") as progress:
         total = send.outstanding(db, edition_id)
         task = progress.add_task("sending", total=total)
 

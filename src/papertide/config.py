@@ -56,7 +56,8 @@ class Settings(BaseSettings):
     dkim_selector: str | None = None
     dkim_domain: str | None = None
     dkim_private_key_path: Path | None = None  # PEM, RSA
-    digest_send_processes: int = Field(default=1, ge=1, le=64)  # senders in their own processes
+    digest_send_processes: int = Field(default=1, ge=1, le=64)  # >1: helper processes send
+    digest_send_nice: int = Field(default=10, ge=0, le=19)  # helpers' lowered CPU priority
     digest_send_threads: int = Field(
         default=4, ge=1, le=64
     )  # per process, each with an SMTP connection

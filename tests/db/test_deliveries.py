@@ -11,20 +11,20 @@ from papertide.db.migrate import upgrade
 from papertide.db.schema import delivery, edition, subscriber
 
 NOW = dt.datetime(2026, 11, 27, 7, 0, 3, 120)
+Row = tuple[str, str, dt.datetime | None, dt.datetime | None]  # subscriber status, delivery
+# status, claimed_at, next_attempt_at
 
 
-def test_send_statements_match_the_core_ones(tmp_path: Path) -> None:
+def seeded(tmp_path: Path, rows: dict[int, Row], topics: object = None) -> Database:
+    """Edition 1 with delivery n to subscriber n for each row."""
     db = Database(f"sqlite:///{tmp_path / 'papertide.db'}")
     upgrade(db)
-    topics = {"categories": ["cs.LG"], "keywords": ["diffusion “models”"], "like_upvotes": True}
     with db.write() as conn:
         conn.execute(
             subscriber.insert(),
-            [
-                {"id": n, "email": f"r{n}@example.org", "email_key": f"r{n}@example.org",
-                 "topics": topics, "status": status, "token_salt": f"salt{n}", "created_at": NOW}
-                for n, status in ((1, "confirmed"), (2, "unsubscribed"))
-            ],
+            [{"id": n, "email": f"r{n}@example.org", "email_key": f"r{n}@example.org",
+              "topics": topics or {}, "status": row[0], "token_salt": f"salt{n}",
+              "created_at": NOW} for n, row in rows.items()],
         )  # fmt: skip
         conn.execute(
             edition.insert().values(
@@ -33,9 +33,20 @@ def test_send_statements_match_the_core_ones(tmp_path: Path) -> None:
         )
         conn.execute(
             delivery.insert(),
-            [{"id": n, "edition_id": 1, "subscriber_id": n, "papers": [], "status": "claimed",
-              "claimed_by": "t", "claimed_at": NOW} for n in (1, 2)],
+            [{"id": n, "edition_id": 1, "subscriber_id": n, "papers": [], "status": status,
+              "claimed_by": "other" if claimed_at else None, "claimed_at": claimed_at,
+              "next_attempt_at": retry} for n, (_, status, claimed_at, retry) in rows.items()],
         )  # fmt: skip
+    return db
+
+
+def test_send_statements_match_the_core_ones(tmp_path: Path) -> None:
+    topics = {"categories": ["cs.LG"], "keywords": ["diffusion “models”"], "like_upvotes": True}
+    rows: dict[int, Row] = {
+        1: ("confirmed", "claimed", NOW, None),
+        2: ("unsubscribed", "claimed", NOW, None),
+    }
+    db = seeded(tmp_path, rows, topics)
 
     with db.engine.connect() as conn:
         statements = ledger.SendStatements(conn)
@@ -60,36 +71,17 @@ def test_send_statements_match_the_core_ones(tmp_path: Path) -> None:
 
 
 def test_claim_takes_expired_claims_then_due_ones_up_to_the_limit(tmp_path: Path) -> None:
-    db = Database(f"sqlite:///{tmp_path / 'papertide.db'}")
-    upgrade(db)
     lease = dt.timedelta(minutes=5)
-    rows = {  # delivery id: (status, claimed_at, next_attempt_at)
-        1: ("sent", None, None),
-        2: ("pending", None, NOW + dt.timedelta(minutes=1)),  # a retry not due yet
-        3: ("claimed", NOW - dt.timedelta(minutes=1), None),  # another sender's, fresh
-        4: ("pending", None, None),
-        5: ("pending", None, NOW - dt.timedelta(seconds=1)),  # a retry now due
-        6: ("claimed", NOW - dt.timedelta(minutes=6), None),  # a crashed sender's
-        7: ("pending", None, None),
+    rows: dict[int, Row] = {
+        1: ("confirmed", "sent", None, None),
+        2: ("confirmed", "pending", None, NOW + dt.timedelta(minutes=1)),  # a retry not due yet
+        3: ("confirmed", "claimed", NOW - dt.timedelta(minutes=1), None),  # another's, fresh
+        4: ("confirmed", "pending", None, None),
+        5: ("confirmed", "pending", None, NOW - dt.timedelta(seconds=1)),  # a retry now due
+        6: ("confirmed", "claimed", NOW - dt.timedelta(minutes=6), None),  # a crashed sender's
+        7: ("confirmed", "pending", None, None),
     }
-    with db.write() as conn:
-        conn.execute(
-            subscriber.insert(),
-            [{"id": n, "email": f"r{n}@example.org", "email_key": f"r{n}@example.org",
-              "topics": {}, "status": "confirmed", "token_salt": "s", "created_at": NOW}
-             for n in rows],
-        )  # fmt: skip
-        conn.execute(
-            edition.insert().values(
-                id=1, kind="daily", period="2026-11-27", papers=[], built_at=NOW
-            )
-        )
-        conn.execute(
-            delivery.insert(),
-            [{"id": n, "edition_id": 1, "subscriber_id": n, "papers": [], "status": status,
-              "claimed_by": "other" if claimed_at else None, "claimed_at": claimed_at,
-              "next_attempt_at": retry} for n, (status, claimed_at, retry) in rows.items()],
-        )  # fmt: skip
+    db = seeded(tmp_path, rows)
     with db.write() as conn:
         first = ledger.claim(conn, 1, "me", NOW, 3, lease)
     with db.write() as conn:

@@ -93,6 +93,21 @@ def settings_for(tmp_path: Path, server: SmtpServer, **changes: object) -> Setti
     return Settings(**(values | changes))  # type: ignore[arg-type]
 
 
+def sender_command(
+    tmp_path: Path, server: SmtpServer, subscribers: int, per_second: float
+) -> tuple[Database, int, dict[str, str], list[str]]:
+    """A database file with an edition for `subscribers` confirmed ones, and the environment
+    and command line of `papertide digest send` for it, as another process runs it."""
+    url = f"sqlite:///{tmp_path / 'papertide.db'}"
+    db = Database(url)
+    upgrade(db)
+    edition_id = add_edition(db, ["confirmed"] * subscribers)
+    settings = settings_for(tmp_path, server, database_url=url, digest_max_per_second=per_second)
+    environment = {**os.environ, **settings_environment(settings), "COLUMNS": "200"}
+    command = [sys.executable, "-m", "papertide", "digest", "send", "--edition", str(edition_id)]
+    return db, edition_id, environment, command
+
+
 @pytest.fixture
 def db(tmp_path: Path) -> Iterator[Database]:
     database = Database(f"sqlite:///{tmp_path / 'papertide.db'}")
@@ -263,14 +278,8 @@ def test_crash_and_resume_reaches_everyone_with_duplicates_only_in_flight(
 ) -> None:
     """The sender, as a subprocess, is SIGKILLed at 5 random points and started again until
     the edition is done: everyone gets it; duplicates <= the claims in flight at the kills."""
-    url = f"sqlite:///{tmp_path / 'papertide.db'}"
-    db = Database(url)
-    upgrade(db)
     subscribers = 2000
-    edition_id = add_edition(db, ["confirmed"] * subscribers)
-    settings = settings_for(tmp_path, server, database_url=url, digest_max_per_second=600)
-    environment = {**os.environ, **settings_environment(settings)}
-    command = [sys.executable, "-m", "papertide", "digest", "send", "--edition", str(edition_id)]
+    db, edition_id, environment, command = sender_command(tmp_path, server, subscribers, 600)
     rng = random.Random(5)
     in_flight_at_kills: list[int] = []
     runs = 0
@@ -309,17 +318,11 @@ def test_crash_and_resume_reaches_everyone_with_duplicates_only_in_flight(
 def test_helper_processes_share_an_edition_and_send_each_message_once(
     tmp_path: Path, server: SmtpServer
 ) -> None:
-    """`digest send --processes 3`: this process and two spawned helpers, through the ledger."""
-    url = f"sqlite:///{tmp_path / 'papertide.db'}"
-    db = Database(url)
-    upgrade(db)
+    """`digest send --processes 3`: three spawned helpers share the edition through the ledger."""
     subscribers = 900
-    edition_id = add_edition(db, ["confirmed"] * subscribers)
-    # 450 msg/s shared by 3: alone, this process would need 6 s, so the helpers (started in
-    # about a second) take part.
-    settings = settings_for(tmp_path, server, database_url=url, digest_max_per_second=450)
-    environment = {**os.environ, **settings_environment(settings), "COLUMNS": "200"}
-    command = [sys.executable, "-m", "papertide", "digest", "send", "--edition", str(edition_id)]
+    # 450 msg/s shared by 3: alone, one helper would need 6 s, so all of them (started within
+    # a second or so of each other) take part.
+    db, edition_id, environment, command = sender_command(tmp_path, server, subscribers, 450)
     finished = subprocess.run(
         [*command, "--processes", "3"], env=environment, capture_output=True, text=True, timeout=120
     )
@@ -327,12 +330,31 @@ def test_helper_processes_share_an_edition_and_send_each_message_once(
     assert server.handler.by_recipient() == {address(n): 1 for n in range(subscribers)}
     assert set(ledger(db, edition_id).values()) == {"sent"}
     summary = re.search(
-        r"(\d+) by this process, (\d+) by helper 1, (\d+) by helper 2", finished.stderr
+        r"(\d+) by helper 1, (\d+) by helper 2, (\d+) by helper 3\)", finished.stderr
     )
     assert summary is not None, finished.stderr
     shares = [int(n) for n in summary.groups()]
     assert sum(shares) == subscribers and min(shares) > 0
     assert "; finished" in finished.stderr
+    db.dispose()
+
+
+def test_ctrl_c_stops_the_helpers_and_they_give_their_claims_back(
+    tmp_path: Path, server: SmtpServer
+) -> None:
+    db, edition_id, environment, command = sender_command(tmp_path, server, 600, 100)
+    process = subprocess.Popen(
+        [*command, "--processes", "2"], env=environment, start_new_session=True,
+        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+    )  # fmt: skip
+    while len(server.handler.received) < 50 and process.poll() is None:
+        time.sleep(0.05)
+    os.killpg(process.pid, signal.SIGINT)  # what a terminal's Ctrl-C does: the whole group
+    assert process.wait(timeout=60) == 130
+    statuses = ledger(db, edition_id)
+    assert "claimed" not in statuses.values()
+    sent = {email for email, status in statuses.items() if status == "sent"}
+    assert sent == set(server.handler.by_recipient()) and 50 <= len(sent) < 600
     db.dispose()
 
 

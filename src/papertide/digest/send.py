@@ -222,11 +222,15 @@ def send_edition_in_processes(
     progress: Callable[[str], None] | None = None,
     stop: threading.Event | None = None,
 ) -> SendReport:
-    """`send_edition` by `options.processes` senders: this process and helpers of their own
-    (spawned; each opens the database, SMTP connections and DKIM key from the settings). One
-    Python process renders, signs and talks SMTP on one core at most (the GIL); the ledger
-    already keeps any number of senders from sending a message twice. The rate cap is shared
-    out between them; `progress` hears only this process's outcomes."""
+    """`send_edition` here (`options.processes` 1), or by that many helper processes while
+    this one waits: one Python process renders, signs and talks SMTP on one core at most (the
+    GIL), and the ledger already keeps any number of senders from sending a message twice.
+
+    Helpers are spawned (each opens the database, its SMTP connections and the DKIM key from
+    the settings) and lower their CPU priority by `PAPERTIDE_DIGEST_SEND_NICE`: bulk sending
+    yields to the web server and to a mail server on the same machine, the usual bottleneck
+    of the pipeline. The rate cap is shared out between them. `progress` and `stop` reach
+    only a sender in this process; with helpers, watch the ledger (`outstanding`)."""
     options = options or SendOptions.from_settings(settings)
     if options.processes <= 1:
         return send_edition(
@@ -237,16 +241,13 @@ def send_edition_in_processes(
     share = dataclasses.replace(
         options, processes=1, max_per_second=options.max_per_second / options.processes
     )
+    report = SendReport(edition_id)
     context = multiprocessing.get_context("spawn")  # no inherited connections or threads
-    with ProcessPoolExecutor(options.processes - 1, mp_context=context) as pool:
+    with ProcessPoolExecutor(options.processes, mp_context=context) as pool:
         helpers: list[Future[dict[str, int]]] = [
             pool.submit(_helper, settings, edition_id, f"{name}/p{n}", share)
-            for n in range(1, options.processes)
+            for n in range(1, options.processes + 1)
         ]
-        report = send_edition(
-            db, edition_id, mailer, settings, f"{name}/p0",
-            options=share, progress=progress, stop=stop,
-        )  # fmt: skip
         for helper in helpers:
             report.add(helper.result())
     with db.write() as conn:
@@ -258,6 +259,8 @@ def _helper(settings: Settings, edition_id: int, name: str, options: SendOptions
     """One helper process of send_edition_in_processes."""
     from papertide.digest.mailer import make_mailer
 
+    if settings.digest_send_nice and hasattr(os, "nice"):
+        os.nice(settings.digest_send_nice)
     db = Database(settings.resolved_database_url)
     mailer = make_mailer(settings)
     try:
