@@ -46,7 +46,7 @@ def dns(key: rsa.RSAPrivateKey) -> Callable[..., bytes]:
     return lookup
 
 
-def message(text: str = "Hello ✓\n" * 50) -> OutgoingMessage:
+def message(text: str = "Hello ✓\n" * 50, eight_bit: bool = False) -> OutgoingMessage:
     return build_message(
         INFO,
         to="ada@example.org",
@@ -56,14 +56,18 @@ def message(text: str = "Hello ✓\n" * 50) -> OutgoingMessage:
         text=text,
         html=f"<p>{text}</p>",
         date=dt.datetime(2026, 11, 27, 7),
+        eight_bit=eight_bit,
     )
 
 
+@pytest.mark.parametrize("eight_bit", [False, True])
 def test_a_signature_verifies_with_dkimpy(
-    key: rsa.RSAPrivateKey, dns: Callable[..., bytes]
+    key: rsa.RSAPrivateKey, dns: Callable[..., bytes], eight_bit: bool
 ) -> None:
-    signed = DkimSigner("papers.example.org", "pt2026", key).sign(message())
+    built = message(eight_bit=eight_bit)
+    signed = DkimSigner("papers.example.org", "pt2026", key).sign(built)
     assert signed.startswith(b"DKIM-Signature: v=1; a=rsa-sha256; c=relaxed/simple;")
+    assert signed.isascii() != eight_bit  # the text part went as 8-bit UTF-8, or not
     assert dkim.verify(signed, dnsfunc=dns)
 
 
