@@ -17,7 +17,8 @@ class Schedule(Protocol):
         """The time the job is due; at or before `now` means it should run now."""
         ...
 
-    def describe(self) -> str: ...
+    def describe(self) -> str:
+        ...
 
 
 @dataclass(frozen=True, slots=True)

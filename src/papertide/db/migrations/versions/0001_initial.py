@@ -81,9 +81,7 @@ def upgrade() -> None:
             ["paper_id"], ["paper.id"], name="fk_daily_entry_paper_id_paper", ondelete="CASCADE"
         ),
         sa.ForeignKeyConstraint(
-            ["submitted_by"],
-            ["user.id"],
-            name="fk_daily_entry_submitted_by_user",
+            ["submitted_by"], ["user.id"], name="fk_daily_entry_submitted_by_user",
             ondelete="SET NULL",
         ),
         sa.UniqueConstraint("paper_id", "date", name="uq_daily_entry_paper_date"),

@@ -23,9 +23,7 @@ def upgrade() -> None:
         sa.Column("embedded_at", sa.DateTime, nullable=False),
         sa.PrimaryKeyConstraint("paper_id", name="pk_paper_embedding"),
         sa.ForeignKeyConstraint(
-            ["paper_id"],
-            ["paper.id"],
-            name="fk_paper_embedding_paper_id_paper",
+            ["paper_id"], ["paper.id"], name="fk_paper_embedding_paper_id_paper",
             ondelete="CASCADE",
         ),
     )
