@@ -105,7 +105,7 @@ class SmtpMailer:
             raise ValueError(
                 f"the envelope sender {sender!r} is not a plain address: check PAPERTIDE_MAIL_FROM"
             )
-        if not _plain_address(recipient):  # it could smuggle a command: never deliverable
+        if not recipient or not _plain_address(recipient):  # never deliverable
             raise PermanentFailure(f"cannot send to {recipient!r}: not a plain address")
         smtp = self._connection()
         try:
