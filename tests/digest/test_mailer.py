@@ -113,6 +113,7 @@ def test_addresses_that_could_smuggle_a_command_are_refused(server: SmtpServer) 
         "ada@example.org>\r\nRCPT TO:<eve@example.org",
         "a b@example.org",
         "ädå@x.org",
+        "",
     ):
         with pytest.raises(PermanentFailure, match="not a plain address"):
             mailer.send(b"Subject: x\r\n\r\nx\r\n", SENDER, recipient)
