@@ -87,6 +87,16 @@ def copy_database(source: Path, target: Path, fresh: bool) -> None:
         original.close()
 
 
+def copy_of_core_database(out: Path, folder: str, fresh: bool) -> Settings:
+    """Settings for a private copy (under `out/folder`) of the database this benchmark built,
+    for the benchmarks that add to it; exits with what to run when there is none yet."""
+    source = out / "data" / "papertide.db"
+    if not source.exists():
+        raise SystemExit(f"{source} is missing: run `python bench/core.py --no-load` first")
+    copy_database(source, out / folder / "papertide.db", fresh)
+    return load_settings(None, data_dir=out / folder, load_demo=False)
+
+
 def import_data(data: Path, settings: Settings) -> tuple[Database, dict[str, Any]]:
     """Fresh database, HF daily tarballs then arXiv listings; papers/s for each and in all."""
     db_file = settings.data_dir / "papertide.db"

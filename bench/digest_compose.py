@@ -33,9 +33,9 @@ import sqlalchemy as sa
 from rich.console import Console
 from rich.table import Table
 
-from core import copy_database
+from core import copy_of_core_database
 from papertide.bootstrap import open_database
-from papertide.config import Settings, load_settings
+from papertide.config import Settings
 from papertide.db import Database
 from papertide.db.schema import daily_entry, delivery, paper, subscriber
 from papertide.digest.compose import Digest, Kind, Recipient, Topics, digest_of
@@ -283,11 +283,7 @@ def main() -> None:
     parser.add_argument("--json", action="store_true", help="print all figures as one JSON line")
     args = parser.parse_args()
     out = args.out.resolve()
-    source = out / "data" / "papertide.db"
-    if not source.exists():
-        raise SystemExit(f"{source} is missing: run `python bench/core.py --no-load` first")
-    copy_database(source, out / "digest" / "papertide.db", args.fresh)
-    settings = load_settings(None, data_dir=out / "digest", load_demo=False)
+    settings = copy_of_core_database(out, "digest", args.fresh)
     db = open_database(settings)  # migrates the copy to the current schema
     with console.status(f"adding {args.subscribers:,} subscribers"):
         add_subscribers(db, args.subscribers)

@@ -27,8 +27,7 @@ import sqlalchemy as sa
 from rich.console import Console
 from rich.table import Table
 
-from core import Latency, asgi_get, copy_database
-from papertide.config import load_settings
+from core import Latency, asgi_get, copy_of_core_database
 from papertide.db import Database
 from papertide.db.schema import daily_entry, paper, repo_stars, upvote, user
 from papertide.db.writes import bump_content_version
@@ -245,11 +244,7 @@ def main() -> None:
     parser.add_argument("--json", action="store_true", help="print all figures as one JSON line")
     args = parser.parse_args()
     out = args.out.resolve()
-    source = out / "data" / "papertide.db"
-    if not source.exists():
-        raise SystemExit(f"{source} is missing: run `python bench/core.py --no-load` first")
-    copy_database(source, out / "trending" / "papertide.db", args.fresh)
-    settings = load_settings(None, data_dir=out / "trending", load_demo=False)
+    settings = copy_of_core_database(out, "trending", args.fresh)
     app = create_app(settings)  # migrates the copy to the current schema
     with console.status("adding synthetic users, upvotes and star snapshots"):
         data = add_activity(app.state.db, args.upvotes)
