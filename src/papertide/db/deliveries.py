@@ -148,40 +148,26 @@ def _claim_where(
 # running it on SQLite.
 _RECIPIENT_BY_ID = sa.select(*_RECIPIENT).where(subscriber.c.id == sa.bindparam("subscriber_id"))
 _NOT_SENT = sa.and_(delivery.c.id == sa.bindparam("delivery_id"), delivery.c.status != "sent")
-_MARK_SENT = (
-    delivery.update()
-    .where(_NOT_SENT)
-    .values(
-        status="sent",
-        sent_at=sa.bindparam("now"),
-        message_id=sa.bindparam("message_id"),
-        last_error=None,
-        claimed_by=None,
-        claimed_at=None,
-    )
+
+
+def _released(**values: Any) -> sa.Update:
+    """An update of one delivery not yet sent that also drops its claim. Never steps back
+    from sent (a reclaimed row finished by its first sender stays sent)."""
+    return delivery.update().where(_NOT_SENT).values(claimed_by=None, claimed_at=None, **values)
+
+
+_MARK_SENT = _released(
+    status="sent",
+    sent_at=sa.bindparam("now"),
+    message_id=sa.bindparam("message_id"),
+    last_error=None,
 )
-_MARK_RETRY = (
-    delivery.update()
-    .where(_NOT_SENT)
-    .values(
-        status="pending",
-        next_attempt_at=sa.bindparam("retry_at"),
-        last_error=sa.bindparam("error"),
-        claimed_by=None,
-        claimed_at=None,
-    )
+_MARK_RETRY = _released(
+    status="pending",
+    next_attempt_at=sa.bindparam("retry_at"),
+    last_error=sa.bindparam("error"),
 )
-# Never step back from sent (a reclaimed row finished by its first sender stays sent).
-_MARK_DONE = (
-    delivery.update()
-    .where(_NOT_SENT)
-    .values(
-        status=sa.bindparam("outcome"),
-        last_error=sa.bindparam("error"),
-        claimed_by=None,
-        claimed_at=None,
-    )
-)
+_MARK_DONE = _released(status=sa.bindparam("outcome"), last_error=sa.bindparam("error"))
 
 
 def recipient(conn: sa.Connection, subscriber_id: int) -> Recipient | None:
