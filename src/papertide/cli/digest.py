@@ -1,0 +1,186 @@
+"""`papertide digest`: build editions, send them, record bounces."""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+import threading
+from typing import TYPE_CHECKING, Annotated
+
+import typer
+
+from papertide import jobs
+from papertide.bootstrap import open_database
+from papertide.cli.common import (
+    EXIT_CHANGED,
+    EXIT_ERROR,
+    EXIT_UNCHANGED,
+    ConfigOption,
+    DatabaseOption,
+    DataDirOption,
+    console,
+    counting_bar,
+    load_or_exit,
+)
+from papertide.config import Settings
+from papertide.db import Database
+
+if TYPE_CHECKING:
+    from papertide.digest.mailer import Mailer
+    from papertide.digest.send import SendOptions, SendReport
+
+
+digest_app = typer.Typer(
+    help=(
+        "Email digests (issue #6, docs/digests.md): build editions, send them. Exit status: "
+        "0 something changed, 3 nothing to do, 1 on an error."
+    ),
+    no_args_is_help=True,
+)
+
+
+@digest_app.command("build")
+def digest_build(
+    kind: Annotated[str, typer.Option(help="daily (weekdays) or weekly (ISO weeks).")],
+    config: ConfigOption = None,
+    data_dir: DataDirOption = None,
+    database_url: DatabaseOption = None,
+    now: Annotated[
+        str | None, typer.Option(help="Build as if it were this UTC time (ISO 8601).")
+    ] = None,
+) -> None:
+    """Freeze the latest complete period's edition: its papers in trending order and every
+    confirmed subscriber's selection. Idempotent and resumable: run it again after a crash."""
+    from papertide.digest.compose import Kind
+    from papertide.digest.editions import build_edition
+
+    if kind not in ("daily", "weekly"):
+        raise typer.BadParameter(f"{kind!r} is not daily or weekly", param_hint="--kind")
+    at = jobs.utcnow()
+    if now is not None:
+        try:
+            parsed = dt.datetime.fromisoformat(now)
+        except ValueError as exc:
+            raise typer.BadParameter(
+                f"{now!r} is not an ISO 8601 time", param_hint="--now"
+            ) from exc
+        at = parsed.astimezone(dt.UTC).replace(tzinfo=None) if parsed.tzinfo else parsed
+    settings = load_or_exit(config, data_dir=data_dir, database_url=database_url)
+    db = open_database(settings.model_copy(update={"load_demo": False}))
+    with counting_bar(f"[bold]{kind} edition[/bold]") as progress:
+        task = progress.add_task("subscribers", total=None)
+
+        def advance(done: int, total: int) -> None:
+            progress.update(task, completed=done, total=total)
+
+        edition_kind: Kind = "weekly" if kind == "weekly" else "daily"
+        summary = build_edition(db, edition_kind, at, settings, progress=advance)
+    db.dispose()
+    console.print(summary.describe())
+    raise typer.Exit(EXIT_CHANGED if summary.changed else EXIT_UNCHANGED)
+
+
+@digest_app.command("send")
+def digest_send(
+    config: ConfigOption = None,
+    edition: Annotated[int | None, typer.Option(help="Send this edition (by id).")] = None,
+    kind: Annotated[
+        str | None, typer.Option(help="Send every unfinished edition of this kind (daily|weekly).")
+    ] = None,
+    wait: Annotated[
+        float, typer.Option(help="Seconds to wait for due retries before leaving them.", min=0)
+    ] = 60.0,
+    worker_name: Annotated[
+        str | None, typer.Option("--worker", help="Name recorded on claims (default host:pid).")
+    ] = None,
+    processes: Annotated[
+        int | None,
+        typer.Option(
+            help="Over 1: send with this many helper processes, a core each "
+            "(default PAPERTIDE_DIGEST_SEND_PROCESSES).",
+            min=1,
+            max=64,
+        ),
+    ] = None,
+) -> None:
+    """Send unfinished editions through the delivery ledger (resumable: run it again after a
+    crash). Without --edition or --kind: every unfinished edition."""
+    from papertide.digest import send
+    from papertide.digest.dkim import DkimConfigError
+    from papertide.digest.mailer import make_mailer
+
+    settings = load_or_exit(config)
+    db = open_database(settings.model_copy(update={"load_demo": False}))
+    editions = send.editions_to_send(db, edition, kind)
+    if not editions:
+        console.print("Nothing to send.")
+        raise typer.Exit(EXIT_UNCHANGED)
+    options = send.SendOptions.from_settings(settings, max_wait_s=wait)
+    if processes is not None:
+        options = dataclasses.replace(options, processes=processes)
+    mailer = make_mailer(settings)
+    changed = False
+    for edition_id in editions:
+        try:
+            report = _send_with_progress(db, edition_id, mailer, settings, worker_name, options)
+        except DkimConfigError as exc:
+            console.print(f"[red]DKIM:[/red] {exc}")
+            raise typer.Exit(EXIT_ERROR) from exc
+        console.print(report.summary())
+        changed = changed or report.sent + report.failed + report.suppressed + report.skipped > 0
+    raise typer.Exit(EXIT_CHANGED if changed else EXIT_UNCHANGED)
+
+
+def _send_with_progress(
+    db: Database,
+    edition_id: int,
+    mailer: Mailer,
+    settings: Settings,
+    worker_name: str | None,
+    options: SendOptions,
+) -> SendReport:
+    """One edition sent, with a progress bar: fed by this process's outcomes, or, with helper
+    processes (whose sends reach this one through the ledger only), by reading the ledger."""
+    from papertide.digest import send
+
+    with counting_bar(f"[bold]edition {edition_id}[/bold]") as progress:
+        total = send.outstanding(db, edition_id)
+        task = progress.add_task("sending", total=total)
+
+        def advance(outcome: str) -> None:
+            if outcome != "retried":  # still pending: it comes back later
+                progress.advance(task)
+
+        done = threading.Event()
+
+        def poll() -> None:
+            while not done.wait(0.5):
+                progress.update(task, completed=total - send.outstanding(db, edition_id))
+
+        if options.processes > 1:
+            threading.Thread(target=poll, daemon=True).start()
+        try:
+            return send.send_edition_in_processes(
+                db, edition_id, mailer, settings, worker_name, options=options,
+                progress=None if options.processes > 1 else advance,
+            )  # fmt: skip
+        finally:
+            done.set()
+
+
+@digest_app.command("bounce")
+def digest_bounce(
+    address: Annotated[str, typer.Argument(help="The address that bounced or complained.")],
+    reason: Annotated[str, typer.Option(help="Recorded as the suppression reason.")] = "bounce",
+    config: ConfigOption = None,
+) -> None:
+    """Suppress an address (a provider's bounce or complaint): it gets no more mail."""
+    from papertide.digest import send
+
+    settings = load_or_exit(config)
+    db = open_database(settings.model_copy(update={"load_demo": False}))
+    if not send.record_bounce(db, address, reason):
+        console.print(f"No subscriber has the address {address}.")
+        raise typer.Exit(EXIT_UNCHANGED)
+    console.print(f"Suppressed {address} ({reason}).")
+    raise typer.Exit(EXIT_CHANGED)
