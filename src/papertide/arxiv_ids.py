@@ -5,10 +5,13 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
+# A version has at most three digits (issue #10): real papers stay far below v100, and a
+# 4,301-digit "version" must not reach int(), which refuses over 4,300 digits.
+_VERSION = r"(?:v(?P<version>\d{1,3}))?"
 # New style (2007-04 on): YYMM.NNNN (4 digits to 2014-12) or YYMM.NNNNN, optional version.
-_NEW = re.compile(r"(?P<base>\d{4}\.\d{4,5})(?:v(?P<version>\d+))?")
+_NEW = re.compile(r"(?P<base>\d{4}\.\d{4,5})" + _VERSION)
 # Old style: archive(.SUBJ)/YYMMNNN, optional version, e.g. hep-th/9901001v2, math.GT/0309136.
-_OLD = re.compile(r"(?P<base>[a-z]+(?:-[a-z]+)*(?:\.[A-Z]{2})?/\d{7})(?:v(?P<version>\d+))?")
+_OLD = re.compile(r"(?P<base>[a-z]+(?:-[a-z]+)*(?:\.[A-Z]{2})?/\d{7})" + _VERSION)
 _URL_PREFIX = re.compile(r"^(?:https?://)?(?:www\.|export\.)?arxiv\.org/(?:abs|pdf|html)/", re.I)
 _GITHUB = re.compile(
     r"^(?:https?://)?(?:www\.)?github\.com/(?P<owner>[A-Za-z0-9](?:[A-Za-z0-9-]{0,38}))/"

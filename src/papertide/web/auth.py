@@ -14,6 +14,7 @@ import datetime as dt
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Annotated, Any, TypeVar
+from urllib.parse import quote
 
 from fastapi import Depends, FastAPI, HTTPException, Request
 from fastapi.responses import JSONResponse, RedirectResponse, Response
@@ -129,7 +130,9 @@ def set_csrf_cookie(response: Response, request: Request, value: str) -> None:
     response.set_cookie(
         CSRF_COOKIE,
         value,
-        path=request.url.path,
+        # Percent-encoded as the browser sends it: a decoded path may hold a NUL or `;`, which
+        # the server refuses to put in a header, dropping the connection (issue #10).
+        path=quote(request.url.path, safe="/:@!$&'()*+,="),
         secure=cookie_secure(request),
         httponly=True,
         samesite="lax",

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import Depends, Request
+from fastapi import Depends, Form, Path, Request
 from fastapi.responses import HTMLResponse
 from fastapi.templating import Jinja2Templates
 
@@ -63,3 +63,9 @@ SettingsDep = Annotated[Settings, Depends(get_settings)]
 DatabaseDep = Annotated[Database, Depends(get_db)]
 PageDep = Annotated[Page, Depends(get_page)]
 SearchDep = Annotated[SearchService, Depends(get_search)]
+
+# A database row id from a URL or a form: SQLite's INTEGER is 64-bit signed, and a larger number
+# handed to it raises OverflowError, a 500 (issue #10). Out of range is a 400 at the edge.
+MAX_ROW_ID = 2**63 - 1
+RowIdPath = Annotated[int, Path(ge=1, le=MAX_ROW_ID)]
+RowIdField = Annotated[int | None, Form(ge=1, le=MAX_ROW_ID)]

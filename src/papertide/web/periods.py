@@ -14,6 +14,9 @@ _DAY = re.compile(r"(\d{4})-(\d{2})-(\d{2})", re.ASCII)
 _WEEK = re.compile(r"(\d{4})-W(\d{2})", re.ASCII)
 _MONTH = re.compile(r"(\d{4})-(\d{2})", re.ASCII)
 _URL_PREFIX: dict[PeriodKind, str] = {"day": "date", "week": "week", "month": "month"}
+# The years a URL may name (issue #10): wide enough for any paper, narrow enough that a period's
+# neighbours and the day after its end (search filters, pagers) stay inside `datetime`'s range.
+EARLIEST_YEAR, LATEST_YEAR = 1900, 2999
 
 
 class InvalidPeriod(ValueError):
@@ -69,12 +72,16 @@ def parse_period(kind: PeriodKind, text: str) -> Period:
     """Parse `YYYY-MM-DD`, `YYYY-Www` or `YYYY-MM` strictly; raise InvalidPeriod otherwise."""
     try:
         if kind == "day":
-            return period_containing("day", _parse_day(text))
-        if kind == "week":
-            return _parse_week(text)
-        return _parse_month(text)
+            period = period_containing("day", _parse_day(text))
+        elif kind == "week":
+            period = _parse_week(text)
+        else:
+            period = _parse_month(text)
     except (ValueError, OverflowError) as exc:  # OverflowError: the week of 9999-12-31
         raise InvalidPeriod(_EXPECTED[kind].format(text=text)) from exc
+    if not EARLIEST_YEAR <= period.start.year <= period.end.year <= LATEST_YEAR:
+        raise InvalidPeriod(f"“{text}” is out of range: years {EARLIEST_YEAR}–{LATEST_YEAR} only.")
+    return period
 
 
 _EXPECTED: dict[PeriodKind, str] = {

@@ -31,7 +31,7 @@ from papertide.ingest.http import client_from_settings
 from papertide.ingest.submission import Rules, SubmissionRefused, SubmittingUser, submit
 from papertide.models import Account
 from papertide.web.auth import PRIVATE, SignedIn, enforce_rate, require_account
-from papertide.web.deps import DatabaseDep, PageDep, SettingsDep
+from papertide.web.deps import DatabaseDep, PageDep, RowIdField, RowIdPath, SettingsDep
 
 router = APIRouter()
 
@@ -79,7 +79,7 @@ def add_comment(
     settings: SettingsDep,
     account: SignedIn,
     body: Body,
-    parent: Annotated[int | None, Form()] = None,
+    parent: RowIdField = None,
 ) -> Response:
     """Comment on a paper (or reply to a comment)."""
     paper_id = _paper_id(arxiv_id)
@@ -101,7 +101,7 @@ def _own_comment(db: DatabaseDep, comment_id: int) -> comments.CommentView:
 
 
 @router.post("/comments/{comment_id}/edit", response_model=None)
-def edit_comment(comment_id: int, db: DatabaseDep, account: SignedIn, body: Body) -> Response:
+def edit_comment(comment_id: RowIdPath, db: DatabaseDep, account: SignedIn, body: Body) -> Response:
     """Replace the text of one's own comment."""
     found = _own_comment(db, comment_id)
     try:
@@ -115,7 +115,7 @@ def edit_comment(comment_id: int, db: DatabaseDep, account: SignedIn, body: Body
 
 
 @router.post("/comments/{comment_id}/delete", response_model=None)
-def delete_comment(comment_id: int, db: DatabaseDep, account: SignedIn) -> Response:
+def delete_comment(comment_id: RowIdPath, db: DatabaseDep, account: SignedIn) -> Response:
     """Delete one's own comment."""
     found = _own_comment(db, comment_id)
     with db.write() as conn:
@@ -126,7 +126,7 @@ def delete_comment(comment_id: int, db: DatabaseDep, account: SignedIn) -> Respo
 
 @router.post("/comments/{comment_id}/hide", response_model=None)
 def hide_comment(
-    comment_id: int,
+    comment_id: RowIdPath,
     db: DatabaseDep,
     account: Curator,
     hidden: Annotated[str, Form(max_length=1)] = "1",
