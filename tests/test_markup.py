@@ -2,10 +2,16 @@
 
 from __future__ import annotations
 
+import re
+from pathlib import Path
+
 import pytest
 from tests.html_parts import tags_and_attributes
 
-from papertide.markup import MAX_COMMENT_CHARS, render_comment
+from papertide import markup
+from papertide.markup import MAX_COMMENT_CHARS, formula_within_bounds, render_comment
+
+RENDER_MATH_JS = Path(markup.__file__).parent / "web" / "static" / "render-math.js"
 
 
 def test_markdown_renders() -> None:
@@ -61,3 +67,32 @@ def test_latex_commands_stay_text_for_katex_with_trust_off() -> None:
 
 def test_long_comments_are_cut() -> None:
     assert len(render_comment("x" * (MAX_COMMENT_CHARS * 2))) < MAX_COMMENT_CHARS + 20
+
+
+def test_formulas_past_the_bounds_are_code_never_handed_to_katex() -> None:
+    """Issue #10: these two comments crashed the tab or stopped KaTeX for the rest of the page."""
+    underbraces = "$" + "\\underbrace{" * 765 + "x" + "}" * 765 + "$"
+    braces = "$" + "{" * 4900 + "x" + "}" * 4900 + "$"
+    assert len(underbraces) == 9_948
+    for attack in (underbraces, braces):
+        html = render_comment(f"Look: {attack} and $a+b$.")
+        assert html.startswith(f"<p>Look: <code>{attack}</code> and $a+b$.")
+    too_long = "$" + "x+" * 1000 + "x$"
+    assert render_comment(too_long) == f"<p><code>{too_long}</code></p>"
+
+
+def test_nesting_depth_counts_braces_and_left_but_not_escaped_braces() -> None:
+    assert formula_within_bounds("{" * 24 + "x" + "}" * 24)
+    assert not formula_within_bounds("{" * 25 + "x" + "}" * 25)
+    assert not formula_within_bounds("\\left(" * 25 + "x" + "\\right)" * 25)
+    assert formula_within_bounds("\\{" * 100 + "x")  # literal braces, no nesting
+    assert formula_within_bounds("{x}" * 600)  # long but flat
+    assert not formula_within_bounds("x" * 2001)
+
+
+def test_the_browser_uses_the_same_bounds_as_the_server() -> None:
+    script = RENDER_MATH_JS.read_text(encoding="utf-8")
+    for name in ("MAX_FORMULA_CHARS", "MAX_FORMULA_DEPTH"):
+        found = re.search(rf"var {name} = (\d+);", script)
+        assert found is not None, name
+        assert int(found.group(1)) == getattr(markup, name)

@@ -3,8 +3,10 @@
 What a comment may contain: paragraphs, emphasis, code, quotes, lists, links (http, https and
 mailto only, opened with rel="nofollow ugc noopener"), and LaTeX between `$...$`, `$$...$$`,
 `\\(...\\)` or `\\[...\\]`, left as text for the browser's KaTeX (trust off, bounded
-expansion: static/render-math.js). Raw HTML in the source is shown as text, never run;
-headings become bold paragraphs (a comment is not a document); images are not allowed.
+expansion: static/render-math.js); a formula past MAX_FORMULA_CHARS or MAX_FORMULA_DEPTH
+is shown as code and never handed to KaTeX (issue #10). Raw HTML in the source is shown as
+text, never run; headings become bold paragraphs (a comment is not a document); images are
+not allowed.
 """
 
 from __future__ import annotations
@@ -15,6 +17,10 @@ import nh3
 from markdown_it import MarkdownIt
 
 MAX_COMMENT_CHARS = 10_000
+# What KaTeX may be handed (issue #10: 765 nested `\\underbrace{` crashed the browser tab,
+# 4,900 nested `{` overflowed KaTeX's stack). static/render-math.js holds the same numbers.
+MAX_FORMULA_CHARS = 2000
+MAX_FORMULA_DEPTH = 24
 
 _TAGS = {
     "p", "br", "strong", "em", "del", "code", "pre", "blockquote", "ul", "ol", "li", "a", "hr",
@@ -26,6 +32,8 @@ _SCHEMES = {"http", "https", "mailto"}
 _MATH = re.compile(r"\$\$.+?\$\$|\\\[.+?\\\]|\\\(.+?\\\)|(?<![\\$\w])\$[^$\n]+?\$", re.DOTALL)
 _HEADING = re.compile(r"<h[1-6]>(.*?)</h[1-6]>", re.DOTALL)
 _PLACEHOLDER = "\ue000math{}\ue001"  # private-use characters: Markdown leaves them alone
+# What opens and closes a level of nesting; `\\` (a line break) and `\{` (a brace) do not.
+_NESTING = re.compile(r"\\\\|\\left(?![a-zA-Z])|\\right(?![a-zA-Z])|\\[{}]|[{}]")
 
 _markdown = MarkdownIt("commonmark", {"html": False, "linkify": False, "typographer": False})
 _markdown.enable("strikethrough")
@@ -43,7 +51,8 @@ def render_comment(source: str) -> str:
     text = _MATH.sub(protect, source[:MAX_COMMENT_CHARS])
     rendered = _HEADING.sub(r"<p><strong>\1</strong></p>", _markdown.render(text))
     for number, span in enumerate(spans):
-        rendered = rendered.replace(_PLACEHOLDER.format(number), _escape(span))
+        shown = _escape(span) if formula_within_bounds(span) else f"<code>{_escape(span)}</code>"
+        rendered = rendered.replace(_PLACEHOLDER.format(number), shown)
     return nh3.clean(
         rendered,
         tags=_TAGS,
@@ -52,6 +61,21 @@ def render_comment(source: str) -> str:
         link_rel="nofollow ugc noopener",
         strip_comments=True,
     ).strip()
+
+
+def formula_within_bounds(formula: str) -> bool:
+    """Whether KaTeX may be handed `formula`: short enough and not nested too deeply."""
+    if len(formula) > MAX_FORMULA_CHARS:
+        return False
+    depth = 0
+    for token in _NESTING.finditer(formula):
+        if token.group(0) in ("{", "\\left"):
+            depth += 1
+            if depth > MAX_FORMULA_DEPTH:
+                return False
+        elif token.group(0) in ("}", "\\right"):
+            depth -= 1
+    return True
 
 
 def _escape(text: str) -> str:

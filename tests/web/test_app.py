@@ -54,7 +54,6 @@ def test_static_assets_are_local(client: TestClient) -> None:
         "/static/render-math.js",
         "/static/katex/katex.min.js",
         "/static/katex/katex.min.css",
-        "/static/katex/contrib/auto-render.min.js",
         "/static/katex/fonts/KaTeX_Main-Regular.woff2",
     ):
         assert client.get(path).status_code == 200, path
