@@ -37,9 +37,9 @@ from papertide.db.engine import Database
 from papertide.ingest.arxiv_jsonl import arxiv_jsonl_source
 from papertide.ingest.hf_daily import HfDailySource
 from papertide.ingest.runner import run_import
+from papertide.periods import period_containing
 from papertide.search.keyword import search
 from papertide.web.app import create_app
-from papertide.web.periods import period_containing
 
 ROOT = Path(__file__).resolve().parent.parent
 EXPECTED_PAPERS = 80_317  # 9,877 HF daily papers + 74,728 arXiv listings - 4,288 in both

@@ -13,7 +13,7 @@ from tests.digest import edition_scenario as scenario
 from tests.digest.edition_scenario import MON, P1, P2, P3, P4, P5, P6, P7, P8, THURSDAY_ORDER
 
 from papertide.config import Settings
-from papertide.db import Database
+from papertide.db import Database, embeddings
 from papertide.db import editions as edition_rows
 from papertide.db.schema import digest_paper, edition
 from papertide.digest.compose import Topics
@@ -308,15 +308,17 @@ def test_the_next_build_finishes_a_stalled_one(papers: Database, tmp_path: Path)
     assert not again.changed and again.resumed == ()
 
 
-def test_the_configured_vector_index_is_opened_from_the_data_directory(
-    papers: Database, tmp_path: Path
-) -> None:
+def test_the_vector_index_comes_from_the_search_service(papers: Database, tmp_path: Path) -> None:
+    # Vectors stored in the database only: the search service builds the index from them,
+    # as it does for search and related papers (issue #10), rather than the digest opening
+    # whatever index file happens to lie in the data directory.
     small = _vectors(tmp_path / "small")
     ids = list(small.ids())
     rows = np.zeros((len(ids), 384), dtype=np.float32)  # the built-in model's dimension
     for i, pid in enumerate(ids):
         rows[i, :4] = small.vector(pid)
-    VectorIndex.build(tmp_path, "minilm-int8", 384, [(ids, rows)])
+    with papers.write() as conn:
+        assert embeddings.upsert_vectors(conn, "minilm-int8", ids, rows, FRIDAY_MORNING) == 8
     fan = scenario.add_user_with_upvotes(papers, "fan", [P6])
     liker = scenario.add_subscriber(papers, "f@example.org", {"like_upvotes": True}, user_id=fan)
     summary = build_edition(papers, "daily", FRIDAY_MORNING, _settings(tmp_path))

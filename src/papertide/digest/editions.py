@@ -244,18 +244,21 @@ def _search_expression(query: str) -> str:
     return " AND ".join(parts)
 
 
-def open_vectors(settings: Settings) -> VectorIndex | None:
-    """The vector index for "like my upvotes", or None (those topics then match nothing)."""
-    from papertide.search.embedder import model_dim
-    from papertide.search.vectors import VectorIndex
+def open_vectors(db: Database, settings: Settings) -> VectorIndex | None:
+    """The vector index for "like my upvotes", or None (those topics then match nothing).
 
-    try:
-        return VectorIndex.open(
-            settings.data_dir, settings.embedding_model, model_dim(settings.embedding_model)
+    It comes from the search service, as search and related papers get it: caught up with
+    the database, so the digest never opens a stale copy of the index on its own (issue #10).
+    """
+    from papertide.search.service import SearchService
+
+    search = SearchService(db, settings)
+    index = search.index()
+    if index is None:
+        log.info(
+            "digest: no vector index, so 'like my upvotes' matches nothing (%s)", search.unavailable
         )
-    except Exception as exc:  # no index, another model, a library missing: skip, say why
-        log.info("digest: no vector index, so 'like my upvotes' matches nothing (%s)", exc)
-        return None
+    return index
 
 
 def build_edition(
@@ -279,7 +282,9 @@ def build_edition(
         if period is not None and found is None:
             ranked = rank_period(conn, period, TrendingParams.from_settings(settings), now)
     if vectors is _DEFAULT:
-        vectors = open_vectors(settings) if stalled or found is None or _building(found) else None
+        vectors = (
+            open_vectors(db, settings) if stalled or found is None or _building(found) else None
+        )
     finish = functools.partial(
         _finish, db, settings=settings, progress=progress, vectors=vectors, batch_size=batch_size
     )

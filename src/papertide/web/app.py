@@ -16,7 +16,9 @@ from papertide.bootstrap import open_database
 from papertide.config import Settings
 from papertide.db import Database, queries
 from papertide.digest.mailer import make_mailer
+from papertide.ranking.service import TrendingService
 from papertide.ranking.trending import TrendingParams
+from papertide.search.service import SearchService
 from papertide.web.auth import csrf_guard, install_auth
 from papertide.web.cache import PageCache
 from papertide.web.errors import install_error_handlers
@@ -35,9 +37,7 @@ from papertide.web.routes import (
     users,
     votes,
 )
-from papertide.web.search_service import SearchService
 from papertide.web.security import SecurityHeadersMiddleware
-from papertide.web.trending import TrendingService
 
 HERE = Path(__file__).parent
 

@@ -16,9 +16,9 @@ from html import escape
 
 from markupsafe import Markup
 
+from papertide.periods import long_date, short_date
 from papertide.ranking.trending import StarSnapshot, TrendingEvents, Upvote
 from papertide.web.filters import compact_number
-from papertide.web.periods import long_date, short_date
 
 WIDTH, HEIGHT = 600, 180
 LEFT, RIGHT, TOP, BOTTOM = 52, 16, 14, 30  # margins around the plot, in SVG units

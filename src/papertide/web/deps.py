@@ -14,8 +14,8 @@ from fastapi.templating import Jinja2Templates
 
 from papertide.config import Settings
 from papertide.db.engine import Database
+from papertide.search.service import SearchService
 from papertide.web.auth import PRIVATE, clear_session_cookie, current_viewer
-from papertide.web.search_service import SearchService
 
 
 class Page:

@@ -10,9 +10,9 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from papertide.periods import InvalidPeriod
 from papertide.web.auth import wants_json
 from papertide.web.deps import Page
-from papertide.web.periods import InvalidPeriod
 
 logger = logging.getLogger(__name__)
 

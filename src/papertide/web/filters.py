@@ -10,7 +10,7 @@ from urllib.parse import urlsplit
 from markupsafe import Markup
 
 from papertide.markup import render_comment
-from papertide.web.periods import long_date as _long_date
+from papertide.periods import long_date as _long_date
 
 SHOWN_AUTHORS = 3
 

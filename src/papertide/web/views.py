@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from urllib.parse import urlencode
 
+from papertide.db.engine import Database
+from papertide.db.queries import FeedSort
 from papertide.models import PaperCard, SearchResults
-from papertide.web.periods import Period, PeriodKind
+from papertide.periods import Period, PeriodKind, period_containing
+from papertide.ranking.feed import DEFAULT_SORT, KINDS, FeedPage, feed_page
 
 
 def page_url(path: str, params: Mapping[str, str | int | None]) -> str:
@@ -66,6 +70,40 @@ class FeedView:
     @property
     def heading(self) -> str:
         return self.period.heading
+
+
+def build_feed(
+    db: Database, kind: PeriodKind, requested: Period | None, sort: FeedSort, page: int
+) -> FeedView:
+    """The feed page for `requested` (None: the latest featured day), one page of it."""
+    return feed_view(feed_page(db, kind, requested, sort, page))
+
+
+def feed_view(found: FeedPage) -> FeedView:
+    """What the feed template receives: the page of cards, and every link already built."""
+    period, per_page, total = found.period, found.per_page, found.total
+    sort_param = None if found.sort == DEFAULT_SORT else found.sort
+    params = {"sort": sort_param}
+    return FeedView(
+        period=period,
+        sort=found.sort,
+        cards=found.cards,
+        pager=make_pager(period.url, params, found.page, per_page or max(total, 1), total),
+        notice=found.notice,
+        prev_url=_feed_url(period.kind, found.before, sort_param),
+        next_url=_feed_url(period.kind, found.after, sort_param),
+        tab_urls={k: page_url(period_containing(k, found.anchor).url, params) for k in KINDS},
+        sort_urls={
+            s: page_url(period.url, {"sort": None if s == DEFAULT_SORT else s})
+            for s in ("upvotes", "newest")
+        },
+    )
+
+
+def _feed_url(kind: PeriodKind, day: dt.date | None, sort_param: str | None) -> str | None:
+    if day is None:
+        return None
+    return page_url(period_containing(kind, day).url, {"sort": sort_param})
 
 
 @dataclass(frozen=True, slots=True)

@@ -15,11 +15,12 @@ from fastapi.responses import Response
 from papertide.arxiv_ids import InvalidArxivId, parse_arxiv_id
 from papertide.db import queries
 from papertide.models import PaperCard
+from papertide.periods import InvalidPeriod, Period, parse_period
+from papertide.ranking.service import TrendingService
 from papertide.ranking.trending import explain
 from papertide.web.deps import DatabaseDep, SearchDep
 from papertide.web.hf_items import list_item, paper_object
-from papertide.web.periods import InvalidPeriod, Period, parse_period
-from papertide.web.trending import TrendingDep, TrendingService
+from papertide.web.trending import TrendingDep
 
 router = APIRouter(prefix="/api")
 

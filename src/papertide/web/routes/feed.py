@@ -8,9 +8,10 @@ from fastapi import APIRouter, Query
 from fastapi.responses import HTMLResponse
 
 from papertide.db.queries import FeedSort
+from papertide.periods import parse_period
+from papertide.ranking.feed import DEFAULT_SORT
 from papertide.web.deps import DatabaseDep, PageDep
-from papertide.web.feed import DEFAULT_SORT, build_feed
-from papertide.web.periods import parse_period
+from papertide.web.views import build_feed
 
 router = APIRouter()
 

@@ -15,6 +15,7 @@ from papertide.db import comments, queries
 from papertide.db.engine import Database
 from papertide.models import PaperDetail
 from papertide.web.auth import current_viewer
+from papertide.web.charts import history_charts
 from papertide.web.deps import DatabaseDep, PageDep, SearchDep
 from papertide.web.markdown import paper_markdown
 from papertide.web.trending import TrendingDep
@@ -47,7 +48,7 @@ async def paper_page(
     if as_markdown:
         return PlainTextResponse(paper_markdown(paper), media_type="text/markdown; charset=utf-8")
     related = search.related(canonical)
-    history = trending.history(canonical)  # upvote and star charts (issue #5)
+    history = history_charts(canonical, trending.events(canonical))  # issue #5
     viewer = current_viewer(request)
     curator = viewer.account is not None and viewer.account.role in ("curator", "admin")
     with db.read() as conn:

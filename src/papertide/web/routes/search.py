@@ -11,9 +11,9 @@ from fastapi.responses import HTMLResponse
 
 from papertide.db.fts import Filters
 from papertide.models import Facets, SearchResults
+from papertide.periods import parse_period
+from papertide.search.service import SearchService
 from papertide.web.deps import PageDep, SearchDep
-from papertide.web.periods import parse_period
-from papertide.web.search_service import SearchService
 from papertide.web.views import FacetGroup, FacetLink, SearchView, make_pager, page_url
 
 router = APIRouter()

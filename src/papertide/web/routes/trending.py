@@ -9,7 +9,7 @@ from fastapi.responses import HTMLResponse
 
 from papertide.ranking.trending import DEFAULT_WINDOW, Window
 from papertide.web.deps import PageDep
-from papertide.web.trending import TrendingDep
+from papertide.web.trending import TrendingDep, trending_view
 
 router = APIRouter()
 
@@ -25,4 +25,6 @@ async def trending_page(
     number: PageQuery = 1,
 ) -> HTMLResponse:
     """Papers featured in the window, by score, each saying why it is there."""
-    return page.render("trending.html", nav="trending", trending=trending.page(window, number))
+    return page.render(
+        "trending.html", nav="trending", trending=trending_view(trending, window, number)
+    )

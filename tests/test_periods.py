@@ -2,7 +2,7 @@ import datetime as dt
 
 import pytest
 
-from papertide.web.periods import InvalidPeriod, parse_period, period_containing
+from papertide.periods import InvalidPeriod, parse_period, period_containing
 
 
 def test_parses_a_day_a_week_and_a_month() -> None:

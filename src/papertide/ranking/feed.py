@@ -1,25 +1,45 @@
-"""Build the daily, weekly and monthly feed pages from the database."""
+"""The daily, weekly and monthly feeds: a period's featured papers in the chosen order.
+
+The feed pages call it (issue #10: it lived in `web/`); `web.views.feed_view` adds the links.
+"""
 
 from __future__ import annotations
 
 import datetime as dt
+from dataclasses import dataclass
 
 import sqlalchemy as sa
 
 from papertide.db import queries
 from papertide.db.engine import Database
 from papertide.db.queries import FeedSort
-from papertide.web.periods import Period, PeriodKind, period_containing
-from papertide.web.views import FeedView, make_pager, page_url
+from papertide.models import PaperCard
+from papertide.periods import Period, PeriodKind, period_containing
 
 PER_PAGE = 30  # weeks and months; a day shows all of its papers
 DEFAULT_SORT: FeedSort = "upvotes"
 KINDS: tuple[PeriodKind, ...] = ("day", "week", "month")
 
 
-def build_feed(
+@dataclass(frozen=True, slots=True)
+class FeedPage:
+    """One page of a period's featured papers, and the nearest featured days around it."""
+
+    period: Period
+    anchor: dt.date  # a featured day inside the period (the tabs link to its week and month)
+    notice: str | None  # why another period than the one asked for is shown
+    sort: FeedSort
+    cards: list[PaperCard]
+    total: int
+    page: int
+    per_page: int | None  # None: a day shows all of its papers
+    before: dt.date | None
+    after: dt.date | None
+
+
+def feed_page(
     db: Database, kind: PeriodKind, requested: Period | None, sort: FeedSort, page: int
-) -> FeedView:
+) -> FeedPage:
     """The feed for `requested` (None: the latest featured day), one page of it."""
     with db.read() as conn:
         period, anchor, notice = _resolve(conn, kind, requested)
@@ -29,22 +49,7 @@ def build_feed(
             conn, period.start, period.end, sort, per_page, (page - 1) * (per_page or 0)
         )
         before, after = queries.adjacent_featured_dates(conn, period.start, period.end)
-    sort_param = None if sort == DEFAULT_SORT else sort
-    params = {"sort": sort_param}
-    return FeedView(
-        period=period,
-        sort=sort,
-        cards=cards,
-        pager=make_pager(period.url, params, page, per_page or max(total, 1), total),
-        notice=notice,
-        prev_url=_url(kind, before, sort_param),
-        next_url=_url(kind, after, sort_param),
-        tab_urls={k: page_url(period_containing(k, anchor).url, params) for k in KINDS},
-        sort_urls={
-            s: page_url(period.url, {"sort": None if s == DEFAULT_SORT else s})
-            for s in ("upvotes", "newest")
-        },
-    )
+    return FeedPage(period, anchor, notice, sort, cards, total, page, per_page, before, after)
 
 
 def _resolve(
@@ -72,9 +77,3 @@ def _resolve(
         f"showing the nearest {direction} {kind}, {period.heading}."
     )
     return period, shown, notice
-
-
-def _url(kind: PeriodKind, day: dt.date | None, sort_param: str | None) -> str | None:
-    if day is None:
-        return None
-    return page_url(period_containing(kind, day).url, {"sort": sort_param})
