@@ -42,6 +42,53 @@ def test_nothing_below_the_web_imports_web_or_cli(package: str) -> None:
     assert offenders(package, ("papertide.web", "papertide.cli")) == []
 
 
+# What code outside db/ may name from SQLAlchemy: connections and rows to pass along.
+SQLALCHEMY_TYPES = {"Connection", "Row", "RowMapping", "Engine"}
+# Issue #10 moves this one's SQL into db/ in its own change (the submission work).
+SQL_NOT_YET_MOVED = {"ingest/submission.py"}
+
+
+def sql_outside_db(path: Path) -> list[str]:
+    """What in `path` builds SQL: sqlalchemy beyond its types, raw SQL text, the tables."""
+    found = []
+    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+        if (
+            isinstance(node, ast.Attribute)
+            and isinstance(node.value, ast.Name)
+            and node.value.id in ("sa", "sqlalchemy")
+            and node.attr not in SQLALCHEMY_TYPES
+        ):
+            found.append(f"{node.value.id}.{node.attr}")
+        elif isinstance(node, ast.ImportFrom) and (node.module or "").startswith("sqlalchemy"):
+            found += [
+                f"from {node.module} import {a.name}"
+                for a in node.names
+                if a.name not in SQLALCHEMY_TYPES
+            ]
+        elif isinstance(node, ast.ImportFrom) and node.module == "papertide.db.schema":
+            found.append("papertide.db.schema")
+    return found
+
+
+def test_nothing_outside_db_writes_sql() -> None:
+    found = {
+        str(path.relative_to(SRC)): sql_outside_db(path)
+        for path in sorted(SRC.rglob("*.py"))
+        if path.relative_to(SRC).parts[0] not in ("db",)
+        and str(path.relative_to(SRC)) not in SQL_NOT_YET_MOVED
+    }
+    assert {name: what for name, what in found.items() if what} == {}
+
+
+def test_the_sql_check_sees_a_query(tmp_path: Path) -> None:
+    module = tmp_path / "m.py"
+    module.write_text(
+        "import sqlalchemy as sa\nfrom papertide.db.schema import paper\n"
+        "def f(conn: sa.Connection):\n    return conn.execute(sa.text('SELECT 1'))\n"
+    )
+    assert sql_outside_db(module) == ["papertide.db.schema", "sa.text"]
+
+
 def test_the_checker_sees_an_import(tmp_path: Path) -> None:
     module = tmp_path / "m.py"
     module.write_text("def f():\n    from papertide.web.views import page_url\n")

@@ -33,7 +33,7 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from papertide.db import fts
+from papertide.db import fts, keyword_rows, queries
 from papertide.db.engine import Database
 from papertide.db.fts import Filters
 
@@ -146,15 +146,6 @@ def _writer_lock(root: Path, wait: bool) -> Iterator[bool]:
         yield True  # released when the file closes
 
 
-# What the index holds of a paper: its text, and what the filters look at.
-_ROWS = (
-    "SELECT p.seq, p.title, p.authors, p.abstract, p.published_at, p.categories, "
-    "p.github_repo IS NOT NULL AS has_code, "
-    "EXISTS (SELECT 1 FROM daily_entry d WHERE d.paper_id = p.id) AS featured "
-    "FROM paper p"
-)
-
-
 def _as_list(value: Any) -> list[str]:
     names = json.loads(value) if isinstance(value, str) else value
     return [name for name in names or [] if isinstance(name, str)]
@@ -177,10 +168,6 @@ def _document(row: Any) -> Any:
     doc.add_integer("has_code", int(bool(row.has_code)))
     doc.add_integer("featured", int(bool(row.featured)))
     return doc
-
-
-def _max_revision(conn: sa.Connection) -> int:
-    return int(conn.execute(sa.text("SELECT max(revision) FROM paper")).scalar() or 0)
 
 
 class TextIndex:
@@ -226,9 +213,9 @@ class TextIndex:
         with db.read() as conn:
             # Read the watermark in the same snapshot as the rows: a paper changed
             # meanwhile has a higher revision and is indexed by the next catch-up.
-            watermark = _max_revision(conn)
-            total = int(conn.execute(sa.text("SELECT count(*) FROM paper")).scalar_one())
-            for row in conn.execute(sa.text(_ROWS)).yield_per(BATCH_ROWS):
+            watermark = keyword_rows.max_revision(conn)
+            total = queries.paper_count(conn)
+            for row in keyword_rows.index_rows(conn, batch=BATCH_ROWS):
                 writer.add_document(_document(row))
                 docs += 1
                 if progress is not None and docs % BATCH_ROWS == 0:
@@ -253,7 +240,7 @@ class TextIndex:
             if fresher is not None and fresher != self.state:
                 self._switch(fresher)
             with db.read() as conn:
-                if _max_revision(conn) <= self.state.watermark:
+                if keyword_rows.max_revision(conn) <= self.state.watermark:
                     return True
             with _writer_lock(self.root, wait) as held:
                 if not held:
@@ -268,12 +255,9 @@ class TextIndex:
         writer = self._index.writer(WRITER_HEAP // 4, 1)
         changed = 0
         with db.read() as conn:
-            watermark = _max_revision(conn)
-            rows = conn.execute(
-                sa.text(_ROWS + " WHERE p.revision > :since AND p.revision <= :upto"),
-                {"since": self.state.watermark, "upto": watermark},
-            )
-            for row in rows.yield_per(BATCH_ROWS):
+            watermark = keyword_rows.max_revision(conn)
+            rows = keyword_rows.index_rows(conn, self.state.watermark, watermark, BATCH_ROWS)
+            for row in rows:
                 writer.delete_documents_by_term("seq", int(row.seq))
                 writer.add_document(_document(row))
                 changed += 1
