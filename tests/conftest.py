@@ -7,6 +7,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from tests.loop_guard import LoopGuard
 
 from papertide.db import Database
 from papertide.db.migrate import upgrade
@@ -21,6 +22,17 @@ def _no_papertide_environment(monkeypatch: pytest.MonkeyPatch) -> None:
     for name in list(os.environ):
         if name.upper().startswith("PAPERTIDE_"):
             monkeypatch.delenv(name)
+
+
+@pytest.fixture(autouse=True)
+def loop_guard() -> Iterator[LoopGuard]:
+    """Every test fails if anything it caused ran SQL, embedded or waited on the event loop."""
+    guard = LoopGuard()
+    with guard.installed():
+        yield guard
+    assert not guard.violations, "blocking work on the event loop:\n" + "\n".join(
+        guard.violations
+    )
 
 
 @pytest.fixture(scope="session")

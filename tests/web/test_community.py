@@ -151,8 +151,22 @@ def test_comment_needs_an_account_and_a_token(client: TestClient) -> None:
 def test_a_bad_comment_comes_back_with_the_reason(client: TestClient) -> None:
     sign_up(client, "alice")
     refused = _comment(client, "   ")
-    assert refused.status_code == 303 and "error=" in refused.headers["location"]
+    assert refused.status_code == 303
+    assert refused.headers["location"] == f"/papers/{PAPER}?error=comment-empty#comment-form"
     assert "A comment cannot be empty." in client.get(refused.headers["location"]).text
+
+
+@pytest.mark.parametrize(
+    "error",
+    ["Your session expired: log in again at https://evil.example", "<b>x</b>", "comment-empti"],
+)
+def test_the_paper_page_shows_only_its_own_messages(client: TestClient, error: str) -> None:
+    """`?error=` is a code for one of the site's messages: other text is never shown (#10)."""
+    sign_up(client, "alice")
+    html = client.get(f"/papers/{PAPER}", params={"error": error}).text
+    assert 'role="alert"' not in html and "evil.example" not in html and "<b>x" not in html
+    known = client.get(f"/papers/{PAPER}", params={"error": "comment-too-long"}).text
+    assert re.search(r'role="alert"[^>]*>A comment can be at most 10,000 characters long\.<', known)
 
 
 def test_comments_are_rate_limited(client: TestClient) -> None:
@@ -214,6 +228,15 @@ def test_moderation_by_curators_only_with_an_audit_log(app: FastAPI, client: Tes
     html = client.get(f"/papers/{PAPER}").text
     assert "hidden by a curator" in html  # curators still see it
     client.post("/admin/suspend", data={"csrf_token": token, "username": "alice", "reason": "spam"})
+    refused = client.post(
+        "/admin/suspend", data={"csrf_token": token, "username": "nobody"}, follow_redirects=False
+    )
+    assert refused.headers["location"] == "/admin/moderation?error=no-account"
+    assert (
+        "There is no account with that username."
+        in client.get("/admin/moderation?error=no-account").text
+    )
+    assert "evil" not in client.get("/admin/moderation?error=evil").text
     log = client.get("/admin/moderation").text
     for expected in ("suspend", "user:alice", "hide", f"comment:{spam}", "move", "to 2030-01-02"):
         assert expected in log

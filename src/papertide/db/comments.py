@@ -21,7 +21,15 @@ MAX_BODY_CHARS = 10_000
 
 
 class CommentError(ValueError):
-    """A comment that cannot be written; the message says why, for the user."""
+    """A comment that cannot be written; the message says why, for the user.
+
+    `code` names the reason without the details, for pages that may only show messages of
+    their own choosing (a `?error=` code, issue #10).
+    """
+
+    def __init__(self, message: str, code: str) -> None:
+        super().__init__(message)
+        self.code = code
 
 
 @dataclass(frozen=True, slots=True)
@@ -45,9 +53,11 @@ class CommentView:
 def _clean_body(body: str) -> str:
     text = body.strip()
     if not text:
-        raise CommentError("A comment cannot be empty.")
+        raise CommentError("A comment cannot be empty.", "comment-empty")
     if len(text) > MAX_BODY_CHARS:
-        raise CommentError(f"A comment can be at most {MAX_BODY_CHARS:,} characters long.")
+        raise CommentError(
+            f"A comment can be at most {MAX_BODY_CHARS:,} characters long.", "comment-too-long"
+        )
     return text
 
 
@@ -62,13 +72,15 @@ def add_comment(
     """Store a comment (a reply to a reply joins its parent's thread); returns its id."""
     text = _clean_body(body)
     if conn.execute(sa.select(paper.c.id).where(paper.c.id == paper_id)).first() is None:
-        raise CommentError(f"There is no paper {paper_id}.")
+        raise CommentError(f"There is no paper {paper_id}.", "no-paper")
     if parent_id is not None:
         parent = conn.execute(
             sa.select(comment.c.paper_id, comment.c.parent_id).where(comment.c.id == parent_id)
         ).first()
         if parent is None or parent.paper_id != paper_id:
-            raise CommentError("The comment you replied to is not on this paper.")
+            raise CommentError(
+                "The comment you replied to is not on this paper.", "reply-elsewhere"
+            )
         parent_id = parent.parent_id or parent_id  # one level of replies
     new_id = conn.execute(
         comment.insert().values(

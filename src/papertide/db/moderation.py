@@ -16,7 +16,11 @@ from papertide.db.writes import bump_content_version, touch_papers
 
 
 class ModerationError(ValueError):
-    """An action that cannot be done; the message says why."""
+    """An action that cannot be done; the message says why, `code` names the reason only."""
+
+    def __init__(self, message: str, code: str) -> None:
+        super().__init__(message)
+        self.code = code
 
 
 @dataclass(frozen=True, slots=True)
@@ -57,7 +61,7 @@ def _log(
 
 def _require_paper(conn: sa.Connection, paper_id: str) -> None:
     if conn.execute(sa.select(paper.c.id).where(paper.c.id == paper_id)).first() is None:
-        raise ModerationError(f"There is no paper {paper_id}.")
+        raise ModerationError(f"There is no paper {paper_id}.", "no-paper")
 
 
 def _featured_on(conn: sa.Connection, paper_id: str) -> list[dt.date]:
@@ -77,7 +81,8 @@ def feature(
     days = _featured_on(conn, paper_id)
     if days:
         raise ModerationError(
-            f"{paper_id} is already featured on {days[0]:%Y-%m-%d}: move it instead."
+            f"{paper_id} is already featured on {days[0]:%Y-%m-%d}: move it instead.",
+            "featured-elsewhere",
         )
     conn.execute(
         daily_entry.insert().values(
@@ -92,7 +97,7 @@ def unfeature(conn: sa.Connection, actor: Actor, paper_id: str, now: dt.datetime
     """Take a paper off every day it is featured on."""
     days = _featured_on(conn, paper_id)
     if not days:
-        raise ModerationError(f"{paper_id} is not featured.")
+        raise ModerationError(f"{paper_id} is not featured.", "not-featured")
     conn.execute(daily_entry.delete().where(daily_entry.c.paper_id == paper_id))
     _changed(conn, [paper_id])
     _log(
@@ -109,9 +114,9 @@ def move(conn: sa.Connection, actor: Actor, paper_id: str, day: dt.date, now: dt
     """Move a featured paper to another day (its submitter and comment stay)."""
     days = _featured_on(conn, paper_id)
     if not days:
-        raise ModerationError(f"{paper_id} is not featured: feature it instead.")
+        raise ModerationError(f"{paper_id} is not featured: feature it instead.", "move-unfeatured")
     if days == [day]:
-        raise ModerationError(f"{paper_id} is already featured on {day:%Y-%m-%d}.")
+        raise ModerationError(f"{paper_id} is already featured on {day:%Y-%m-%d}.", "same-day")
     first = days[0]
     conn.execute(
         daily_entry.delete().where(daily_entry.c.paper_id == paper_id, daily_entry.c.date != first)
@@ -130,7 +135,7 @@ def hide_comment(
 ) -> None:
     """Hide a comment (or show it again)."""
     if not comments.set_hidden(conn, comment_id, hidden):
-        raise ModerationError(f"There is no comment {comment_id}.")
+        raise ModerationError(f"There is no comment {comment_id}.", "no-comment")
     _log(conn, actor, "hide" if hidden else "unhide", f"comment:{comment_id}", now)
 
 
@@ -149,11 +154,13 @@ def suspend(
         )
     ).first()
     if row is None:
-        raise ModerationError(f"There is no account {username}.")
+        raise ModerationError(f"There is no account {username}.", "no-account")
     if row.id == actor.user_id:
-        raise ModerationError("You cannot suspend your own account.")
+        raise ModerationError("You cannot suspend your own account.", "suspend-self")
     if row.role == "admin":
-        raise ModerationError(f"{username} is an admin: admins cannot be suspended.")
+        raise ModerationError(
+            f"{username} is an admin: admins cannot be suspended.", "suspend-admin"
+        )
     accounts.set_suspended(conn, row.id, now if suspended else None)  # ends its sessions
     action = "suspend" if suspended else "unsuspend"
     _log(conn, actor, action, f"user:{row.username}", now, reason)

@@ -28,6 +28,7 @@ from papertide.config import Settings
 from papertide.db import votes
 from papertide.db.engine import Database
 from papertide.models import Account
+from papertide.web.offload import off_loop
 
 SESSION_COOKIE = "papertide_session"
 CSRF_COOKIE = "papertide_csrf"
@@ -176,7 +177,8 @@ async def csrf_guard(request: Request) -> None:
         form = await _form(request)
         value = form.get(CSRF_FIELD) if form is not None else None
         given = value if isinstance(value, str) else None
-    if not given or not csrf_token_valid(request, given):
+    # Checking a session token reads the database: in a thread, not on the event loop.
+    if not given or not await off_loop(csrf_token_valid, request, given):
         raise HTTPException(403, CSRF_REFUSED)
 
 
@@ -189,11 +191,14 @@ class LoginRequired(Exception):
 
 
 async def require_account(request: Request) -> Account:
-    """Dependency: the signed-in account, or LoginRequired (a redirect to /login)."""
-    account = current_viewer(request).account
-    if account is not None:
-        return account
-    target = current_viewer(request).here if request.method == "GET" else "/"
+    """Dependency: the signed-in account, or LoginRequired (a redirect to /login).
+
+    `async` to read `next` from a posted form; the session lookup runs in a thread.
+    """
+    viewer = await off_loop(current_viewer, request)
+    if viewer.account is not None:
+        return viewer.account
+    target = viewer.here if request.method == "GET" else "/"
     form = await _form(request) if request.method in UNSAFE_METHODS else None
     if form is not None and isinstance(form.get("next"), str):
         target = safe_next(str(form.get("next")))

@@ -14,6 +14,8 @@ from dataclasses import dataclass
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from papertide.web.offload import off_loop
+
 MAX_ENTRIES = 1024
 MAX_BODY = 2 * 1024 * 1024
 CACHE_HEADER = (b"x-papertide-cache", b"hit")
@@ -47,7 +49,7 @@ class PageCache:
             await self.app(scope, receive, send)
             return
         key = scope["path"].encode() + b"?" + scope.get("query_string", b"")
-        version = self.version()
+        version = await off_loop(self.version)  # a database read: not on the event loop
         entry = self.entries.get(key)
         if entry is not None and entry.version == version:
             self.entries.move_to_end(key)

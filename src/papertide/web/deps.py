@@ -1,7 +1,8 @@
 """Named dependencies for route handlers.
 
-They are `async def` on purpose: FastAPI runs plain `def` dependencies in a thread pool, and
-that hop costs more than the local SQLite queries they guard (see notes/dependency-probe.md).
+They are `async def` on purpose: they only read `app.state`, and FastAPI would run a plain
+`def` dependency in its thread pool, a hop that costs more than the lookup. Anything that
+touches the database is a plain `def` or goes through `papertide.web.offload.off_loop`.
 """
 
 from __future__ import annotations

@@ -1,4 +1,8 @@
-"""Error pages: every 4xx and 500 is a real HTML page (JSON under /api/ and for fetch)."""
+"""Error pages: every 4xx and 500 is a real HTML page (JSON under /api/ and for fetch).
+
+The handlers are plain `def`: rendering a page may look up the signed-in viewer in the
+database, so Starlette runs them in its thread pool.
+"""
 
 from __future__ import annotations
 
@@ -44,7 +48,7 @@ _DEFAULT_MESSAGES = {
 }
 
 
-async def _http_error(request: Request, exc: Exception) -> Response:
+def _http_error(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, StarletteHTTPException)
     message = exc.detail if isinstance(exc.detail, str) else ""
     if not message or message == _phrase(exc.status_code):
@@ -55,7 +59,7 @@ async def _http_error(request: Request, exc: Exception) -> Response:
     return response
 
 
-async def _validation_error(request: Request, exc: Exception) -> Response:
+def _validation_error(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, RequestValidationError)
     problems = "; ".join(_describe(error) for error in exc.errors())
     return error_response(request, 400, f"Bad request: {problems}.")
@@ -67,11 +71,11 @@ def _describe(error: dict[str, object]) -> str:
     return f"{name}: {error.get('msg', 'invalid')}"
 
 
-async def _invalid_period(request: Request, exc: Exception) -> Response:
+def _invalid_period(request: Request, exc: Exception) -> Response:
     return error_response(request, 400, str(exc))
 
 
-async def _server_error(request: Request, exc: Exception) -> Response:
+def _server_error(request: Request, exc: Exception) -> Response:
     logger.exception("unhandled error on %s", request.url.path, exc_info=exc)
     return error_response(request, 500, "Something went wrong on our side. Please try again.")
 

@@ -71,7 +71,7 @@ def _signed_in(
 
 
 @router.get("/signup", response_class=HTMLResponse, response_model=None)
-async def signup_form(request: Request, page: PageDep, next: NextQuery = "/") -> Response:
+def signup_form(request: Request, page: PageDep, next: NextQuery = "/") -> Response:
     if current_viewer(request).signed_in:
         return RedirectResponse(safe_next(next), status_code=303)
     return _anonymous_form(page, request, "signup.html", next=safe_next(next))
@@ -108,7 +108,7 @@ def signup(
 
 
 @router.get("/login", response_class=HTMLResponse, response_model=None)
-async def login_form(request: Request, page: PageDep, next: NextQuery = "/") -> Response:
+def login_form(request: Request, page: PageDep, next: NextQuery = "/") -> Response:
     if current_viewer(request).signed_in:
         return RedirectResponse(safe_next(next), status_code=303)
     return _anonymous_form(page, request, "login.html", next=safe_next(next))
@@ -142,7 +142,7 @@ def login(
 
 
 @router.post("/logout", response_model=None)
-async def logout(request: Request, db: DatabaseDep) -> Response:
+def logout(request: Request, db: DatabaseDep) -> Response:
     token = request.cookies.get(SESSION_COOKIE)
     if token:
         sessions.end(db, token)
@@ -155,7 +155,7 @@ DONE = {"password": "Your password is changed; every other session has been logg
 
 
 @router.get("/settings", response_class=HTMLResponse)
-async def settings_page(
+def settings_page(
     page: PageDep, account: SignedIn, settings: SettingsDep, done: str = ""
 ) -> HTMLResponse:
     return page.render(

@@ -22,7 +22,7 @@ router = APIRouter()
 basic = HTTPBasic(auto_error=False, realm="Papertide admin")
 
 
-async def require_admin(
+def require_admin(  # a plain `def`: looking up the session reads the database
     request: Request,
     settings: SettingsDep,
     credentials: Annotated[HTTPBasicCredentials | None, Depends(basic)],
@@ -43,7 +43,7 @@ async def require_admin(
 
 
 @router.get("/admin/jobs", response_class=HTMLResponse, dependencies=[Depends(require_admin)])
-async def job_runs(db: DatabaseDep, page: PageDep, job: str | None = None) -> HTMLResponse:
+def job_runs(db: DatabaseDep, page: PageDep, job: str | None = None) -> HTMLResponse:
     """The latest job runs, newest first, optionally of one job."""
     with db.read() as conn:
         runs = job_records.recent_runs(conn, limit=100, job=job)

@@ -37,7 +37,7 @@ class JSONBytes(Response):
 
 
 @router.get("/daily_papers")
-async def daily_papers(
+def daily_papers(
     db: DatabaseDep,
     trending: TrendingDep,
     p: Annotated[int, Query(ge=0, le=10_000)] = 0,
@@ -99,7 +99,7 @@ def _by_trending(
 
 
 @router.get("/papers/search")
-async def search_papers(
+def search_papers(
     search: SearchDep,
     q: Annotated[str, Query(max_length=2000)] = "",
     limit: Limit = 50,
@@ -112,7 +112,7 @@ async def search_papers(
 
 
 @router.get("/papers/{arxiv_id:path}")
-async def paper(db: DatabaseDep, arxiv_id: str) -> JSONBytes:
+def paper(db: DatabaseDep, arxiv_id: str) -> JSONBytes:
     """One paper, flat, as `HfApi.paper_info` reads it."""
     try:
         parsed = parse_arxiv_id(arxiv_id)

@@ -32,6 +32,7 @@ from papertide.ingest.submission import Rules, SubmissionRefused, SubmittingUser
 from papertide.models import Account
 from papertide.web.auth import PRIVATE, SignedIn, enforce_rate, require_account
 from papertide.web.deps import DatabaseDep, PageDep, RowIdField, RowIdPath, SettingsDep
+from papertide.web.notices import notice
 
 router = APIRouter()
 
@@ -64,6 +65,7 @@ def _paper_id(text: str) -> str:
 
 
 def _back(paper_id: str, anchor: str = "comments", error: str | None = None) -> RedirectResponse:
+    """Back to the paper page; `error` is a code the page turns into its own message."""
     query = f"?{urlencode({'error': error})}" if error else ""
     return RedirectResponse(f"/papers/{paper_id}{query}#{anchor}", status_code=303)
 
@@ -88,7 +90,7 @@ def add_comment(
         with db.write() as conn:
             new_id = comments.add_comment(conn, paper_id, account.id, body, _now(), parent)
     except CommentError as exc:
-        return _back(paper_id, "comment-form", str(exc))
+        return _back(paper_id, "comment-form", exc.code)
     return _back(paper_id, f"comment-{new_id}")
 
 
@@ -108,7 +110,7 @@ def edit_comment(comment_id: RowIdPath, db: DatabaseDep, account: SignedIn, body
         with db.write() as conn:
             changed = comments.edit_comment(conn, comment_id, account.id, body, _now())
     except CommentError as exc:
-        return _back(found.paper_id, f"comment-{comment_id}", str(exc))
+        return _back(found.paper_id, f"comment-{comment_id}", exc.code)
     if not changed:
         raise HTTPException(403, "You can only edit your own comments.")
     return _back(found.paper_id, f"comment-{comment_id}")
@@ -154,7 +156,7 @@ def arxiv_api(request: Request) -> ArxivApi:
 
 
 @router.get("/submit", response_class=HTMLResponse)
-async def submit_form(page: PageDep, settings: SettingsDep, account: SignedIn) -> HTMLResponse:
+def submit_form(page: PageDep, settings: SettingsDep, account: SignedIn) -> HTMLResponse:
     """The submission form."""
     return _submit_page(page, settings, account)
 
@@ -249,19 +251,19 @@ def _moderate(paper_id: str, action: Callable[[sa.Connection], None], db: Databa
         with db.write() as conn:
             action(conn)
     except ModerationError as exc:
-        return _back(paper_id, "moderation", str(exc))
+        return _back(paper_id, "moderation", exc.code)
     return _back(paper_id, "moderation")
 
 
 @router.get("/admin/moderation", response_class=HTMLResponse)
-async def moderation_log(
+def moderation_log(
     db: DatabaseDep, page: PageDep, account: Curator, error: str = ""
 ) -> HTMLResponse:
     """The audit log of moderation actions, and the suspension form."""
     with db.read() as conn:
         actions = moderation.recent_actions(conn, limit=200)
     response = page.render(
-        "moderation.html", nav="moderation", actions=actions, error=error[:300] or None
+        "moderation.html", nav="moderation", actions=actions, error=notice(error)
     )
     response.headers["cache-control"] = PRIVATE
     return response
@@ -283,7 +285,5 @@ def suspend(
                 reason.strip() or None,
             )  # fmt: skip
     except ModerationError as exc:
-        return RedirectResponse(
-            f"/admin/moderation?{urlencode({'error': str(exc)})}", status_code=303
-        )
+        return RedirectResponse(f"/admin/moderation?error={exc.code}", status_code=303)
     return RedirectResponse("/admin/moderation", status_code=303)

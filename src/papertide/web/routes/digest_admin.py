@@ -26,7 +26,7 @@ STATUSES = ("sent", "pending", "claimed", "failed", "suppressed", "skipped")
 
 
 @router.get("/admin/digests", response_class=HTMLResponse, dependencies=[Depends(require_admin)])
-async def digest_editions(db: DatabaseDep, page: PageDep) -> HTMLResponse:
+def digest_editions(db: DatabaseDep, page: PageDep) -> HTMLResponse:
     """The latest editions, newest first, with sent / pending / failed / ... counts."""
     with db.read() as conn:
         editions = ledger.counts(conn, limit=100)
@@ -43,7 +43,7 @@ class Bounce(BaseModel):
 
 @router.post("/api/digest/bounce")
 @csrf_exempt
-async def bounce(
+def bounce(
     event: Bounce,
     db: DatabaseDep,
     settings: SettingsDep,

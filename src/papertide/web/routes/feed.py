@@ -20,15 +20,13 @@ PageQuery = Annotated[int, Query(alias="p", ge=1, le=10_000, description="page, 
 
 
 @router.get("/", response_class=HTMLResponse)
-async def latest_day(
-    db: DatabaseDep, page: PageDep, sort: SortQuery = DEFAULT_SORT
-) -> HTMLResponse:
+def latest_day(db: DatabaseDep, page: PageDep, sort: SortQuery = DEFAULT_SORT) -> HTMLResponse:
     """The latest day that has featured papers."""
     return page.render("feed.html", nav="papers", feed=build_feed(db, "day", None, sort, 1))
 
 
 @router.get("/papers/date/{day}", response_class=HTMLResponse)
-async def day_feed(
+def day_feed(
     day: str, db: DatabaseDep, page: PageDep, sort: SortQuery = DEFAULT_SORT
 ) -> HTMLResponse:
     feed = build_feed(db, "day", parse_period("day", day), sort, 1)
@@ -36,7 +34,7 @@ async def day_feed(
 
 
 @router.get("/papers/week/{week}", response_class=HTMLResponse)
-async def week_feed(
+def week_feed(
     week: str,
     db: DatabaseDep,
     page: PageDep,
@@ -48,7 +46,7 @@ async def week_feed(
 
 
 @router.get("/papers/month/{month}", response_class=HTMLResponse)
-async def month_feed(
+def month_feed(
     month: str,
     db: DatabaseDep,
     page: PageDep,

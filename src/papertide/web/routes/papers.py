@@ -18,20 +18,21 @@ from papertide.web.auth import current_viewer
 from papertide.web.charts import history_charts
 from papertide.web.deps import DatabaseDep, PageDep, SearchDep
 from papertide.web.markdown import paper_markdown
+from papertide.web.notices import notice
 from papertide.web.trending import TrendingDep
 
 router = APIRouter()
 
 
 @router.get("/papers/{arxiv_id:path}", response_class=Response)
-async def paper_page(
+def paper_page(
     arxiv_id: str,
     request: Request,
     db: DatabaseDep,
     page: PageDep,
     search: SearchDep,
     trending: TrendingDep,
-    error: Annotated[str, Query(max_length=500)] = "",
+    error: Annotated[str, Query(max_length=40)] = "",
     submitted: bool = False,
 ) -> Response:
     """A paper's page; old-style ids (hep-th/9901001) contain a slash, hence `:path`."""
@@ -61,8 +62,8 @@ async def paper_page(
         history=history,
         thread=thread,
         curator=curator,
-        # Messages from this site's own forms (a refused comment, a moderation error).
-        error=error if viewer.signed_in else None,
+        # A refused comment or moderation action: a code naming one of our own messages.
+        error=notice(error) if viewer.signed_in else None,
         submitted=submitted and viewer.signed_in,
     )
 

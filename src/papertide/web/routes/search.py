@@ -23,7 +23,7 @@ MAX_QUERY = 500
 
 
 @router.get("/papers", response_class=HTMLResponse)
-async def search_page(
+def search_page(
     search: SearchDep,
     page: PageDep,
     q: Annotated[str, Query(max_length=2000)] = "",

@@ -82,7 +82,7 @@ def _form_values(
 
 
 @router.get("/subscribe", response_class=HTMLResponse, response_model=None)
-async def subscribe_form(
+def subscribe_form(
     request: Request, page: PageDep, settings: SettingsDep, email: EmailQuery = ""
 ) -> Response:
     account = current_viewer(request).account
@@ -182,7 +182,7 @@ def _deliver(mailer: Mailer, message: EmailMessage, settings: Settings, recipien
 
 
 @router.get("/subscribe/confirm/{token}", response_class=HTMLResponse, response_model=None)
-async def confirm_form(request: Request, page: PageDep, db: DatabaseDep, token: str) -> Response:
+def confirm_form(request: Request, page: PageDep, db: DatabaseDep, token: str) -> Response:
     state, found = subscriptions.confirmation(db, token)
     status_code = {"ok": 200, "expired": 410, "invalid": 404}[state]
     return _render(
@@ -198,7 +198,7 @@ async def confirm_form(request: Request, page: PageDep, db: DatabaseDep, token: 
 
 
 @router.post("/subscribe/confirm/{token}", response_class=HTMLResponse, response_model=None)
-async def confirm(
+def confirm(
     request: Request, page: PageDep, db: DatabaseDep, settings: SettingsDep, token: str
 ) -> Response:
     confirmed = subscriptions.confirm(db, token)
@@ -249,7 +249,7 @@ DONE = {
 
 
 @router.get("/subscribe/manage/{token}", response_class=HTMLResponse, response_model=None)
-async def manage_page(
+def manage_page(
     request: Request,
     page: PageDep,
     db: DatabaseDep,
@@ -292,7 +292,7 @@ def _manage(
 
 
 @router.post("/subscribe/manage/{token}/preferences", response_model=None)
-async def save_preferences(
+def save_preferences(
     request: Request,
     page: PageDep,
     db: DatabaseDep,
@@ -324,14 +324,14 @@ async def save_preferences(
 
 
 @router.post("/subscribe/manage/{token}/pause", response_model=None)
-async def pause(
+def pause(
     request: Request, page: PageDep, db: DatabaseDep, settings: SettingsDep, token: str
 ) -> Response:
     return _pause(request, page, db, settings, token, paused=True)
 
 
 @router.post("/subscribe/manage/{token}/resume", response_model=None)
-async def resume(
+def resume(
     request: Request, page: PageDep, db: DatabaseDep, settings: SettingsDep, token: str
 ) -> Response:
     return _pause(request, page, db, settings, token, paused=False)
@@ -349,7 +349,7 @@ def _pause(
 
 
 @router.get("/unsubscribe/{token}", response_class=HTMLResponse, response_model=None)
-async def unsubscribe_form(
+def unsubscribe_form(
     request: Request, page: PageDep, db: DatabaseDep, settings: SettingsDep, token: str
 ) -> Response:
     """RFC 8058: a GET (a link scanner, a prefetch) only shows a page with a button."""
@@ -363,7 +363,7 @@ async def unsubscribe_form(
 @router.post(
     "/subscribe/manage/{token}/unsubscribe", response_class=HTMLResponse, response_model=None
 )
-async def unsubscribe_button(
+def unsubscribe_button(
     request: Request, page: PageDep, db: DatabaseDep, settings: SettingsDep, token: str
 ) -> Response:
     """The button on the unsubscribe and preferences pages (a CSRF-protected form)."""
@@ -376,13 +376,15 @@ async def unsubscribe_button(
 
 @router.post("/unsubscribe/{token}", response_model=None)
 @csrf_exempt
-async def one_click_unsubscribe(
-    request: Request, db: DatabaseDep, settings: SettingsDep, token: str
+def one_click_unsubscribe(
+    db: DatabaseDep,
+    settings: SettingsDep,
+    token: str,
+    one_click: Annotated[str, Form(alias="List-Unsubscribe", max_length=32)] = "",
 ) -> Response:
     """RFC 8058 one-click: the mail client POSTs `List-Unsubscribe=One-Click` with no cookie;
     the answer is 200 (never a redirect, which clients may not follow with a POST)."""
-    form = await request.form()
-    if form.get("List-Unsubscribe") != "One-Click":
+    if one_click != "One-Click":
         return _plain(f"Send the form field {ONE_CLICK} to unsubscribe.", 400)
     found = _linked(db, settings, token)
     if found is None:

@@ -18,7 +18,7 @@ PageQuery = Annotated[int, Query(alias="p", ge=1, le=10_000, description="page, 
 
 
 @router.get("/papers/trending", response_class=HTMLResponse)
-async def trending_page(
+def trending_page(
     trending: TrendingDep,
     page: PageDep,
     window: WindowQuery = DEFAULT_WINDOW,

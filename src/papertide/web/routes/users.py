@@ -36,7 +36,7 @@ class UserPage:
 
 
 @router.get("/u/{username}", response_class=HTMLResponse, response_model=None)
-async def user_page(
+def user_page(
     username: str,
     db: DatabaseDep,
     page: PageDep,
