@@ -31,9 +31,7 @@ from papertide.ingest.http import FetchError, HttpClient, client_from_settings
 from papertide.ingest.runner import ImportResult
 from papertide.schedule import WEEKDAYS, DailyAt, Every, Schedule
 from papertide.search.embedder import load_embedder
-from papertide.search.reindex import embed_missing
-from papertide.search.text_index import ensure_text_index
-from papertide.search.vectors import ensure_index
+from papertide.search.reindex import refresh
 
 log = logging.getLogger(__name__)
 LOCK_TTL = dt.timedelta(hours=3)
@@ -139,15 +137,13 @@ def embed_new(ctx: Context, limit: int | None = EMBED_NEW_LIMIT) -> ImportResult
     """Embed papers that have no vector yet (or changed since), then catch both search
     indexes up (vectors, and the keyword index, which web processes also catch up)."""
     embedder = load_embedder(ctx.settings.embedding_model)
-    embedded = embed_missing(ctx.db, embedder, limit=limit)
-    index = ensure_index(ctx.db, ctx.settings.data_dir, embedder.name, embedder.dim)
-    keywords = ensure_text_index(ctx.db, ctx.settings.data_dir)
+    done = refresh(ctx.db, ctx.settings.data_dir, embedder, limit=limit)
     result = ImportResult(source="embed-new")
-    result.report.records_read = embedded
+    result.report.records_read = done.embedded
     result.report.notes.append(
-        f"embedded {embedded} papers with {embedder.name}; "
-        f"the vector index holds {index.count} ({index.kind}), "
-        f"the keyword index {len(keywords)} papers"
+        f"embedded {done.embedded} papers with {embedder.name}; "
+        f"the vector index holds {done.vectors.count} ({done.vectors.kind}), "
+        f"the keyword index {len(done.keywords)} papers"
     )
     return result
 

@@ -22,7 +22,7 @@ from papertide.ingest.arxiv_jsonl import arxiv_jsonl_source
 from papertide.ingest.runner import run_import
 from papertide.models import PaperRecord
 from papertide.search.embedder import OnnxMiniLM, normalise, paper_text
-from papertide.search.reindex import embed_missing, pending, reindex
+from papertide.search.reindex import embed_missing, pending, refresh
 from papertide.search.text_index import TextIndex
 from papertide.search.vectors import ModelChanged, VectorIndex, ensure_index
 
@@ -125,13 +125,14 @@ def test_a_model_change_is_refused_then_reindexed(
     for name in (minilm.name, other.name):
         with pytest.raises(ModelChanged, match="reindex is unfinished"):
             ensure_index(papers_db, tmp_path, name, dim=384)
-    assert reindex(papers_db, tmp_path, other) == PAPERS - 10
+    done = refresh(papers_db, tmp_path, other, rebuild_all=True)
+    assert done.embedded == PAPERS - 10 and done.vectors.count == len(done.keywords) == PAPERS
     assert _stored(papers_db, other.name) == PAPERS and _stored(papers_db, minilm.name) == 0
     index = ensure_index(papers_db, tmp_path, other.name)
     assert index.count == PAPERS
     # The old model's index files went with it.
     assert sorted(p.name for p in (tmp_path / "vectors").glob("*.json")) == ["hashing-test.json"]
-    assert reindex(papers_db, tmp_path, other) == 0
+    assert refresh(papers_db, tmp_path, other, rebuild_all=True).embedded == 0
 
 
 def test_reindex_command(

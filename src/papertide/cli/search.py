@@ -2,17 +2,11 @@
 
 from __future__ import annotations
 
-from pathlib import Path
+from collections.abc import Callable
 from typing import Annotated
 
 import typer
-from rich.progress import (
-    BarColumn,
-    MofNCompleteColumn,
-    Progress,
-    TextColumn,
-    TimeRemainingColumn,
-)
+from rich.progress import Progress, TaskID
 
 from papertide.bootstrap import open_database
 from papertide.cli.common import (
@@ -26,10 +20,9 @@ from papertide.cli.common import (
     counting_bar,
     load_or_exit,
 )
-from papertide.db import Database
 from papertide.search import reindex as reindexing
-from papertide.search.embedder import Embedder, EmbedderUnavailable, load_embedder
-from papertide.search.text_index import TextIndex, TextIndexUnavailable
+from papertide.search.embedder import EmbedderUnavailable, load_embedder
+from papertide.search.text_index import TextIndexUnavailable
 from papertide.search.vectors import VectorIndexError
 
 
@@ -58,47 +51,47 @@ def reindex(
     db = open_database(settings.model_copy(update={"load_demo": False}))
     try:
         if rebuild_only:
-            with console.status("Rebuilding the vector index…"):
-                index = reindexing.rebuild(db, settings.data_dir, name)
+            with counting_bar("[bold]{task.description}[/bold]") as progress:
+                keywords = progress.add_task("rebuilding the indexes", total=None)
+                index, text = reindexing.rebuild_indexes(
+                    db, settings.data_dir, name, keyword_progress=_advance(progress, keywords)
+                )
             console.print(f"The {name} index holds {index.count} vectors ({index.kind}).")
-            _rebuild_keyword_index(db, settings.data_dir)
+            console.print(f"The keyword index holds {len(text)} papers.")
             raise typer.Exit(EXIT_CHANGED)
         embedder = load_embedder(name)
-        embedded = _embed_with_progress(db, settings.data_dir, embedder, batch_size)
-        _rebuild_keyword_index(db, settings.data_dir)
+        with counting_bar("[bold]{task.description}[/bold]") as progress:
+            task = progress.add_task(
+                f"embedding with {embedder.name}", total=reindexing.pending(db, embedder)
+            )
+            keywords = progress.add_task("keyword index", total=None, start=False)
+            done = reindexing.refresh(
+                db,
+                settings.data_dir,
+                embedder,
+                rebuild_all=True,
+                batch_size=batch_size,
+                progress=lambda n: progress.advance(task, n),
+                keyword_progress=_advance(progress, keywords),
+            )
     except (VectorIndexError, EmbedderUnavailable, TextIndexUnavailable, ValueError) as exc:
         console.print(f"[red]reindex failed:[/red] {exc}")
         raise typer.Exit(EXIT_ERROR) from exc
-    console.print(f"Embedded {embedded} papers with {name}; the vector index is rebuilt.")
+    console.print(f"The keyword index holds {len(done.keywords)} papers.")
+    console.print(f"Embedded {done.embedded} papers with {name}; the vector index is rebuilt.")
     if name != settings.embedding_model:
         console.print(
             f"[yellow]Set PAPERTIDE_EMBEDDING_MODEL={name}[/yellow] so the web app and the "
             "worker use these vectors."
         )
-    raise typer.Exit(EXIT_CHANGED if embedded else EXIT_UNCHANGED)
+    raise typer.Exit(EXIT_CHANGED if done.embedded else EXIT_UNCHANGED)
 
 
-def _rebuild_keyword_index(db: Database, data_dir: Path) -> None:
-    """Build the keyword index afresh (hybrid search's BM25 side), with a progress bar."""
-    with Progress(
-        TextColumn("[bold]keyword index[/bold]"),
-        BarColumn(),
-        MofNCompleteColumn(),
-        TimeRemainingColumn(),
-        console=console,
-    ) as progress:
-        task = progress.add_task("keyword index", total=None)
+def _advance(progress: Progress, task: TaskID) -> Callable[[int, int], None]:
+    """A (done, total) callback that moves `task` of `progress`."""
 
-        def advance(done: int, total: int) -> None:
-            progress.update(task, completed=done, total=total)
+    def advance(done: int, total: int) -> None:
+        progress.start_task(task)
+        progress.update(task, completed=done, total=total)
 
-        index = TextIndex.build(db, data_dir, advance)
-    console.print(f"The keyword index holds {len(index)} papers.")
-
-
-def _embed_with_progress(db: Database, data_dir: Path, embedder: Embedder, batch: int) -> int:
-    with counting_bar(f"[bold]embedding with {embedder.name}[/bold]") as progress:
-        task = progress.add_task("embedding", total=reindexing.pending(db, embedder))
-        return reindexing.reindex(
-            db, data_dir, embedder, lambda n: progress.advance(task, n), batch_size=batch
-        )
+    return advance

@@ -1,19 +1,23 @@
 """Embedding papers: incrementally as they arrive, or all of them again for a new model.
 
 Each batch is embedded and then committed on its own, so an interrupted run loses at most
-one batch and the next run carries on where it stopped (issue #4).
+one batch and the next run carries on where it stopped (issue #4). `refresh` is the one code
+path of the worker's `embed-new` job and of `papertide reindex` (issue #10).
 """
 
 from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 
 from papertide.db import Database, embeddings
 from papertide.search.embedder import Embedder, paper_text
+from papertide.search.text_index import Progress as KeywordProgress
+from papertide.search.text_index import TextIndex, ensure_text_index
 from papertide.search.vector_files import IndexMissing, drop_index, index_folder, read_meta
-from papertide.search.vectors import VectorIndex, check_model, rebuild_index
+from papertide.search.vectors import VectorIndex, check_model, ensure_index, rebuild_index
 
 Progress = Callable[[int], None]
 
@@ -65,20 +69,55 @@ def embed_missing(
     return done
 
 
-def reindex(
+@dataclass(frozen=True, slots=True)
+class Refreshed:
+    """What a refresh did: how many papers it embedded, and both search indexes after it."""
+
+    embedded: int
+    vectors: VectorIndex
+    keywords: TextIndex
+
+
+def refresh(
     db: Database,
     data_dir: Path,
     embedder: Embedder,
-    progress: Progress | None = None,
+    *,
+    rebuild_all: bool = False,
+    limit: int | None = None,
     batch_size: int = 64,
-) -> int:
-    """Embed every paper without a current vector for `embedder` (all of them after a model
-    change), then rebuild its index and drop other models' index files. Resumable."""
+    progress: Progress | None = None,
+    keyword_progress: KeywordProgress | None = None,
+) -> Refreshed:
+    """Embed the papers without a current vector for `embedder`, then bring both search
+    indexes up to date. Resumable: after an interruption, run it again.
+
+    The worker's `embed-new` job catches the indexes up, at most `limit` papers a run.
+    `papertide reindex` (`rebuild_all`) replaces another model's vectors, then rebuilds both
+    indexes from the database and drops other models' index files.
+    """
     embedded = embed_missing(
-        db, embedder, batch_size=batch_size, progress=progress, replace_other_models=True
+        db, embedder, batch_size, progress, limit, replace_other_models=rebuild_all
     )
-    rebuild(db, data_dir, embedder.name, embedder.dim)
-    return embedded
+    if rebuild_all:
+        vectors, keywords = rebuild_indexes(
+            db, data_dir, embedder.name, embedder.dim, keyword_progress
+        )
+    else:
+        vectors = ensure_index(db, data_dir, embedder.name, embedder.dim)
+        keywords = ensure_text_index(db, data_dir, keyword_progress)
+    return Refreshed(embedded, vectors, keywords)
+
+
+def rebuild_indexes(
+    db: Database,
+    data_dir: Path,
+    model: str,
+    dim: int | None = None,
+    keyword_progress: KeywordProgress | None = None,
+) -> tuple[VectorIndex, TextIndex]:
+    """Both search indexes built afresh from the database (`papertide reindex --rebuild-only`)."""
+    return rebuild(db, data_dir, model, dim), TextIndex.build(db, data_dir, keyword_progress)
 
 
 def rebuild(db: Database, data_dir: Path, model: str, dim: int | None = None) -> VectorIndex:
