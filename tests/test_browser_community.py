@@ -23,6 +23,7 @@ from papertide.ingest.arxiv_api import API_URL, ArxivApi
 from papertide.ingest.hf_daily import HfDailySource
 from papertide.ingest.http import HttpClient, HttpOptions
 from papertide.ingest.runner import run_import
+from papertide.ingest.submission import ArxivLookup
 from papertide.web.app import create_app
 
 pytestmark = pytest.mark.browser
@@ -45,7 +46,7 @@ def base_url(tmp_path: Path, shared_data: Path) -> Iterator[str]:
     url = httpx.URL(API_URL, params={"search_query": "", "id_list": PAPER, **QUERY})
     replay.add(str(url), 200, json.loads((shared_data / RECORDED).read_text())["body"])
     http = HttpClient(HttpOptions(retries=0), transport=replay.transport, sleep=replay.sleep)
-    app.state.arxiv_api = ArxivApi(http)
+    app.state.arxiv_lookup = ArxivLookup(ArxivApi(http), deadline_s=5.0)
     with serve(app) as served:
         yield served
 

@@ -113,6 +113,9 @@ class Settings(BaseSettings):
     # Submitting papers to the daily feed (issue #5); curators and admins are exempt.
     submission_max_age_days: int = Field(default=14, ge=1, le=3650)  # since first published
     submission_daily_cap: int = Field(default=3, ge=0, le=1000)  # per member and day
+    # How long a submission waits for arXiv, and how many may wait at once (issue #10).
+    submission_arxiv_deadline_s: float = Field(default=5.0, gt=0, le=60)
+    submission_arxiv_lookups: int = Field(default=2, ge=1, le=16)  # per web process
     # Trending (issue #5, docs/trending.md): upvotes and star gains, halved every H hours.
     trending_half_life_hours: float = Field(default=48.0, gt=0, le=24 * 365)
     trending_star_weight: float = Field(default=0.1, ge=0, le=100)  # one star, in upvotes

@@ -4,16 +4,26 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import threading
+import time
+from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
 import pytest
 from tests.replay import Replay
 
-from papertide.db import Database, queries, writes
+from papertide.db import Database, queries, submissions, writes
 from papertide.ingest.arxiv_api import API_URL, ArxivApi
 from papertide.ingest.http import HttpClient, HttpOptions
-from papertide.ingest.submission import Rules, SubmissionRefused, SubmittingUser, submit
+from papertide.ingest.submission import (
+    ArxivLookup,
+    ArxivUnavailable,
+    Rules,
+    SubmissionRefused,
+    SubmittingUser,
+    submit,
+)
 from papertide.models import DailyRecord, PaperRecord, Submitter
 
 # 2104.12255 ("0", cs.CR) was first published on 2021-04-20 16:07 UTC.
@@ -51,10 +61,16 @@ def replay(recorded: Path) -> Replay:
     return replay
 
 
-@pytest.fixture
-def api(replay: Replay) -> ArxivApi:
+def _lookup(replay: Replay, deadline_s: float = 5.0, slots: int = 2) -> ArxivLookup:
     http = HttpClient(HttpOptions(retries=0), transport=replay.transport, sleep=replay.sleep)
-    return ArxivApi(http)
+    return ArxivLookup(ArxivApi(http), deadline_s, slots)
+
+
+@pytest.fixture
+def lookup(replay: Replay) -> Iterator[ArxivLookup]:
+    lookup = _lookup(replay)
+    yield lookup
+    lookup.close()
 
 
 @pytest.fixture
@@ -68,10 +84,10 @@ def members(db: Database) -> dict[str, SubmittingUser]:
 
 
 def test_a_submitted_paper_is_fetched_and_featured_today(
-    db: Database, api: ArxivApi, members: dict[str, SubmittingUser], replay: Replay
+    db: Database, lookup: ArxivLookup, members: dict[str, SubmittingUser], replay: Replay
 ) -> None:
     done = submit(
-        db, api, "https://arxiv.org/abs/2104.12255v1", members["ada"], SOON, comment=" Zero! "
+        db, lookup, "https://arxiv.org/abs/2104.12255v1", members["ada"], SOON, comment=" Zero! "
     )
     assert (done.arxiv_id, done.day, done.title) == ("2104.12255", SOON.date(), "0")
     assert len(replay.requests) == 1
@@ -99,35 +115,35 @@ def test_a_submitted_paper_is_fetched_and_featured_today(
     ],
 )
 def test_bad_submissions_are_refused_clearly(
-    db: Database, api: ArxivApi, members: dict[str, SubmittingUser], text: str, message: str
+    db: Database, lookup: ArxivLookup, members: dict[str, SubmittingUser], text: str, message: str
 ) -> None:
     with pytest.raises(SubmissionRefused, match=message):
-        submit(db, api, text, members["ada"], SOON)
+        submit(db, lookup, text, members["ada"], SOON)
     with db.read() as conn:
         assert writes.count_rows(conn)["daily_entry"] == 0
 
 
 def test_too_old_for_a_member_not_for_a_curator(
-    db: Database, api: ArxivApi, members: dict[str, SubmittingUser]
+    db: Database, lookup: ArxivLookup, members: dict[str, SubmittingUser]
 ) -> None:
     late = dt.datetime(2021, 5, 10, 12, 0)
     with pytest.raises(SubmissionRefused, match="19 days ago; papers can be submitted within 14"):
-        submit(db, api, "2104.12255", members["ada"], late)
-    assert submit(db, api, "2104.12255", members["cur"], late).day == late.date()
+        submit(db, lookup, "2104.12255", members["ada"], late)
+    assert submit(db, lookup, "2104.12255", members["cur"], late).day == late.date()
 
 
 def test_a_paper_is_featured_once(
-    db: Database, api: ArxivApi, members: dict[str, SubmittingUser], replay: Replay
+    db: Database, lookup: ArxivLookup, members: dict[str, SubmittingUser], replay: Replay
 ) -> None:
-    submit(db, api, "2104.12255", members["ada"], SOON)
+    submit(db, lookup, "2104.12255", members["ada"], SOON)
     for who in members.values():
         with pytest.raises(SubmissionRefused, match="already featured on April 25, 2021"):
-            submit(db, api, "arXiv:2104.12255", who, SOON + dt.timedelta(days=1))
+            submit(db, lookup, "arXiv:2104.12255", who, SOON + dt.timedelta(days=1))
     assert len(replay.requests) == 1  # refused before asking arXiv again
 
 
 def test_the_daily_cap_counts_a_members_submissions_of_the_day(
-    db: Database, api: ArxivApi, members: dict[str, SubmittingUser]
+    db: Database, lookup: ArxivLookup, members: dict[str, SubmittingUser]
 ) -> None:
     cap = Rules(daily_cap=2)
     with db.write() as conn:
@@ -138,16 +154,102 @@ def test_the_daily_cap_counts_a_members_submissions_of_the_day(
             + [DailyRecord(f"2104.0000{i}", SOON.date(), SOON, Submitter("cur")) for i in (2, 3)],
         )
     with pytest.raises(SubmissionRefused, match=r"submitted 2 papers today.*\(2 a day\)"):
-        submit(db, api, "2104.12255", members["ada"], SOON, cap)
+        submit(db, lookup, "2104.12255", members["ada"], SOON, cap)
     # Yesterday's submissions do not count today.
     tomorrow = SOON + dt.timedelta(days=1)
-    assert submit(db, api, "2104.12256", members["ada"], tomorrow, cap).day == tomorrow.date()
+    assert submit(db, lookup, "2104.12256", members["ada"], tomorrow, cap).day == tomorrow.date()
     # Curators have no cap.
-    assert submit(db, api, "2104.12255", members["cur"], SOON, cap).day == SOON.date()
+    assert submit(db, lookup, "2104.12255", members["cur"], SOON, cap).day == SOON.date()
 
 
 def test_a_long_comment_is_refused(
-    db: Database, api: ArxivApi, members: dict[str, SubmittingUser]
+    db: Database, lookup: ArxivLookup, members: dict[str, SubmittingUser]
 ) -> None:
     with pytest.raises(SubmissionRefused, match="at most 500 characters"):
-        submit(db, api, "2104.12255", members["ada"], SOON, comment="x" * 501)
+        submit(db, lookup, "2104.12255", members["ada"], SOON, comment="x" * 501)
+
+
+def _stalled(replay: Replay, recorded: Path, until: threading.Event) -> None:
+    """arXiv stalls every lookup until `until` is set, then answers for the id asked."""
+    body = _body(recorded, "id_2104.12255v1")
+
+    def answer(request: httpx.Request) -> httpx.Response:
+        assert until.wait(timeout=30), "the test never let arXiv answer"
+        asked = request.url.params["id_list"]
+        return httpx.Response(200, text=body.replace("2104.12255", asked))
+
+    replay.fallback = answer
+
+
+def _claims(db: Database) -> list[tuple[int, str]]:
+    with db.read() as conn:
+        return submissions.claims(conn)
+
+
+def test_an_unreachable_arxiv_is_a_clear_refusal_and_frees_the_claim(
+    db: Database, lookup: ArxivLookup, members: dict[str, SubmittingUser], replay: Replay
+) -> None:
+    replay.add(_url("2104.77777"), httpx.ConnectError("connection refused"))
+    with pytest.raises(ArxivUnavailable, match=r"arXiv could not be reached.*try again later"):
+        submit(db, lookup, "2104.77777", members["ada"], SOON, Rules(daily_cap=1))
+    assert _claims(db) == []  # the failed try does not use up the member's day
+    assert submit(db, lookup, "2104.12255", members["ada"], SOON, Rules(daily_cap=1))
+
+
+def test_a_stalled_arxiv_costs_a_member_the_deadline_then_nothing(
+    db: Database, members: dict[str, SubmittingUser], replay: Replay, recorded: Path
+) -> None:
+    release = threading.Event()
+    _stalled(replay, recorded, release)
+    lookup = _lookup(replay, deadline_s=0.3, slots=1)
+    try:
+        started = time.monotonic()
+        with pytest.raises(ArxivUnavailable, match=r"did not answer within 0\.3 seconds"):
+            submit(db, lookup, "2104.40001", members["ada"], SOON)
+        assert 0.3 <= time.monotonic() - started < 1.5
+        # Its lookup still holds the only slot: the next one is refused at once, not queued.
+        started = time.monotonic()
+        with pytest.raises(ArxivUnavailable, match="other submissions are waiting for it"):
+            submit(db, lookup, "2104.40002", members["ada"], SOON)
+        assert time.monotonic() - started < 0.3
+        assert _claims(db) == []
+    finally:
+        release.set()
+        lookup.close()
+    with db.read() as conn:
+        assert writes.count_rows(conn)["daily_entry"] == 0  # the late answer features nothing
+
+
+def test_parallel_submissions_cannot_pass_the_cap(
+    db: Database, members: dict[str, SubmittingUser], replay: Replay, recorded: Path
+) -> None:
+    """12 submissions at once by one member with a cap of 3: 3 claims, 9 refusals, 3 lookups."""
+    release = threading.Event()
+    _stalled(replay, recorded, release)
+    lookup = _lookup(replay, deadline_s=20, slots=12)
+    outcomes: list[str] = []
+
+    def one(n: int) -> None:
+        try:
+            outcomes.append(submit(db, lookup, f"2104.{n:05d}", members["ada"], SOON).arxiv_id)
+        except SubmissionRefused as exc:
+            outcomes.append(str(exc))
+
+    threads = [threading.Thread(target=one, args=(n,)) for n in range(100, 112)]
+    for thread in threads:
+        thread.start()
+    deadline = time.monotonic() + 20
+    while len(outcomes) < 9 and time.monotonic() < deadline:  # the refusals come at once
+        time.sleep(0.01)
+    assert len(outcomes) == 9 and len(_claims(db)) == 3
+    release.set()
+    for thread in threads:
+        thread.join(timeout=20)
+    lookup.close()
+    refused = [text for text in outcomes if "counting those still being looked up" in text]
+    featured = [text for text in outcomes if text.startswith("2104.")]
+    assert (len(refused), len(featured), len(replay.requests)) == (9, 3, 3)
+    assert "You have submitted 3 papers today" in refused[0]
+    with db.read() as conn:
+        assert writes.count_rows(conn)["daily_entry"] == 3
+    assert _claims(db) == []

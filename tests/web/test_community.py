@@ -5,6 +5,8 @@ from __future__ import annotations
 import datetime as dt
 import json
 import re
+import threading
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -13,6 +15,7 @@ import pytest
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
 from tests.html_parts import tags_and_attributes
+from tests.live_server import serve
 from tests.replay import Replay
 from tests.web.accounts_helpers import log_in, page_token, sign_up
 from tests.web.conftest import SAMPLE_DAY, SAMPLES
@@ -23,6 +26,7 @@ from papertide.ingest.arxiv_api import API_URL, ArxivApi
 from papertide.ingest.hf_daily import HfDailySource
 from papertide.ingest.http import HttpClient, HttpOptions
 from papertide.ingest.runner import run_import
+from papertide.ingest.submission import ArxivLookup
 from papertide.web.app import create_app
 
 PAPER = "2608.16590"
@@ -52,7 +56,7 @@ def _make_app(tmp_path: Path, shared_data: Path, **settings: object) -> FastAPI:
     )
     replay.add(_lookup("2104.12256"), 200, hostile.replace("2104.12255", "2104.12256"))
     http = HttpClient(HttpOptions(retries=0), transport=replay.transport, sleep=replay.sleep)
-    app.state.arxiv_api = ArxivApi(http)
+    app.state.arxiv_lookup = ArxivLookup(ArxivApi(http), deadline_s=5.0)
     return app
 
 
@@ -264,3 +268,58 @@ def test_a_script_in_a_submitted_title_is_only_text(client: TestClient) -> None:
         html = client.get(path).text
         assert "&lt;script&gt;alert(1)&lt;/script&gt;" in html
         assert "<script>alert(1)</script>" not in html
+
+
+def test_a_log_in_stays_fast_while_submissions_wait_on_a_stalled_arxiv(
+    tmp_path: Path, shared_data: Path
+) -> None:
+    """42 submissions from 3 members while arXiv stalls (issue #10: a log-in took 40.6 s)."""
+    app = _make_app(tmp_path, shared_data, submission_daily_cap=20)
+    stalled = threading.Event()  # never set while the submissions run: arXiv does not answer
+
+    def no_answer(request: httpx.Request) -> httpx.Response:
+        stalled.wait(timeout=30)
+        raise httpx.ReadTimeout("arXiv did not answer", request=request)
+
+    replay = Replay()
+    replay.fallback = no_answer
+    http = HttpClient(HttpOptions(retries=0), transport=replay.transport, sleep=replay.sleep)
+    app.state.arxiv_lookup = ArxivLookup(ArxivApi(http), deadline_s=2.0, slots=2)
+    answers: list[httpx.Response] = []
+    with serve(app) as base_url:
+        members = [_signed_in_client(base_url, f"member{n}") for n in range(3)]
+        sign_up_client = httpx.Client(base_url=base_url)
+        sign_up(sign_up_client, "dora")  # type: ignore[arg-type]
+        sign_up_client.close()
+
+        def submit_one(n: int) -> None:
+            client, token = members[n % 3]
+            data = {"csrf_token": token, "paper": f"2608.{n:05d}"}
+            answers.append(client.post("/submit", data=data, timeout=60))
+
+        threads = [threading.Thread(target=submit_one, args=(n,)) for n in range(42)]
+        for thread in threads:
+            thread.start()
+        while len(replay.requests) < 2:  # both lookup slots are stuck on arXiv now
+            time.sleep(0.01)
+        with httpx.Client(base_url=base_url) as visitor:
+            started = time.monotonic()
+            logged_in = log_in(visitor, "dora")  # type: ignore[arg-type]
+            took = time.monotonic() - started
+        for thread in threads:
+            thread.join(timeout=30)
+        stalled.set()
+        for client, _token in members:
+            client.close()
+    assert logged_in.status_code == 303 and took < 1.5, took
+    assert len(answers) == 42 and {answer.status_code for answer in answers} == {503}
+    waited = [a for a in answers if "did not answer within 2 seconds" in a.text]
+    busy = [a for a in answers if "other submissions are waiting for it" in a.text]
+    assert (len(waited), len(busy)) == (2, 40)
+    assert len(replay.requests) == 2  # the refused ones never reached arXiv
+
+
+def _signed_in_client(base_url: str, username: str) -> tuple[httpx.Client, str]:
+    client = httpx.Client(base_url=base_url)
+    sign_up(client, username)  # type: ignore[arg-type]
+    return client, page_token(client, "/submit")  # type: ignore[arg-type]

@@ -108,6 +108,19 @@ daily_entry = sa.Table(
 )
 sa.Index("ix_daily_entry_date", daily_entry.c.date)
 
+# A submission in progress (issue #10): held while arXiv is asked, counted against the cap.
+submission_claim = sa.Table(
+    "submission_claim",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("user_id", sa.Integer, sa.ForeignKey("user.id", ondelete="CASCADE"), nullable=False),
+    sa.Column("paper_id", sa.String(64), nullable=False),
+    sa.Column("date", sa.Date, nullable=False),
+    sa.Column("started_at", sa.DateTime, nullable=False),
+    sa.UniqueConstraint("paper_id", name="uq_submission_claim_paper_id"),
+)
+sa.Index("ix_submission_claim_user_date", submission_claim.c.user_id, submission_claim.c.date)
+
 upvote = sa.Table(
     "upvote",
     metadata,

@@ -3,25 +3,35 @@ rules, its metadata fetched through the arXiv query API, featured on today's pag
 
 The rules follow Hugging Face's (and are settings): a paper is featured at most once; it was
 first published at most `max_age_days` ago; a member submits at most `daily_cap` papers a
-day. Curators and admins are exempt from the age and the cap (never from "at most once": they
-move a featured paper to another day instead). Every refusal is a SubmissionRefused whose
-message tells the user what was wrong.
+day, counting submissions still in progress (issue #10). Curators and admins are exempt from
+the age and the cap (never from "at most once": they move a featured paper to another day
+instead). Every refusal is a SubmissionRefused whose message tells the user what was wrong.
+
+The request waits for arXiv at most `ArxivLookup.deadline_s` (issue #10, docs/community.md):
+a slow or unreachable arXiv costs a member a few seconds and a clear message, and at most
+`ArxivLookup.slots` lookups wait at once, so submissions cannot tie up the web workers.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import threading
+from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import TimeoutError as FutureTimeout
 from dataclasses import dataclass
-
-import sqlalchemy as sa
+from typing import TYPE_CHECKING
 
 from papertide.arxiv_ids import InvalidArxivId, parse_arxiv_id
-from papertide.db import writes
+from papertide.db import submissions
 from papertide.db.engine import Database
-from papertide.db.schema import daily_entry
-from papertide.ingest.arxiv_api import ArxivApi
-from papertide.ingest.http import FetchError
+from papertide.ingest.arxiv_api import ApiPage, ArxivApi
+from papertide.ingest.http import ARXIV_HOSTS, FetchError, HttpClient, HttpOptions
 from papertide.models import DailyRecord, PaperRecord, Submitter
+
+if TYPE_CHECKING:
+    import httpx
+
+    from papertide.config import Settings
 
 EXEMPT_ROLES = frozenset({"curator", "admin"})
 MAX_COMMENT_CHARS = 500
@@ -29,6 +39,69 @@ MAX_COMMENT_CHARS = 500
 
 class SubmissionRefused(ValueError):
     """A submission that breaks a rule; the message is for the submitter."""
+
+
+class ArxivUnavailable(SubmissionRefused):
+    """arXiv did not answer in time (or at all): nothing was submitted, try again later."""
+
+
+class ArxivLookup:
+    """Looks papers up on arXiv for submissions, within a deadline and a few at a time.
+
+    The lookup runs in a thread of its own; the request waits for it at most `deadline_s`
+    and then answers, while a stalled lookup keeps its slot until its HTTP timeout ends it.
+    When all `slots` are taken (arXiv is stalled, or many submit at once) a submission is
+    refused at once instead of queueing a web worker behind them.
+    """
+
+    def __init__(self, api: ArxivApi, deadline_s: float, slots: int = 2) -> None:
+        self.api = api
+        self.deadline_s = deadline_s
+        self.slots = slots
+        self._free = threading.BoundedSemaphore(slots)
+        self._pool = ThreadPoolExecutor(slots, thread_name_prefix="papertide-arxiv-lookup")
+
+    def fetch(self, arxiv_id: str) -> ApiPage:
+        """arXiv's answer for `arxiv_id`; ArxivUnavailable when it does not come in time."""
+        if not self._free.acquire(blocking=False):
+            raise ArxivUnavailable(
+                "arXiv is slow to answer right now and other submissions are waiting for it; "
+                "nothing was submitted. Please try again in a few minutes."
+            )
+        future: Future[ApiPage] = self._pool.submit(self.api.by_ids, [arxiv_id])
+        future.add_done_callback(lambda _done: self._free.release())
+        try:
+            return future.result(timeout=self.deadline_s)
+        except FutureTimeout:
+            raise ArxivUnavailable(
+                f"arXiv did not answer within {self.deadline_s:g} seconds; nothing was "
+                "submitted. Please try again in a few minutes."
+            ) from None
+        except FetchError as exc:
+            raise ArxivUnavailable(
+                f"arXiv could not be reached to look up {arxiv_id} ({exc}); nothing was "
+                "submitted. Please try again later."
+            ) from exc
+
+    def close(self) -> None:
+        self._pool.shutdown(wait=False, cancel_futures=True)
+
+
+def lookup_from_settings(
+    settings: Settings, transport: httpx.BaseTransport | None = None
+) -> ArxivLookup:
+    """The web app's lookup: no retries and an HTTP timeout of the deadline, so a stalled
+    lookup gives its slot back soon after the member got their answer."""
+    deadline = settings.submission_arxiv_deadline_s
+    options = HttpOptions(
+        user_agent=settings.user_agent,
+        timeout_s=deadline,
+        proxy=settings.http_proxy,
+        retries=0,
+        min_interval_s=dict.fromkeys(ARXIV_HOSTS, settings.arxiv_min_interval_s),
+    )
+    api = ArxivApi(HttpClient(options, transport=transport), settings.arxiv_api_url)
+    return ArxivLookup(api, deadline, settings.submission_arxiv_lookups)
 
 
 @dataclass(frozen=True, slots=True)
@@ -59,7 +132,7 @@ class Submitted:
 
 def submit(
     db: Database,
-    api: ArxivApi,
+    lookup: ArxivLookup,
     text: str,
     who: SubmittingUser,
     now: dt.datetime,
@@ -68,7 +141,7 @@ def submit(
 ) -> Submitted:
     """Feature the paper `text` names on `now`'s day, or raise SubmissionRefused."""
     try:
-        arxiv_id = parse_arxiv_id(text)
+        arxiv_id = parse_arxiv_id(text).base
     except InvalidArxivId:
         raise SubmissionRefused(
             f"“{text.strip()[:100]}” is not an arXiv id or arXiv URL "
@@ -77,55 +150,58 @@ def submit(
     note = (comment or "").strip() or None
     if note is not None and len(note) > MAX_COMMENT_CHARS:
         raise SubmissionRefused(f"The comment can be at most {MAX_COMMENT_CHARS} characters.")
-    with db.read() as conn:
-        _check_not_featured(conn, arxiv_id.base)
-        _check_cap(conn, who, now.date(), rules)
-    record = _fetch(api, arxiv_id.base)
-    _check_paper(record, who, now, rules)
-    entry = DailyRecord(
-        arxiv_id.base, now.date(), submitted_at=now, submitter=Submitter(who.username),
-        comment=note,
-    )  # fmt: skip
-    with db.write() as conn:
-        # Again inside the write: another submission may have featured it meanwhile.
-        _check_not_featured(conn, arxiv_id.base)
-        _check_cap(conn, who, now.date(), rules)
-        writes.write_batch(conn, [record], entries=[entry])
-    return Submitted(arxiv_id.base, now.date(), record.title or arxiv_id.base)
-
-
-def _check_not_featured(conn: sa.Connection, arxiv_id: str) -> None:
-    day = conn.execute(
-        sa.select(sa.func.min(daily_entry.c.date)).where(daily_entry.c.paper_id == arxiv_id)
-    ).scalar()
-    if day is not None:
-        raise SubmissionRefused(
-            f"{arxiv_id} was already featured on {day:%B %-d, %Y}: a paper is featured once."
-        )
-
-
-def _check_cap(conn: sa.Connection, who: SubmittingUser, day: dt.date, rules: Rules) -> None:
-    if who.exempt:
-        return
-    done = conn.execute(
-        sa.select(sa.func.count())
-        .select_from(daily_entry)
-        .where(daily_entry.c.submitted_by == who.user_id, daily_entry.c.date == day)
-    ).scalar_one()
-    if done >= rules.daily_cap:
-        raise SubmissionRefused(
-            f"You have submitted {done} papers today, the most a member can "
-            f"({rules.daily_cap} a day). Try again tomorrow."
-        )
-
-
-def _fetch(api: ArxivApi, arxiv_id: str) -> PaperRecord:
+    claim = _claim(db, arxiv_id, who, now, rules)
     try:
-        page = api.by_ids([arxiv_id])
-    except FetchError as exc:
+        record = _fetch(lookup, arxiv_id)
+        _check_paper(record, who, now, rules)
+        entry = DailyRecord(
+            arxiv_id, now.date(), submitted_at=now, submitter=Submitter(who.username),
+            comment=note,
+        )  # fmt: skip
+        with db.write() as conn:
+            submissions.feature(conn, claim, record, entry)
+    except submissions.AlreadyFeatured as exc:
+        _release(db, claim)
+        raise _featured(arxiv_id, exc.day) from None
+    except BaseException:
+        _release(db, claim)
+        raise
+    return Submitted(arxiv_id, now.date(), record.title or arxiv_id)
+
+
+def _claim(db: Database, arxiv_id: str, who: SubmittingUser, now: dt.datetime, rules: Rules) -> int:
+    """The submission's claim on `arxiv_id`, counted against the cap, or SubmissionRefused."""
+    cap = None if who.exempt else rules.daily_cap
+    try:
+        with db.write() as conn:
+            submissions.check_not_featured(conn, arxiv_id)
+            return submissions.claim(conn, who.user_id, arxiv_id, now, cap)
+    except submissions.AlreadyFeatured as exc:
+        raise _featured(arxiv_id, exc.day) from None
+    except submissions.ClaimRefused as exc:
+        if exc.in_use is None:
+            raise SubmissionRefused(
+                f"{arxiv_id} is being submitted right now; look for it on today's feed."
+            ) from None
         raise SubmissionRefused(
-            f"arXiv could not be reached to look up {arxiv_id} ({exc}). Please try again later."
-        ) from exc
+            f"You have submitted {exc.in_use} papers today (counting those still being looked "
+            f"up), the most a member can ({rules.daily_cap} a day). Try again tomorrow."
+        ) from None
+
+
+def _release(db: Database, claim: int) -> None:
+    with db.write() as conn:
+        submissions.release(conn, claim)
+
+
+def _featured(arxiv_id: str, day: dt.date) -> SubmissionRefused:
+    return SubmissionRefused(
+        f"{arxiv_id} was already featured on {day:%B %-d, %Y}: a paper is featured once."
+    )
+
+
+def _fetch(lookup: ArxivLookup, arxiv_id: str) -> PaperRecord:
+    page = lookup.fetch(arxiv_id)
     if page.errors:
         raise SubmissionRefused(f"arXiv refused {arxiv_id}: {page.errors[0].message}.")
     for record in page.papers:

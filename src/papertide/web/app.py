@@ -50,6 +50,9 @@ def create_app(settings: Settings) -> FastAPI:
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
         yield
         app.state.mailer.close()
+        lookup = getattr(app.state, "arxiv_lookup", None)
+        if lookup is not None:
+            lookup.close()
         db.dispose()
 
     app = FastAPI(

@@ -13,6 +13,7 @@ form with the reason, or redirects back with it in `?error=` for the paper page'
 from __future__ import annotations
 
 import datetime as dt
+import threading
 from collections.abc import Callable
 from typing import Annotated
 from urllib.parse import urlencode
@@ -26,9 +27,15 @@ from papertide.arxiv_ids import InvalidArxivId, parse_arxiv_id
 from papertide.db import comments, moderation
 from papertide.db.comments import CommentError
 from papertide.db.moderation import Actor, ModerationError
-from papertide.ingest.arxiv_api import ArxivApi
-from papertide.ingest.http import client_from_settings
-from papertide.ingest.submission import Rules, SubmissionRefused, SubmittingUser, submit
+from papertide.ingest.submission import (
+    ArxivLookup,
+    ArxivUnavailable,
+    Rules,
+    SubmissionRefused,
+    SubmittingUser,
+    lookup_from_settings,
+    submit,
+)
 from papertide.models import Account
 from papertide.web.auth import PRIVATE, SignedIn, enforce_rate, require_account
 from papertide.web.deps import DatabaseDep, PageDep, RowIdField, RowIdPath, SettingsDep
@@ -143,16 +150,19 @@ def hide_comment(
 # Submitting papers.
 
 
-def arxiv_api(request: Request) -> ArxivApi:
-    """The app's arXiv client: one per process, so arXiv's 3 s spacing holds across requests."""
+_lookup_lock = threading.Lock()
+
+
+def arxiv_lookup(request: Request) -> ArxivLookup:
+    """The app's arXiv lookup: one per process, so arXiv's 3 s spacing and the limit on
+    lookups waiting at once hold across requests."""
     state = request.app.state
-    api: ArxivApi | None = getattr(state, "arxiv_api", None)
-    if api is None:
-        settings = state.settings
-        transport: httpx.BaseTransport | None = getattr(state, "http_transport", None)
-        api = ArxivApi(client_from_settings(settings, transport), settings.arxiv_api_url)
-        state.arxiv_api = api
-    return api
+    with _lookup_lock:
+        lookup: ArxivLookup | None = getattr(state, "arxiv_lookup", None)
+        if lookup is None:
+            transport: httpx.BaseTransport | None = getattr(state, "http_transport", None)
+            lookup = state.arxiv_lookup = lookup_from_settings(state.settings, transport)
+    return lookup
 
 
 @router.get("/submit", response_class=HTMLResponse)
@@ -167,14 +177,14 @@ def _submit_page(
     account: Account,
     paper: str = "",
     note: str = "",
-    error: str | None = None,
+    error: SubmissionRefused | None = None,
 ) -> HTMLResponse:
     response = page.render(
         "submit.html",
-        status_code=400 if error else 200,
+        status_code=(503 if isinstance(error, ArxivUnavailable) else 400) if error else 200,
         nav="submit",
         form={"paper": paper, "comment": note},
-        error=error,
+        error=str(error) if error else None,
         rules=Rules(settings.submission_max_age_days, settings.submission_daily_cap),
         exempt=account.role in CURATORS,
     )
@@ -197,9 +207,9 @@ def submit_paper(
     who = SubmittingUser(account.id, account.username, account.role)
     rules = Rules(settings.submission_max_age_days, settings.submission_daily_cap)
     try:
-        done = submit(db, arxiv_api(request), paper, who, _now(), rules, comment)
+        done = submit(db, arxiv_lookup(request), paper, who, _now(), rules, comment)
     except SubmissionRefused as exc:
-        return _submit_page(page, settings, account, paper, comment, str(exc))
+        return _submit_page(page, settings, account, paper, comment, exc)
     return RedirectResponse(f"/papers/{done.arxiv_id}?submitted=1", status_code=303)
 
 
