@@ -284,7 +284,7 @@ def test_a_log_in_stays_fast_while_submissions_wait_on_a_stalled_arxiv(
     replay = Replay()
     replay.fallback = no_answer
     http = HttpClient(HttpOptions(retries=0), transport=replay.transport, sleep=replay.sleep)
-    app.state.arxiv_lookup = ArxivLookup(ArxivApi(http), deadline_s=2.0, slots=2)
+    app.state.arxiv_lookup = ArxivLookup(ArxivApi(http), deadline_s=8.0, slots=2)
     answers: list[httpx.Response] = []
     with serve(app) as base_url:
         members = [_signed_in_client(base_url, f"member{n}") for n in range(3)]
@@ -306,14 +306,18 @@ def test_a_log_in_stays_fast_while_submissions_wait_on_a_stalled_arxiv(
             started = time.monotonic()
             logged_in = log_in(visitor, "dora")  # type: ignore[arg-type]
             took = time.monotonic() - started
+            gave_up = [a for a in answers if "did not answer" in a.text]
+        print(f"log-in during 42 stalled submissions: {took:.2f} s")
         for thread in threads:
             thread.join(timeout=30)
         stalled.set()
         for client, _token in members:
             client.close()
-    assert logged_in.status_code == 303 and took < 1.5, took
+    # Done while the two lookups still waited on arXiv, not after them (the machine may be
+    # busy: "at once" is asserted as "before the 8 s deadline", with room to spare).
+    assert logged_in.status_code == 303 and took < 4 and gave_up == [], took
     assert len(answers) == 42 and {answer.status_code for answer in answers} == {503}
-    waited = [a for a in answers if "did not answer within 2 seconds" in a.text]
+    waited = [a for a in answers if "did not answer within 8 seconds" in a.text]
     busy = [a for a in answers if "other submissions are waiting for it" in a.text]
     assert (len(waited), len(busy)) == (2, 40)
     assert len(replay.requests) == 2  # the refused ones never reached arXiv

@@ -58,18 +58,17 @@ class ArxivLookup:
         self.api = api
         self.deadline_s = deadline_s
         self.slots = slots
-        self._free = threading.BoundedSemaphore(slots)
+        self._lock = threading.Lock()
+        self._waiting = 0  # lookups started and not finished
         self._pool = ThreadPoolExecutor(slots, thread_name_prefix="papertide-arxiv-lookup")
 
     def fetch(self, arxiv_id: str) -> ApiPage:
         """arXiv's answer for `arxiv_id`; ArxivUnavailable when it does not come in time."""
-        if not self._free.acquire(blocking=False):
-            raise ArxivUnavailable(
-                "arXiv is slow to answer right now and other submissions are waiting for it; "
-                "nothing was submitted. Please try again in a few minutes."
-            )
+        with self._lock:
+            self.check_free()
+            self._waiting += 1
         future: Future[ApiPage] = self._pool.submit(self.api.by_ids, [arxiv_id])
-        future.add_done_callback(lambda _done: self._free.release())
+        future.add_done_callback(self._finished)
         try:
             return future.result(timeout=self.deadline_s)
         except FutureTimeout:
@@ -82,6 +81,18 @@ class ArxivLookup:
                 f"arXiv could not be reached to look up {arxiv_id} ({exc}); nothing was "
                 "submitted. Please try again later."
             ) from exc
+
+    def check_free(self) -> None:
+        """ArxivUnavailable when every slot is taken (checked again by `fetch`)."""
+        if self._waiting >= self.slots:
+            raise ArxivUnavailable(
+                "arXiv is slow to answer right now and other submissions are waiting for it; "
+                "nothing was submitted. Please try again in a few minutes."
+            )
+
+    def _finished(self, _future: Future[ApiPage]) -> None:
+        with self._lock:
+            self._waiting -= 1
 
     def close(self) -> None:
         self._pool.shutdown(wait=False, cancel_futures=True)
@@ -150,6 +161,7 @@ def submit(
     note = (comment or "").strip() or None
     if note is not None and len(note) > MAX_COMMENT_CHARS:
         raise SubmissionRefused(f"The comment can be at most {MAX_COMMENT_CHARS} characters.")
+    lookup.check_free()  # when arXiv is stalled, refuse before writing anything
     claim = _claim(db, arxiv_id, who, now, rules)
     try:
         record = _fetch(lookup, arxiv_id)
