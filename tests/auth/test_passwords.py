@@ -6,6 +6,8 @@ import pytest
 from argon2 import PasswordHasher
 
 from papertide.auth.passwords import (
+    COMMON_REFUSED,
+    common_passwords,
     hash_password,
     needs_rehash,
     password_problem,
@@ -58,3 +60,44 @@ def test_weak_passwords_are_refused_with_a_reason(password: str, fragment: str) 
 
 def test_a_decent_password_passes() -> None:
     assert password_problem("tide pools at dawn", 10, username="alice", email="a@b.org") is None
+
+
+@pytest.mark.parametrize(
+    "password",
+    [
+        # Accepted before issue #10: a common word doubled, or with digits, a year, symbols.
+        "passwordpassword",
+        "password12345",
+        "qwertyuiop12",
+        "Password2024!",
+        # The same tricks on other entries of the breach list.
+        "2024Dragon!!",
+        "monkeymonkeymonkey",
+        "P@ssw0rd2024",
+        "Letmein19881988",
+        "iloveyou!!!!",
+    ],
+)
+def test_predictable_variants_of_breached_passwords_are_refused(password: str) -> None:
+    assert password_problem(password, 10) == COMMON_REFUSED
+
+
+def test_the_list_is_a_real_breach_list() -> None:
+    """zxcvbn's 30,000 most common passwords of the xato corpus, shipped in the package."""
+    common = common_passwords()
+    assert len(common) > 29_000
+    assert {"123456", "password", "qwertyuiop", "trustno1", "sunshine"} <= common
+
+
+@pytest.mark.parametrize(
+    "password",
+    [
+        "tide pools at dawn",
+        "glasswing-otter-42",
+        "Tr0ub4dor&3xk",
+        "password-manager-made-this-9f3Kq",  # a common word inside a long one is fine
+        "dragon83629104537",  # a common word, but 11 random digits: not a predictable suffix
+    ],
+)
+def test_uncommon_passwords_pass(password: str) -> None:
+    assert password_problem(password, 10) is None
