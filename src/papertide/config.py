@@ -106,6 +106,9 @@ class Settings(BaseSettings):
     password_min_length: int = Field(default=10, ge=8, le=128)
     rate_limit_signup: str = "5/hour"  # per client address; "off" turns a limit off
     rate_limit_login: str = "10/minute"  # per client address
+    # Per account, from any address (issue #10): failures before the back-off, its longest lock.
+    login_lockout_after: int = Field(default=5, ge=1, le=100)
+    login_lockout_max_minutes: float = Field(default=15.0, gt=0, le=24 * 60)
     rate_limit_vote: str = "60/minute"  # per account
     rate_limit_comment: str = "10/minute"  # per account
     rate_limit_submit: str = "20/hour"  # per account

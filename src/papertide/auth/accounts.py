@@ -126,6 +126,13 @@ def authenticate(db: Database, login: str, password: str) -> Account | None:
     """
     with db.read() as conn:
         found = account_rows.login_record(conn, login.strip())
+    return verify_record(db, found, password)
+
+
+def verify_record(
+    db: Database, found: tuple[Account, str | None] | None, password: str
+) -> Account | None:
+    """`found`'s account if `password` is its own (a login record, or None for no account)."""
     stored = found[1] if found else None
     if not verify_password(stored, password) or found is None or stored is None:
         return None

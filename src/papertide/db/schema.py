@@ -121,6 +121,17 @@ submission_claim = sa.Table(
 )
 sa.Index("ix_submission_claim_user_date", submission_claim.c.user_id, submission_claim.c.date)
 
+# Failed log-ins per account (or per unknown login name), for the back-off (issue #10).
+login_throttle = sa.Table(
+    "login_throttle",
+    metadata,
+    sa.Column("key", sa.String(300), primary_key=True),
+    sa.Column("failures", sa.Integer, nullable=False),
+    sa.Column("last_failure_at", sa.DateTime, nullable=False),
+    sa.Column("blocked_until", sa.DateTime, nullable=True),
+)
+sa.Index("ix_login_throttle_last_failure_at", login_throttle.c.last_failure_at)
+
 upvote = sa.Table(
     "upvote",
     metadata,

@@ -12,6 +12,7 @@ from fastapi.staticfiles import StaticFiles
 from fastapi.templating import Jinja2Templates
 from starlette.responses import Response
 
+from papertide.auth.lockout import Backoff
 from papertide.bootstrap import open_database
 from papertide.config import Settings
 from papertide.db import Database, queries
@@ -69,6 +70,10 @@ def create_app(settings: Settings) -> FastAPI:
     app.state.search = SearchService(db, settings)
     app.state.trending = TrendingService(db, TrendingParams.from_settings(settings))
     app.state.templates = make_templates(settings)
+    app.state.login_backoff = Backoff(
+        free_failures=settings.login_lockout_after,
+        max_s=settings.login_lockout_max_minutes * 60,
+    )
     # Confirmation mail (issue #6); tests put a recording mailer here instead.
     app.state.mailer = make_mailer(settings)
     app.mount("/static", CachedStaticFiles(directory=HERE / "static"), name="static")

@@ -31,6 +31,8 @@ from papertide.models import Account
 from papertide.web.offload import off_loop
 
 SESSION_COOKIE = "papertide_session"
+DEVICE_COOKIE = "papertide_device"  # "this browser logged in to account N before" (issue #10)
+DEVICE_LIFETIME = dt.timedelta(days=365)
 CSRF_COOKIE = "papertide_csrf"
 CSRF_FIELD = "csrf_token"
 CSRF_HEADER = "x-csrf-token"
@@ -115,6 +117,31 @@ def clear_session_cookie(response: Response, request: Request) -> None:
         SESSION_COOKIE, path="/", secure=cookie_secure(request), httponly=True, samesite="lax"
     )
     response.headers["cache-control"] = PRIVATE
+
+
+def trusted_device(request: Request, account_id: int) -> bool:
+    """Whether this browser holds a device cookie from an earlier log-in to `account_id`."""
+    owner, _, rest = request.cookies.get(DEVICE_COOKIE, "").partition(".")
+    nonce, _, signature = rest.partition(".")
+    if owner != str(account_id) or not looks_like_token(nonce):
+        return False
+    return same(signature, derive(_settings(request).secret_key, "device", f"{owner}.{nonce}"))
+
+
+def set_device_cookie(response: Response, request: Request, account_id: int) -> None:
+    """Remember that this browser logged in to `account_id` (exempts it from the account's
+    log-in lock, papertide.auth.lockout); sent back only to /login."""
+    nonce = new_token()
+    signature = derive(_settings(request).secret_key, "device", f"{account_id}.{nonce}")
+    response.set_cookie(
+        DEVICE_COOKIE,
+        f"{account_id}.{nonce}.{signature}",
+        max_age=int(DEVICE_LIFETIME.total_seconds()),
+        path="/login",
+        secure=cookie_secure(request),
+        httponly=True,
+        samesite="lax",
+    )
 
 
 def anonymous_csrf(request: Request) -> tuple[str, str]:

@@ -7,13 +7,15 @@ argon2's ~50 ms never blocks the event loop.
 from __future__ import annotations
 
 import datetime as dt
+import math
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Form, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
-from papertide.auth import accounts, sessions
+from papertide.auth import accounts, lockout, sessions
 from papertide.auth.accounts import FormErrors
+from papertide.auth.ratelimit import retry_after_header
 from papertide.auth.redirects import safe_next
 from papertide.config import Settings
 from papertide.db.engine import Database
@@ -27,7 +29,9 @@ from papertide.web.auth import (
     current_viewer,
     enforce_rate,
     set_csrf_cookie,
+    set_device_cookie,
     set_session_cookie,
+    trusted_device,
 )
 from papertide.web.deps import DatabaseDep, Page, PageDep, SettingsDep
 
@@ -126,7 +130,13 @@ def login(
 ) -> Response:
     address = client_address(request)
     enforce_rate(request, "login", address, settings.rate("login"), "log-in attempts")
-    account = accounts.authenticate(db, login, password)
+    try:
+        account = lockout.log_in(
+            db, login, password, request.app.state.login_backoff,
+            trusted=lambda account_id: trusted_device(request, account_id),
+        )  # fmt: skip
+    except lockout.AccountLocked as exc:
+        return _locked_out(page, request, login, next, exc.wait_s)
     if account is None or account.suspended:
         message = SUSPENDED if account else accounts.WRONG_CREDENTIALS
         return _anonymous_form(
@@ -138,7 +148,25 @@ def login(
             values={"login": login},
             errors={"form": message},
         )
-    return _signed_in(request, db, settings, account, safe_next(next))
+    response = _signed_in(request, db, settings, account, safe_next(next))
+    set_device_cookie(response, request, account.id)
+    return response
+
+
+def _locked_out(page: Page, request: Request, login: str, next: str, wait_s: float) -> Response:
+    """429: this account had too many failed log-ins (from any address) just now."""
+    minutes = max(1, math.ceil(wait_s / 60))
+    message = (
+        "Too many failed log-ins for this account. Try again in "
+        f"{minutes} minute{'s' if minutes > 1 else ''}; a browser you logged in with before "
+        "can log in now."
+    )
+    response = _anonymous_form(
+        page, request, "login.html", 429, next=safe_next(next), values={"login": login},
+        errors={"form": message},
+    )  # fmt: skip
+    response.headers["retry-after"] = retry_after_header(wait_s)
+    return response
 
 
 @router.post("/logout", response_model=None)
