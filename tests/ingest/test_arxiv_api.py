@@ -287,3 +287,17 @@ def test_run_lookup_reports_bad_missing_and_refused_ids(db: Database, recorded: 
         ("https://arxiv.org/api/errors#incorrect_id_format_for_abc", "incorrect id format for abc")
     ]
     assert not result.counts.changed and not refused.counts.changed
+
+
+def test_an_entry_with_an_unreadable_date_is_an_error_not_a_paper_without_one(
+    recorded: Path,
+) -> None:
+    """Issue #10: a date that does not parse is never stored as NULL."""
+    body = _body(_one(recorded, "id_quant-ph_0201082v1"))
+    start = body.index("<published>") + len("<published>")
+    body = body[:start] + "sometime in 2002" + body[body.index("</published>") :]
+    page = parse_feed(body)
+    assert page.papers == []
+    assert [error.message for error in page.errors] == [
+        "entry cannot be imported: <published>: not an ISO 8601 date-time: 'sometime in 2002'"
+    ]

@@ -11,8 +11,9 @@ from typing import Any
 import pytest
 
 from papertide.db import Database, queries
-from papertide.ingest.arxiv_jsonl import BadListing, arxiv_jsonl_source, parse_listing
+from papertide.ingest.arxiv_jsonl import arxiv_jsonl_source, parse_listing
 from papertide.ingest.runner import ImportResult, run_import
+from papertide.ingest.validation import BadRecord
 
 
 def _listing_rows(shared_data: Path, count: int) -> list[dict[str, Any]]:
@@ -89,29 +90,53 @@ def test_bad_lines_are_reported_with_their_line(
     problems = [(p.where, p.message) for p in result.report.problems]
     assert [where for where, _ in problems] == [f"{path}:2", f"{path}:7", f"{path}:8", f"{path}:9"]
     assert problems[0][1].startswith("not a JSON line")
-    assert problems[1][1] == "line is not a JSON object"
+    assert problems[1][1] == "not a JSON object but list [1, 2, 3]"
     assert "'garbage' is not an arXiv id" in problems[2][1]
-    assert problems[3][1] == "2503.88888 has no title"
+    assert problems[3][1] == "title: expected a string, got 42"
     assert result.counts.papers_new == 4
 
 
-def test_versioned_id_and_bad_listing_date() -> None:
+def test_versioned_id_and_whitespace() -> None:
     record = parse_listing(
         {
             "id": "2503.11731v3",
             "title": "A\n  title",
-            "authors": ["Ada  Lovelace", "", 7, "Alan\nTuring"],
-            "categories": "cs.CV cs.RO",
-            "listing_dates": ["not a date"],
+            "authors": ["Ada  Lovelace", "", "Alan\nTuring"],
+            "categories": ["cs.CV", "cs.RO"],
+            "listing_dates": ["2025-03-17", "2025-03-18"],
         }
     )
     assert (record.arxiv_id, record.version, record.title) == ("2503.11731", 3, "A title")
     assert record.authors == ["Ada Lovelace", "Alan Turing"]
     assert record.categories == ["cs.CV", "cs.RO"]
-    assert record.published_at is None
+    assert record.published_at == dt.datetime(2025, 3, 17)
     assert record.abstract is None  # absent, so it never erases another source's abstract
 
 
+@pytest.mark.parametrize(
+    ("field", "value", "message"),
+    [
+        ("authors", "Ada Lovelace", "authors: expected a list, got 'Ada Lovelace'"),
+        ("authors", ["Ada Lovelace", 7], "authors[1]: expected a string, got 7"),
+        ("categories", "cs.CV cs.RO", "categories: expected a list, got 'cs.CV cs.RO'"),
+        ("id", 2503.11731, "id: expected a string, got 2503.11731"),
+        (
+            "listing_dates",
+            ["not a date"],
+            "listing_dates[0]: not an ISO 8601 date: 'not a date'",
+        ),
+        ("comments", ["a list"], "comments: expected a string, got ['a list']"),
+    ],
+)
+def test_a_line_of_the_wrong_shape_is_refused_not_coerced(
+    field: str, value: object, message: str
+) -> None:
+    row = {"id": "2503.11731", "title": "A title", field: value}
+    with pytest.raises(BadRecord) as raised:
+        parse_listing(row)
+    assert str(raised.value) == message
+
+
 def test_parse_listing_rejects_non_objects() -> None:
-    with pytest.raises(BadListing, match="not a JSON object"):
+    with pytest.raises(BadRecord, match="not a JSON object"):
         parse_listing(["2503.11731"])

@@ -244,3 +244,32 @@ def test_error_feed_fails_the_run(db: Database, feeds: Path) -> None:
     )
     with _http(replay) as http, pytest.raises(ArxivFeedError, match="Valid archive names are"):
         run_listings(db, http, ["astroph"])
+
+
+def test_an_item_with_an_unreadable_date_is_reported_not_stored_without_one(
+    feeds: Path,
+) -> None:
+    """Issue #10: a date that does not parse skips the item; it is never stored as NULL."""
+    xml = (feeds / "rss_mock_feed.xml").read_text(encoding="utf-8")
+    channel_date = "<pubDate>Thu, 28 Nov 2024 00:00:00 -0500</pubDate>"
+    first_item = xml.index("<item>")
+    second_date = xml.index(channel_date, xml.index(channel_date, first_item) + 1)
+    xml = (
+        xml[:second_date]
+        + "<pubDate>the day after</pubDate>"
+        + xml[second_date + len(channel_date) :]
+    )
+    report = Report()
+    parsed = parse_rss(xml, "feed.xml", report)
+    assert len(parsed) == 1503
+    assert [str(p) for p in report.problems] == [
+        "feed.xml:item 2: pubDate: not an RFC 2822 date: 'the day after'"
+    ]
+    assert all(a.paper.published_at or a.paper.updated_at for a in parsed)
+
+
+def test_a_feed_whose_own_date_is_unreadable_is_refused(feeds: Path) -> None:
+    xml = (feeds / "empty_rss_mock_feed.xml").read_text(encoding="utf-8")
+    xml = xml.replace("Thu, 28 Nov 2024 00:00:00 -0500", "someday")
+    with pytest.raises(ArxivFeedError, match="the channel's pubDate: not an RFC 2822 date"):
+        parse_rss(xml, "feed.xml")

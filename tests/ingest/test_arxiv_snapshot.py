@@ -11,12 +11,12 @@ import pytest
 
 from papertide.db import Database, queries
 from papertide.ingest.arxiv_snapshot import (
-    BadSnapshotLine,
     arxiv_snapshot_source,
     parse_snapshot_line,
     split_authors,
 )
 from papertide.ingest.runner import ImportResult, run_import
+from papertide.ingest.validation import BadRecord
 from papertide.models import PaperDetail
 
 
@@ -140,7 +140,9 @@ def test_bad_line_is_reported_and_the_rest_imported(
     result = run_import(db, arxiv_snapshot_source([path]))
     assert [p.where for p in result.report.problems] == [f"{path}:3", f"{path}:5"]
     assert result.report.problems[0].message.startswith("not a JSON line")
-    assert "unreadable version dates" in result.report.problems[1].message
+    assert result.report.problems[1].message == (
+        "versions[0].created: not an RFC 2822 date: 'the day before yesterday'"
+    )
     assert result.counts.papers_new == 4
 
 
@@ -161,9 +163,9 @@ def test_split_authors(text: str | None, names: list[str]) -> None:
 
 
 def test_parse_snapshot_line_rejects() -> None:
-    with pytest.raises(BadSnapshotLine, match="not a JSON object"):
+    with pytest.raises(BadRecord, match="not a JSON object"):
         parse_snapshot_line("0704.0001")
-    with pytest.raises(BadSnapshotLine, match="not an arXiv id"):
+    with pytest.raises(BadRecord, match="not an arXiv id"):
         parse_snapshot_line({"id": "hello", "title": "x"})
-    with pytest.raises(BadSnapshotLine, match=r"0704\.0001 has no title"):
+    with pytest.raises(BadRecord, match=r"0704\.0001 has no title"):
         parse_snapshot_line({"id": "0704.0001", "title": None})

@@ -1,8 +1,7 @@
-"""Shared ingest helpers: text and date cleaning, streaming JSON lines, the import runner."""
+"""Shared ingest helpers: text cleaning, streaming JSON lines, the import runner."""
 
 from __future__ import annotations
 
-import datetime as dt
 import gzip
 import inspect
 import tracemalloc
@@ -12,7 +11,7 @@ import pytest
 
 from papertide.db import Database
 from papertide.ingest.arxiv_snapshot import arxiv_snapshot_source
-from papertide.ingest.base import Report, clean_text, iter_json_lines, parse_datetime
+from papertide.ingest.base import Report, clean_text, iter_json_lines
 from papertide.ingest.hf_daily import HfDailySource
 from papertide.ingest.runner import run_import
 
@@ -29,21 +28,6 @@ from papertide.ingest.runner import run_import
 )
 def test_clean_text(text: object, cleaned: str | None) -> None:
     assert clean_text(text) == cleaned
-
-
-@pytest.mark.parametrize(
-    ("text", "value"),
-    [
-        ("2026-08-20T00:00:00.000Z", dt.datetime(2026, 8, 20)),
-        ("2026-08-20T02:30:00+02:00", dt.datetime(2026, 8, 20, 0, 30)),
-        ("2026-08-20", dt.datetime(2026, 8, 20)),
-        ("yesterday", None),
-        ("", None),
-        (None, None),
-    ],
-)
-def test_parse_datetime(text: str | None, value: dt.datetime | None) -> None:
-    assert parse_datetime(text) == value
 
 
 @pytest.fixture

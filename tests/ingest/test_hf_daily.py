@@ -8,6 +8,7 @@ import gzip
 import io
 import json
 import tarfile
+import zlib
 from pathlib import Path
 from typing import Any
 
@@ -311,7 +312,7 @@ def test_normalized_rows(db: Database, shared_data: Path, tmp_path: Path) -> Non
     result = _import(db, path)
     assert [(p.where, p.message.split(" (")[0]) for p in result.report.problems] == [
         (f"{path}:11", "not a JSON line"),
-        (f"{path}:42", "bad daily_date 'yesterday'"),
+        (f"{path}:42", "daily_date: not an ISO 8601 date: 'yesterday'"),
     ]
     keys = {(r["arxiv_id"], r["daily_date"]) for r in rows}
     assert result.counts.entries_new == len(keys)
@@ -351,3 +352,151 @@ def test_decode_day_reports(data: bytes, problem: str) -> None:
     report = Report()
     assert decode_day(data, "x.json", report) == []
     assert [(p.where, p.message) for p in report.problems] == [("x.json", problem)]
+
+
+@pytest.mark.parametrize(
+    ("field", "value", "message"),
+    [
+        ("githubRepo", 12, "paper.githubRepo: expected a string, got 12"),
+        ("authors", "just a string", "paper.authors: expected a list, got 'just a string'"),
+        ("upvotes", "many", "paper.upvotes: expected an integer, got 'many'"),
+        ("upvotes", -3, "paper.upvotes: should be greater than or equal to 0, got -3"),
+        ("githubStars", True, "paper.githubStars: expected an integer, got True"),
+        (
+            "publishedAt",
+            "last tuesday",
+            "paper.publishedAt: not an ISO 8601 date-time: 'last tuesday'",
+        ),
+        (
+            "submittedOnDailyAt",
+            20260820,
+            "paper.submittedOnDailyAt: expected a datetime, got 20260820",
+        ),
+        ("ai_keywords", "agents", "paper.ai_keywords: expected a list, got 'agents'"),
+        ("title", ["a", "list"], "paper.title: expected a string, got ['a', 'list']"),
+        ("id", 2608.1759, "paper.id: expected a string, got 2608.1759"),
+    ],
+)
+def test_a_record_of_the_wrong_shape_is_skipped_never_coerced(
+    db: Database, samples: Path, tmp_path: Path, field: str, value: object, message: str
+) -> None:
+    """Issue #10: `github_repo: 12` ended the import; the others were stored coerced."""
+    items = _items(samples)
+    broken_id = items[2]["paper"]["id"]
+    items[2]["paper"][field] = value
+    path = _write(tmp_path / f"{DAY}.json", items)
+    result = _import(db, path)
+    assert [(p.where, p.message) for p in result.report.problems] == [(f"{path}[2]", message)]
+    assert (result.counts.papers_new, result.counts.entries_new) == (14, 14)
+    with db.read() as conn:
+        assert queries.get_paper(conn, broken_id) is None
+        neighbours = [queries.get_paper(conn, items[i]["paper"]["id"]) for i in (1, 3)]
+    assert all(paper is not None and paper.featured for paper in neighbours)
+
+
+def test_wrong_shapes_deeper_in_an_item(db: Database, samples: Path, tmp_path: Path) -> None:
+    items = _items(samples)
+    items[0]["paper"]["authors"][1] = {"name": 7}
+    items[1]["numComments"] = "3"
+    items[2]["paper"]["submittedOnDailyBy"] = "Xin64"
+    path = _write(tmp_path / f"{DAY}.json", items)
+    result = _import(db, path)
+    assert [(p.where, p.message) for p in result.report.problems] == [
+        (f"{path}[0]", "paper.authors[1].name: expected a string, got 7"),
+        (f"{path}[1]", "numComments: expected an integer, got '3'"),
+        (
+            f"{path}[2]",
+            "paper.submittedOnDailyBy: expected a dictionary or instance of HfUser, got 'Xin64'",
+        ),
+    ]
+    assert result.counts.papers_new == 12
+
+
+def test_a_github_repo_that_names_no_repository_keeps_the_paper(
+    db: Database, samples: Path, tmp_path: Path
+) -> None:
+    """Real data has three (an organisation page, two URLs broken by a newline)."""
+    items = _items(samples)
+    items[0]["paper"]["githubRepo"] = "https://github.com/DFIR-Metric"
+    path = _write(tmp_path / f"{DAY}.json", items)
+    result = _import(db, path)
+    assert result.report.problems == []
+    assert result.report.notes == [
+        "2608.16590: githubRepo 'https://github.com/DFIR-Metric' names no GitHub repository; "
+        "kept without one"
+    ]
+    with db.read() as conn:
+        paper = queries.get_paper(conn, "2608.16590")
+    assert paper is not None and paper.github_repo is None and paper.github_stars is None
+
+
+def test_a_normalized_row_of_the_wrong_shape_is_skipped(
+    db: Database, shared_data: Path, tmp_path: Path
+) -> None:
+    source = shared_data / "hf_daily_papers" / "normalized"
+    with gzip.open(source / "hf_daily_papers_normalized_2026-H2.jsonl.gz", "rt") as handle:
+        rows = [json.loads(next(handle)) for _ in range(4)]
+    rows[1]["github_repo"] = 12
+    rows[2]["authors"] = "just a string"
+    path = tmp_path / "rows.jsonl"
+    path.write_text("".join(json.dumps(row) + "\n" for row in rows), encoding="utf-8")
+    result = _import(db, path)
+    assert [(p.where, p.message) for p in result.report.problems] == [
+        (f"{path}:2", "github_repo: expected a string, got 12"),
+        (f"{path}:3", "authors: expected a list, got 'just a string'"),
+    ]
+    assert result.counts.entries_new == 2
+    with db.read() as conn:
+        assert queries.get_paper(conn, rows[0]["arxiv_id"]) is not None
+        assert queries.get_paper(conn, rows[3]["arxiv_id"]) is not None
+
+
+def test_a_truncated_tarball_keeps_the_days_before_the_damage(
+    db: Database, samples: Path, tmp_path: Path
+) -> None:
+    whole = _tarball(
+        tmp_path / "whole.tar.gz",
+        {
+            "2024-05/2024-05-27.json": (samples / "2024-05-27.json").read_bytes(),
+            f"2026-08/{DAY}.json": (samples / f"{DAY}.json").read_bytes(),
+            "2025-09/2025-09-08.json": (samples / "2025-09-08.json").read_bytes(),
+        },
+    )
+    data = whole.read_bytes()
+    path = tmp_path / "hf_daily_papers_raw_cut.tar.gz"
+    path.write_bytes(data[: len(data) * 3 // 4])  # cut inside the 2026-08-20 day
+    result = _import(db, path)
+    assert len(result.report.problems) == 1
+    problem = result.report.problems[0]
+    assert problem.where == str(path)
+    assert problem.message.startswith(
+        f"archive truncated or damaged at member 2026-08/{DAY}.json ("
+    )
+    assert problem.message.endswith(
+        "kept the 13 records of the 1 day files before it, the rest of the archive was not read"
+    )
+    assert (result.counts.papers_new, result.counts.entries_new) == (13, 13)
+    assert _rows(db)["daily_entry"] == 13
+
+
+def test_a_tarball_cut_between_members_says_so(db: Database, samples: Path, tmp_path: Path) -> None:
+    day = (samples / "2024-05-27.json").read_bytes()
+    raw = io.BytesIO()
+    with tarfile.open(fileobj=raw, mode="w") as archive:
+        for name in ("2024-05/2024-05-27.json", "2024-05/2024-05-28.json"):
+            info = tarfile.TarInfo(name)
+            info.size = len(day)
+            archive.addfile(info, io.BytesIO(day))
+    first_member_end = 512 + (len(day) + 511) // 512 * 512
+    # A gzip stream that stops 100 bytes into the second member's header, as a broken
+    # download does (no end-of-stream marker).
+    gzip_writer = zlib.compressobj(wbits=31)
+    cut = raw.getvalue()[: first_member_end + 100]
+    path = tmp_path / "cut.tar.gz"
+    path.write_bytes(gzip_writer.compress(cut) + gzip_writer.flush(zlib.Z_SYNC_FLUSH))
+    result = _import(db, path)
+    assert [p.where for p in result.report.problems] == [str(path)]
+    message = result.report.problems[0].message
+    assert message.startswith("archive truncated or damaged after its last whole member (")
+    assert "kept the 13 records of the 1 day files before it" in message
+    assert result.counts.entries_new == 13

@@ -8,6 +8,7 @@ never as papers and never as an exception. A body that is not a whole Atom feed 
 
 from __future__ import annotations
 
+import datetime as dt
 import re
 import xml.etree.ElementTree as ET
 from collections.abc import Iterator, Sequence
@@ -15,9 +16,10 @@ from dataclasses import dataclass, field
 
 from papertide.arxiv_ids import ArxivId, InvalidArxivId, parse_arxiv_id
 from papertide.db import Database, writes
-from papertide.ingest.base import clean_text, parse_datetime
+from papertide.ingest.base import clean_text
 from papertide.ingest.http import FetchError, HttpClient
 from papertide.ingest.runner import ImportResult
+from papertide.ingest.validation import BadRecord, checked_id, parse_iso_datetime
 from papertide.models import PaperRecord
 
 API_URL = "https://export.arxiv.org/api/query"
@@ -91,18 +93,19 @@ def parse_feed(xml: bytes | str, url: str = "<feed>") -> ApiPage:
             continue
         try:
             page.papers.append(parse_entry(entry))
-        except InvalidArxivId as exc:
-            page.errors.append(ApiError(id_text, f"entry is not an arXiv paper: {exc}"))
+        except BadRecord as exc:
+            page.errors.append(ApiError(id_text, f"entry cannot be imported: {exc}"))
     return page
 
 
 def parse_entry(entry: ET.Element) -> PaperRecord:
-    """One Atom `<entry>` as a PaperRecord; raises InvalidArxivId if its id is not arXiv's."""
-    arxiv_id = parse_arxiv_id(entry.findtext(f"{_ATOM}id") or "")
+    """One Atom `<entry>` as a PaperRecord; BadRecord if its id is not arXiv's or a date
+    does not parse (a date is never dropped silently, issue #10)."""
+    paper_id = checked_id(entry.findtext(f"{_ATOM}id") or "")
     comments = clean_text(entry.findtext(f"{_ARXIV}comment"))
     return PaperRecord(
-        arxiv_id=arxiv_id.base,
-        version=arxiv_id.version,
+        arxiv_id=paper_id.base,
+        version=paper_id.version,
         title=clean_text(entry.findtext(f"{_ATOM}title")),
         abstract=clean_text(entry.findtext(f"{_ATOM}summary")),
         authors=[
@@ -111,13 +114,23 @@ def parse_entry(entry: ET.Element) -> PaperRecord:
             if (name := clean_text(author.findtext(f"{_ATOM}name")))
         ],
         categories=_categories(entry),
-        published_at=parse_datetime(entry.findtext(f"{_ATOM}published")),
-        updated_at=parse_datetime(entry.findtext(f"{_ATOM}updated")),
+        published_at=_datetime(entry, "published"),
+        updated_at=_datetime(entry, "updated"),
         comments=comments,
         doi=clean_text(entry.findtext(f"{_ARXIV}doi")),
         journal_ref=clean_text(entry.findtext(f"{_ARXIV}journal_ref")),
         withdrawn=bool(comments and _WITHDRAWN.search(comments)),
     )
+
+
+def _datetime(entry: ET.Element, name: str) -> dt.datetime | None:
+    text = (entry.findtext(f"{_ATOM}{name}") or "").strip()
+    if not text:
+        return None
+    try:
+        return parse_iso_datetime(text)
+    except ValueError as exc:
+        raise BadRecord(f"<{name}>: {exc}") from None
 
 
 def _categories(entry: ET.Element) -> list[str]:

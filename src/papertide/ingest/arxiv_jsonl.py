@@ -7,50 +7,49 @@ import datetime as dt
 from pathlib import Path
 from typing import Any
 
-from papertide.arxiv_ids import InvalidArxivId, parse_arxiv_id
-from papertide.ingest.base import BadLine, JsonLinesSource, clean_text
+from pydantic import Field
+
+from papertide.ingest.base import JsonLinesSource, clean_text
+from papertide.ingest.validation import BadRecord, IsoDate, StrictModel, check, checked_id
 from papertide.models import PaperRecord
 
 
-class BadListing(BadLine):
-    """A listing line cannot be imported."""
+class Listing(StrictModel):
+    """One line of a listing file, as the scraper writes it."""
+
+    id: str
+    title: str | None = None
+    abstract: str | None = None
+    authors: list[str] | None = None
+    categories: list[str] | None = None
+    comments: str | None = None
+    listing_dates: list[IsoDate] = Field(default_factory=list)
 
 
-def _strings(value: Any) -> list[str] | None:
-    if isinstance(value, str):
-        value = value.split()
-    if not isinstance(value, list):
-        return None
-    return [" ".join(str(v).split()) for v in value if isinstance(v, str) and v.strip()] or None
+def _names(values: list[str] | None) -> list[str] | None:
+    """Whitespace-normalised names; blank entries are not names."""
+    return [name for value in values or [] if (name := " ".join(value.split()))] or None
 
 
 def parse_listing(row: Any) -> PaperRecord:
-    """One listing object -> a paper record."""
-    if not isinstance(row, dict):
-        raise BadListing("line is not a JSON object")
-    try:
-        arxiv = parse_arxiv_id(str(row.get("id", "")))
-    except InvalidArxivId as exc:
-        raise BadListing(str(exc)) from exc
-    title = clean_text(row.get("title"))
+    """One listing object -> a paper record; BadRecord for a line of the wrong shape."""
+    listing = check(Listing, row)
+    arxiv = checked_id(listing.id)
+    title = clean_text(listing.title)
     if not title:
-        raise BadListing(f"{arxiv.base} has no title")
+        raise BadRecord(f"{arxiv.base} has no title")
     listed = None
-    dates = row.get("listing_dates") or []
-    if dates and isinstance(dates[0], str):
-        try:
-            # The first announcement stands in for the submission date the listing lacks.
-            listed = dt.datetime.combine(dt.date.fromisoformat(dates[0]), dt.time())
-        except ValueError:
-            listed = None
+    if listing.listing_dates:
+        # The first announcement stands in for the submission date the listing lacks.
+        listed = dt.datetime.combine(listing.listing_dates[0], dt.time())
     return PaperRecord(
         arxiv_id=arxiv.base,
         version=arxiv.version,
         title=title,
-        abstract=clean_text(row.get("abstract")),
-        authors=_strings(row.get("authors")),
-        categories=_strings(row.get("categories")),
-        comments=clean_text(row.get("comments")),
+        abstract=clean_text(listing.abstract),
+        authors=_names(listing.authors),
+        categories=_names(listing.categories),
+        comments=clean_text(listing.comments),
         published_at=listed,
     )
 

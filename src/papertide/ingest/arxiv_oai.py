@@ -11,13 +11,11 @@ let a newer version replace an older one under the merge rules of db/writes.py.
 from __future__ import annotations
 
 import datetime as dt
-import email.utils
 import re
 import xml.etree.ElementTree as ET
 from dataclasses import dataclass, field
 from typing import Any
 
-from papertide.arxiv_ids import InvalidArxivId, parse_arxiv_id
 from papertide.db import writes
 from papertide.db.engine import Database
 from papertide.db.state import get_state, set_state
@@ -25,6 +23,7 @@ from papertide.ingest.arxiv_snapshot import split_authors
 from papertide.ingest.base import Problem, clean_text
 from papertide.ingest.http import FetchError, HttpClient
 from papertide.ingest.runner import ImportResult
+from papertide.ingest.validation import BadRecord, checked_id, parse_email_datetime, parse_iso_date
 from papertide.models import PaperRecord
 
 SOURCE_NAME = "arxiv-oai"
@@ -48,10 +47,6 @@ class OaiError(RuntimeError):
 
 class OaiFormatError(ValueError):
     """A response body is not a well-formed OAI-PMH document (truncated, HTML, a DOCTYPE)."""
-
-
-class _BadRecord(ValueError):
-    """One record of a page cannot be imported."""
 
 
 @dataclass(slots=True)
@@ -114,16 +109,13 @@ def _day(text: str | None) -> dt.datetime | None:
     if not text:
         return None
     try:
-        return dt.datetime.combine(dt.date.fromisoformat(text), dt.time())
+        return dt.datetime.combine(parse_iso_date(text), dt.time())
     except ValueError as exc:
-        raise _BadRecord(f"unreadable date {text!r}") from exc
+        raise BadRecord(f"unreadable date: {exc}") from None
 
 
 def _base_id(text: str | None) -> tuple[str, int | None]:
-    try:
-        arxiv = parse_arxiv_id(text or "")
-    except InvalidArxivId as exc:
-        raise _BadRecord(str(exc)) from exc
+    arxiv = checked_id(text or "")
     return arxiv.base, arxiv.version
 
 
@@ -152,10 +144,9 @@ def _version_date(version: ET.Element) -> dt.datetime | None:
     if not text:
         return None
     try:
-        when = email.utils.parsedate_to_datetime(text)
-    except (TypeError, ValueError) as exc:
-        raise _BadRecord(f"unreadable version date {text!r}") from exc
-    return when.astimezone(dt.UTC).replace(tzinfo=None) if when.tzinfo else when
+        return parse_email_datetime(text)
+    except ValueError as exc:
+        raise BadRecord(f"unreadable version date: {exc}") from None
 
 
 def _record_from_arxiv_raw(meta: ET.Element) -> PaperRecord:
@@ -164,8 +155,9 @@ def _record_from_arxiv_raw(meta: ET.Element) -> PaperRecord:
     versions: list[tuple[int, dt.datetime | None]] = []
     for element in _children(meta, "version"):
         match = _VERSION.fullmatch(element.get("version", ""))
-        if match:
-            versions.append((int(match.group(1)), _version_date(element)))
+        if not match:
+            raise BadRecord(f"{arxiv_id}: version {element.get('version')!r} is not v<number>")
+        versions.append((int(match.group(1)), _version_date(element)))
     versions.sort(key=lambda pair: pair[0])
     return _common_fields(
         meta,
@@ -180,7 +172,7 @@ def _record_from_arxiv_raw(meta: ET.Element) -> PaperRecord:
 def _common_fields(meta: ET.Element, arxiv_id: str, **known: Any) -> PaperRecord:
     title = _text(meta, "title")
     if not title:
-        raise _BadRecord(f"{arxiv_id} has no title")
+        raise BadRecord(f"{arxiv_id} has no title")
     categories = (_text(meta, "categories") or "").split()
     return PaperRecord(
         arxiv_id=arxiv_id,
@@ -200,7 +192,7 @@ _FORMATS = {"arXiv": _record_from_arxiv, "arXivRaw": _record_from_arxiv_raw}
 def _read_record(record: ET.Element, page: OaiPage) -> None:
     header = _child(record, "header")
     if header is None:
-        raise _BadRecord("record without a header")
+        raise BadRecord("record without a header")
     identifier = _text(header, "identifier") or ""
     datestamp = _text(header, "datestamp")
     if datestamp and (page.datestamp is None or datestamp > page.datestamp):
@@ -212,10 +204,10 @@ def _read_record(record: ET.Element, page: OaiPage) -> None:
     metadata = _child(record, "metadata")
     meta = None if metadata is None else next(iter(metadata), None)
     if meta is None:
-        raise _BadRecord(f"{identifier or 'a record'} has no metadata")
+        raise BadRecord(f"{identifier or 'a record'} has no metadata")
     parse = _FORMATS.get(_local(meta.tag))
     if parse is None:
-        raise _BadRecord(f"{identifier}: unsupported metadata format {_local(meta.tag)!r}")
+        raise BadRecord(f"{identifier}: unsupported metadata format {_local(meta.tag)!r}")
     paper = parse(meta)
     page.records.append(paper)
     licence = _text(meta, "license")
@@ -244,7 +236,7 @@ def parse_list_records(body: bytes | str, url: str = "OAI-PMH response") -> OaiP
     for position, record in enumerate(_children(container, "record"), start=1):
         try:
             _read_record(record, page)
-        except _BadRecord as exc:
+        except BadRecord as exc:
             page.problems.append(Problem(f"{url} record {position}", str(exc)))
     token = _child(container, "resumptionToken")
     if token is not None:

@@ -8,7 +8,6 @@ a new version of an older paper, which updates a paper we have and never creates
 from __future__ import annotations
 
 import datetime as dt
-import email.utils
 import xml.etree.ElementTree as ET
 from collections import Counter
 from collections.abc import Sequence
@@ -20,6 +19,7 @@ from papertide.ingest.arxiv_api import ArxivFeedError, parse_xml
 from papertide.ingest.base import Report, clean_text
 from papertide.ingest.http import HttpClient
 from papertide.ingest.runner import ImportResult
+from papertide.ingest.validation import BadRecord, parse_email_datetime
 from papertide.models import PaperRecord
 
 RSS_URL = "https://rss.arxiv.org/rss"
@@ -52,7 +52,8 @@ def parse_rss(
 ) -> list[Announcement]:
     """Parse one RSS feed (pure); a day without announcements is [].
 
-    Items that name no arXiv paper are skipped and, when `report` is given, reported there.
+    Items that name no arXiv paper or carry an unreadable date are skipped and, when `report`
+    is given, reported there; a feed whose own date is unreadable raises ArxivFeedError.
     """
     root = parse_xml(xml, url)
     channel = root.find("channel")
@@ -62,19 +63,22 @@ def parse_rss(
     if title.startswith(_ERROR_TITLE):
         message = clean_text(channel.findtext("description")) or title
         raise ArxivFeedError(url, f"arXiv refused the feed: {message}")
-    channel_date = _rss_date(channel.findtext("pubDate"))
+    try:
+        channel_date = _rss_date(channel.findtext("pubDate"))
+    except BadRecord as exc:
+        raise ArxivFeedError(url, f"the channel's {exc}") from None
     announcements = []
     for number, item in enumerate(channel.iter("item"), start=1):
         try:
             announcements.append(parse_item(item, channel_date))
-        except InvalidArxivId as exc:
+        except BadRecord as exc:
             if report is not None:
                 report.problem(f"{url}:item {number}", str(exc))
     return announcements
 
 
 def parse_item(item: ET.Element, channel_date: dt.datetime | None = None) -> Announcement:
-    """One `<item>`; raises InvalidArxivId when it names no arXiv paper."""
+    """One `<item>`; raises BadRecord when it names no arXiv paper or its date is unreadable."""
     arxiv_id = _item_id(item)
     announced = _rss_date(item.findtext("pubDate")) or channel_date
     first_version = arxiv_id.version in (None, 1)
@@ -105,7 +109,7 @@ def _item_id(item: ET.Element) -> ArxivId:
             return parse_arxiv_id(candidate)
         except InvalidArxivId:
             continue
-    raise InvalidArxivId(f"no arXiv id in the item's guid {guid!r} or link {link!r}")
+    raise BadRecord(f"no arXiv id in the item's guid {guid!r} or link {link!r}")
 
 
 def split_authors(creator: str) -> list[str]:
@@ -128,16 +132,14 @@ def split_authors(creator: str) -> list[str]:
 
 
 def _rss_date(text: str | None) -> dt.datetime | None:
-    """RFC 822 (`Thu, 28 Nov 2024 00:00:00 -0500`) to naive UTC; None if absent or invalid."""
-    if not text:
+    """RFC 822 (`Thu, 28 Nov 2024 00:00:00 -0500`) to naive UTC; None if absent, BadRecord if
+    unreadable."""
+    if not text or not text.strip():
         return None
     try:
-        value = email.utils.parsedate_to_datetime(text.strip())
-    except (TypeError, ValueError):
-        return None
-    if value.tzinfo is not None:
-        value = value.astimezone(dt.UTC).replace(tzinfo=None)
-    return value
+        return parse_email_datetime(text)
+    except ValueError as exc:
+        raise BadRecord(f"pubDate: {exc}") from None
 
 
 def run_listings(

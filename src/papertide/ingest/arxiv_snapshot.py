@@ -5,24 +5,26 @@ Streamed line by line so memory stays flat for files of millions of lines.
 
 from __future__ import annotations
 
-import datetime as dt
-import email.utils
 import re
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any
 
-from papertide.arxiv_ids import InvalidArxivId, parse_arxiv_id
-from papertide.ingest.base import BadLine, JsonLinesSource, clean_text
+from pydantic import Field, StringConstraints
+
+from papertide.ingest.base import JsonLinesSource, clean_text
+from papertide.ingest.validation import (
+    BadRecord,
+    EmailDatetime,
+    StrictModel,
+    check,
+    checked_id,
+)
 from papertide.models import PaperRecord
 
 _WITHDRAWN = re.compile(
     r"\b(this (papers?|article|submission) (has been|is) withdrawn|withdrawn by)", re.I
 )
 _SPLIT_AUTHORS = re.compile(r",\s*(?:and\s+)?|\s+and\s+")
-
-
-class BadSnapshotLine(BadLine):
-    """A snapshot line cannot be imported."""
 
 
 def _strip_parentheses(text: str) -> str:
@@ -46,55 +48,47 @@ def split_authors(text: str | None) -> list[str]:
     return [name.strip() for name in _SPLIT_AUTHORS.split(flat) if name.strip()]
 
 
-def _version_dates(versions: Any) -> tuple[int | None, dt.datetime | None, dt.datetime | None]:
-    """(latest version number, first created, last created) from the `versions` list."""
-    numbers: list[tuple[int, dt.datetime | None]] = []
-    for item in versions or []:
-        if not isinstance(item, dict):
-            continue
-        match = re.fullmatch(r"v(\d+)", str(item.get("version", "")))
-        if not match:
-            continue
-        created = None
-        if item.get("created"):
-            parsed = email.utils.parsedate_to_datetime(str(item["created"]))
-            created = parsed.astimezone(dt.UTC).replace(tzinfo=None) if parsed.tzinfo else parsed
-        numbers.append((int(match.group(1)), created))
-    if not numbers:
-        return None, None, None
-    numbers.sort(key=lambda pair: pair[0])
-    return numbers[-1][0], numbers[0][1], numbers[-1][1]
+class SnapshotVersion(StrictModel):
+    version: Annotated[str, StringConstraints(pattern=r"^v[0-9]+$")]
+    created: EmailDatetime | None = None
+
+
+class SnapshotLine(StrictModel):
+    """One line of the snapshot; `authors_parsed`, `license`, `submitter`... are not read."""
+
+    id: str
+    title: str | None = None
+    abstract: str | None = None
+    authors: str | None = None
+    categories: str | None = None
+    comments: str | None = None
+    doi: str | None = None
+    journal_ref: str | None = Field(default=None, alias="journal-ref")
+    versions: list[SnapshotVersion] = Field(default_factory=list)
 
 
 def parse_snapshot_line(row: Any) -> PaperRecord:
-    """One decoded snapshot line -> a paper record."""
-    if not isinstance(row, dict):
-        raise BadSnapshotLine("line is not a JSON object")
-    try:
-        arxiv = parse_arxiv_id(str(row.get("id", "")))
-    except InvalidArxivId as exc:
-        raise BadSnapshotLine(str(exc)) from exc
-    title = clean_text(row.get("title"))
+    """One decoded snapshot line -> a paper record; BadRecord for a line of the wrong shape."""
+    line = check(SnapshotLine, row)
+    arxiv = checked_id(line.id)
+    title = clean_text(line.title)
     if not title:
-        raise BadSnapshotLine(f"{arxiv.base} has no title")
-    try:
-        version, first, last = _version_dates(row.get("versions"))
-    except (TypeError, ValueError) as exc:
-        raise BadSnapshotLine(f"{arxiv.base} has unreadable version dates: {exc}") from exc
-    comments = clean_text(row.get("comments"))
-    categories = str(row.get("categories") or "").split()
+        raise BadRecord(f"{arxiv.base} has no title")
+    versions = sorted(line.versions, key=lambda v: int(v.version[1:]))
+    comments = clean_text(line.comments)
+    categories = (line.categories or "").split()
     return PaperRecord(
         arxiv_id=arxiv.base,
-        version=version or arxiv.version,
+        version=int(versions[-1].version[1:]) if versions else arxiv.version,
         title=title,
-        abstract=clean_text(row.get("abstract")),
-        authors=split_authors(row.get("authors")) or None,
+        abstract=clean_text(line.abstract),
+        authors=split_authors(line.authors) or None,
         categories=categories or None,
-        published_at=first,
-        updated_at=last,
+        published_at=versions[0].created if versions else None,
+        updated_at=versions[-1].created if versions else None,
         comments=comments,
-        doi=clean_text(row.get("doi")),
-        journal_ref=clean_text(row.get("journal-ref")),
+        doi=clean_text(line.doi),
+        journal_ref=clean_text(line.journal_ref),
         withdrawn=bool(comments and _WITHDRAWN.search(comments)),
     )
 

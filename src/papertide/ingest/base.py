@@ -2,14 +2,15 @@
 
 from __future__ import annotations
 
-import datetime as dt
 import gzip
 import json
+import zlib
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Any, Protocol
 
+from papertide.ingest.validation import BadRecord
 from papertide.models import DailyRecord, PaperRecord, StarsRecord
 
 BATCH_SIZE = 500
@@ -73,19 +74,6 @@ def clean_text(text: object) -> str | None:
     return cleaned or None
 
 
-def parse_datetime(text: str | None) -> dt.datetime | None:
-    """ISO 8601 (with `Z` or an offset) to a naive UTC datetime; None if absent or invalid."""
-    if not text or not isinstance(text, str):
-        return None
-    try:
-        value = dt.datetime.fromisoformat(text.replace("Z", "+00:00"))
-    except ValueError:
-        return None
-    if value.tzinfo is not None:
-        value = value.astimezone(dt.UTC).replace(tzinfo=None)
-    return value
-
-
 def iter_json_lines(path: Path, report: Report) -> Iterator[tuple[str, Any, int]]:
     """Stream a `.jsonl` or `.jsonl.gz` file: (position, decoded object, bytes consumed).
 
@@ -106,16 +94,13 @@ def iter_json_lines(path: Path, report: Report) -> Iterator[tuple[str, Any, int]
                     yield f"{path}:{number}", json.loads(line), step
                 except (json.JSONDecodeError, UnicodeDecodeError) as exc:
                     report.problem(f"{path}:{number}", f"not a JSON line ({exc})")
-    except (OSError, EOFError) as exc:
+    except (OSError, EOFError, zlib.error) as exc:
+        # A cut-off or corrupt .gz: the lines before the damage were yielded and are kept.
         report.problem(str(path), f"could not be read to the end: {exc}")
 
 
-class BadLine(ValueError):
-    """A line of a line-oriented source cannot be imported."""
-
-
 class JsonLinesSource:
-    """A source of one paper per JSON line, parsed by `parse` (which raises BadLine)."""
+    """A source of one paper per JSON line, parsed by `parse` (which raises BadRecord)."""
 
     def __init__(self, name: str, paths: list[Path], parse: Callable[[Any], PaperRecord]) -> None:
         self.name = name
@@ -133,7 +118,7 @@ class JsonLinesSource:
                 try:
                     batch.papers.append(self.parse(row))
                     report.records_read += 1
-                except BadLine as exc:
+                except BadRecord as exc:
                     report.problem(position, str(exc))
                 if len(batch.papers) >= BATCH_SIZE:
                     yield batch

@@ -27,6 +27,7 @@ from papertide.db.engine import Database
 from papertide.db.github import DueRepo, RepoCheck
 from papertide.ingest.http import FetchError, HttpClient
 from papertide.ingest.runner import ImportResult
+from papertide.ingest.validation import BadRecord, Count, StrictModel, check
 from papertide.models import StarsRecord
 
 API_VERSION = "2022-11-28"
@@ -77,22 +78,28 @@ class Quota:
         return f"rate limited until {self.until:%H:%M} UTC"
 
 
+class _RepoObject(StrictModel):
+    """What we read of a `GET /repos/{owner}/{repo}` answer; the rest is ignored."""
+
+    full_name: str
+    stargazers_count: Count
+    id: int | None = None
+    archived: bool = False
+
+
 def parse_repo_response(payload: Any) -> RepoInfo:
     """A `GET /repos/{owner}/{repo}` JSON object -> RepoInfo; BadResponse if it is not one."""
-    if not isinstance(payload, dict):
-        raise BadResponse(f"expected a JSON object, found {type(payload).__name__}")
-    full_name = payload.get("full_name")
-    stars = payload.get("stargazers_count")
-    if not isinstance(full_name, str) or parse_github_repo(f"github.com/{full_name}") is None:
-        raise BadResponse(f"no valid full_name in the response ({full_name!r})")
-    if not isinstance(stars, int) or isinstance(stars, bool) or stars < 0:
-        raise BadResponse(f"no valid stargazers_count in the response ({stars!r})")
-    repo_id = payload.get("id")
+    try:
+        repo = check(_RepoObject, payload)
+    except BadRecord as exc:
+        raise BadResponse(str(exc)) from None
+    if parse_github_repo(f"github.com/{repo.full_name}") is None:
+        raise BadResponse(f"full_name {repo.full_name!r} is not an owner/name")
     return RepoInfo(
-        full_name=full_name,
-        stars=stars,
-        repo_id=repo_id if isinstance(repo_id, int) else None,
-        archived=payload.get("archived") is True,
+        full_name=repo.full_name,
+        stars=repo.stargazers_count,
+        repo_id=repo.id,
+        archived=repo.archived,
     )
 
 

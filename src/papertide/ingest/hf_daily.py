@@ -1,8 +1,9 @@
 """Hugging Face daily papers (`GET /api/daily_papers?date=`): day files, tarballs, JSONL.
 
 Real dumps are messy: some days hold Python-repr strings instead of JSON objects, one is
-wrapped as `{status, date, count, data}`. Every good record is imported; every bad one is
-reported with its file and position, never dropped silently.
+wrapped as `{status, date, count, data}`. Every good record is imported; every bad one (a
+field of the wrong type, a date that does not parse) is reported with its file and position
+and skipped, never coerced; a damaged archive keeps the days before the damage (issue #10).
 """
 
 from __future__ import annotations
@@ -12,26 +13,99 @@ import datetime as dt
 import json
 import re
 import tarfile
+import zlib
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
+from typing import IO, Any
 
-from papertide.arxiv_ids import InvalidArxivId, parse_arxiv_id, parse_github_repo
+from pydantic import Field
+
+from papertide.arxiv_ids import parse_github_repo
 from papertide.ingest.base import (
     BATCH_SIZE,
     Batch,
     Report,
     clean_text,
     iter_json_lines,
-    parse_datetime,
+)
+from papertide.ingest.validation import (
+    BadRecord,
+    Count,
+    IsoDate,
+    IsoDatetime,
+    StrictModel,
+    check,
+    checked_id,
 )
 from papertide.models import DailyRecord, PaperRecord, StarsRecord, Submitter
 
 _DAY_NAME = re.compile(r"(\d{4}-\d{2}-\d{2})\.json$")
 
+Parsed = tuple[PaperRecord, DailyRecord, StarsRecord | None]
 
-class BadRecord(ValueError):
-    """One item of a day cannot be imported."""
+__all__ = ["BadRecord", "HfDailySource", "decode_day", "parse_day", "parse_item", "parse_items"]
+
+
+class HfAuthor(StrictModel):
+    name: str
+    hidden: bool = False
+
+
+class HfUser(StrictModel):
+    """`submittedOnDailyBy` names the account `user`; the item's `submittedBy` says `name`."""
+
+    user: str | None = None
+    name: str | None = None
+    fullname: str | None = None
+    avatarUrl: str | None = None
+
+
+class HfPaper(StrictModel):
+    id: str
+    title: str | None = None
+    summary: str | None = None
+    authors: list[HfAuthor] = Field(default_factory=list)
+    publishedAt: IsoDatetime | None = None
+    submittedOnDailyAt: IsoDatetime | None = None
+    submittedOnDailyBy: HfUser | None = None
+    upvotes: Count | None = None
+    githubRepo: str | None = None
+    githubStars: Count | None = None
+    projectPage: str | None = None
+    ai_summary: str | None = None
+    ai_keywords: list[str] | None = None
+
+
+class HfItem(StrictModel):
+    """One element of a daily_papers response (the item repeats some of the paper's fields)."""
+
+    paper: HfPaper
+    title: str | None = None
+    summary: str | None = None
+    publishedAt: IsoDatetime | None = None
+    numComments: Count | None = None
+    submittedBy: HfUser | None = None
+
+
+class HfRow(StrictModel):
+    """One row of the flattened JSONL (`daily_date, arxiv_id, title, ...`)."""
+
+    daily_date: IsoDate
+    arxiv_id: str
+    title: str | None = None
+    summary: str | None = None
+    authors: list[str] = Field(default_factory=list)
+    published_at: IsoDatetime | None = None
+    submitted_on_daily_at: IsoDatetime | None = None
+    submitter: str | None = None
+    submitter_fullname: str | None = None
+    upvotes: Count | None = None
+    num_comments: Count | None = None
+    github_repo: str | None = None
+    github_stars: Count | None = None
+    project_page: str | None = None
+    ai_summary: str | None = None
+    ai_keywords: list[str] | None = None
 
 
 def _day_from_name(name: str) -> dt.date | None:
@@ -44,112 +118,93 @@ def _day_from_name(name: str) -> dt.date | None:
         return None
 
 
-def _submitter(raw: Any) -> Submitter | None:
-    if not isinstance(raw, dict):
+def _submitter(user: HfUser | None) -> Submitter | None:
+    username = user and (user.user or user.name)
+    if not user or not username:
         return None
-    username = raw.get("user") or raw.get("name")
-    if not username or not isinstance(username, str):
-        return None
-    return Submitter(
-        username=username, fullname=raw.get("fullname"), avatar_url=raw.get("avatarUrl")
-    )
+    return Submitter(username=username, fullname=user.fullname, avatar_url=user.avatarUrl)
 
 
-def _authors(raw: Any) -> list[str]:
-    names = []
-    for author in raw or []:
-        if isinstance(author, dict) and not author.get("hidden") and author.get("name"):
-            names.append(" ".join(str(author["name"]).split()))
-        elif isinstance(author, str):
-            names.append(author)
-    return names
+def parse_item(raw: Any, day: dt.date | None, report: Report | None = None) -> Parsed:
+    """One element of a daily_papers response -> paper, daily entry, star snapshot.
 
-
-def _int(value: Any) -> int | None:
-    return value if isinstance(value, int) and not isinstance(value, bool) and value >= 0 else None
-
-
-def parse_item(
-    item: Any, day: dt.date | None
-) -> tuple[PaperRecord, DailyRecord, StarsRecord | None]:
-    """One element of a daily_papers response -> paper, daily entry, star snapshot."""
-    if not isinstance(item, dict) or not isinstance(item.get("paper"), dict):
+    Raises BadRecord for an item of the wrong shape. A `githubRepo` that names no GitHub
+    repository (an organisation page, a URL broken by a newline) is not one: the paper is
+    kept without a repository, and `report` (when given) notes it.
+    """
+    if not isinstance(raw, dict) or not isinstance(raw.get("paper"), dict):
         raise BadRecord("item has no `paper` object")
-    raw = item["paper"]
-    try:
-        arxiv = parse_arxiv_id(str(raw.get("id", "")))
-    except InvalidArxivId as exc:
-        raise BadRecord(str(exc)) from exc
-    featured_at = parse_datetime(raw.get("submittedOnDailyAt")) or parse_datetime(
-        item.get("publishedAt")
-    )
+    return _records(check(HfItem, raw), day, report)
+
+
+def _records(item: HfItem, day: dt.date | None, report: Report | None) -> Parsed:
+    paper = item.paper
+    arxiv = checked_id(paper.id)
+    featured_at = paper.submittedOnDailyAt or item.publishedAt
     if day is None:
         if featured_at is None:
             raise BadRecord(
                 "no featured date: neither the file name nor submittedOnDailyAt gives one"
             )
         day = featured_at.date()
-    repo = parse_github_repo(raw.get("githubRepo"))
+    repo = parse_github_repo(paper.githubRepo)
+    if paper.githubRepo and repo is None and report is not None:
+        report.notes.append(
+            f"{arxiv.base}: githubRepo {paper.githubRepo!r} names no GitHub repository; "
+            "kept without one"
+        )
     record = PaperRecord(
         arxiv_id=arxiv.base,
         version=arxiv.version,
-        title=clean_text(raw.get("title") or item.get("title")),
-        abstract=clean_text(raw.get("summary") or item.get("summary")),
-        authors=_authors(raw.get("authors")) or None,
-        published_at=parse_datetime(raw.get("publishedAt")),
+        title=clean_text(paper.title or item.title),
+        abstract=clean_text(paper.summary or item.summary),
+        authors=[name for a in paper.authors if not a.hidden and (name := " ".join(a.name.split()))]
+        or None,
+        published_at=paper.publishedAt,
         github_repo=repo,
-        project_page=raw.get("projectPage") or None,
-        ai_summary=clean_text(raw.get("ai_summary")),
-        ai_keywords=[k for k in raw.get("ai_keywords") or [] if isinstance(k, str)] or None,
-        upvotes=_int(raw.get("upvotes")),
-        num_comments=_int(item.get("numComments")),
+        project_page=paper.projectPage or None,
+        ai_summary=clean_text(paper.ai_summary),
+        ai_keywords=paper.ai_keywords or None,
+        upvotes=paper.upvotes,
+        num_comments=item.numComments,
     )
     entry = DailyRecord(
         arxiv_id=arxiv.base,
         date=day,
         submitted_at=featured_at or dt.datetime.combine(day, dt.time()),
-        submitter=_submitter(raw.get("submittedOnDailyBy") or item.get("submittedBy")),
+        submitter=_submitter(paper.submittedOnDailyBy or item.submittedBy),
     )
-    stars = _int(raw.get("githubStars"))
     snapshot = None
-    if repo and stars is not None:
+    if repo and paper.githubStars is not None:
         # HF reports the star count at capture time; the day is the best time we know.
         snapshot = StarsRecord(
-            repo=repo, stars=stars, observed_at=dt.datetime.combine(day, dt.time())
+            repo=repo, stars=paper.githubStars, observed_at=dt.datetime.combine(day, dt.time())
         )
     return record, entry, snapshot
 
 
-def parse_normalized_row(row: Any) -> tuple[PaperRecord, DailyRecord, StarsRecord | None]:
-    """One row of the flattened JSONL (`daily_date, arxiv_id, title, ...`)."""
-    if not isinstance(row, dict):
-        raise BadRecord("row is not a JSON object")
-    try:
-        day = dt.date.fromisoformat(str(row.get("daily_date")))
-    except ValueError as exc:
-        raise BadRecord(f"bad daily_date {row.get('daily_date')!r}") from exc
+def parse_normalized_row(raw: Any, report: Report | None = None) -> Parsed:
+    """One row of the flattened JSONL, checked as a row, then read as the item it flattens."""
+    row = check(HfRow, raw)
     submitter = None
-    if row.get("submitter"):
-        submitter = {"user": row["submitter"], "fullname": row.get("submitter_fullname")}
-    item = {
-        "paper": {
-            "id": row.get("arxiv_id"),
-            "title": row.get("title"),
-            "summary": row.get("summary"),
-            "authors": row.get("authors"),
-            "publishedAt": row.get("published_at"),
-            "submittedOnDailyAt": row.get("submitted_on_daily_at"),
-            "submittedOnDailyBy": submitter,
-            "upvotes": row.get("upvotes"),
-            "githubRepo": row.get("github_repo"),
-            "githubStars": row.get("github_stars"),
-            "projectPage": row.get("project_page"),
-            "ai_summary": row.get("ai_summary"),
-            "ai_keywords": row.get("ai_keywords"),
-        },
-        "numComments": row.get("num_comments"),
-    }
-    return parse_item(item, day)
+    if row.submitter:
+        submitter = HfUser(user=row.submitter, fullname=row.submitter_fullname)
+    paper = HfPaper(
+        id=row.arxiv_id,
+        title=row.title,
+        summary=row.summary,
+        authors=[HfAuthor(name=name) for name in row.authors],
+        publishedAt=row.published_at,
+        submittedOnDailyAt=row.submitted_on_daily_at,
+        submittedOnDailyBy=submitter,
+        upvotes=row.upvotes,
+        githubRepo=row.github_repo,
+        githubStars=row.github_stars,
+        projectPage=row.project_page,
+        ai_summary=row.ai_summary,
+        ai_keywords=row.ai_keywords,
+    )
+    return _records(HfItem(paper=paper, numComments=row.num_comments), row.daily_date, report)
 
 
 def decode_day(data: bytes, where: str, report: Report) -> list[tuple[str, Any]]:
@@ -187,6 +242,26 @@ def decode_day(data: bytes, where: str, report: Report) -> list[tuple[str, Any]]
     return items
 
 
+def parse_day(data: bytes, where: str, day: dt.date | None, report: Report) -> Iterator[Parsed]:
+    """Every importable item of one day file; the others go to `report`."""
+    return parse_items(decode_day(data, where, report), day, report)
+
+
+def parse_items(
+    items: list[tuple[str, Any]], day: dt.date | None, report: Report
+) -> Iterator[Parsed]:
+    """The importable ones of a day's decoded (position, item) pairs; the others go to `report`."""
+    for position, item in items:
+        try:
+            yield parse_item(item, day, report)
+        except BadRecord as exc:
+            report.problem(position, str(exc))
+
+
+# What reading a damaged or cut-off .tar.gz raises, at a header or inside a member.
+_DAMAGED = (tarfile.TarError, EOFError, OSError, zlib.error)
+
+
 class HfDailySource:
     """Hugging Face daily-papers dumps: `.json` days, `.tar.gz` of days, `.jsonl[.gz]` rows."""
 
@@ -201,8 +276,7 @@ class HfDailySource:
     def batches(self, report: Report) -> Iterator[Batch]:
         batch = Batch()
         for path in self.paths:
-            for parsed in self._records(path, report):
-                record, entry, snapshot = parsed
+            for record, entry, snapshot in self._records(path, report):
                 batch.papers.append(record)
                 batch.entries.append(entry)
                 if snapshot:
@@ -214,52 +288,59 @@ class HfDailySource:
             batch.advance += path.stat().st_size
         yield batch
 
-    def _records(
-        self, path: Path, report: Report
-    ) -> Iterator[tuple[PaperRecord, DailyRecord, StarsRecord | None]]:
+    def _records(self, path: Path, report: Report) -> Iterator[Parsed]:
         name = path.name
         if name.endswith((".jsonl", ".jsonl.gz")):
             yield from self._jsonl(path, report)
         elif name.endswith((".tar.gz", ".tgz", ".tar")):
             yield from self._tarball(path, report)
         else:
-            yield from self._day(path.read_bytes(), str(path), _day_from_name(name), report)
+            yield from parse_day(path.read_bytes(), str(path), _day_from_name(name), report)
 
-    def _day(
-        self, data: bytes, where: str, day: dt.date | None, report: Report
-    ) -> Iterator[tuple[PaperRecord, DailyRecord, StarsRecord | None]]:
-        for position, item in decode_day(data, where, report):
-            try:
-                yield parse_item(item, day)
-            except BadRecord as exc:
-                report.problem(position, str(exc))
-
-    def _tarball(
-        self, path: Path, report: Report
-    ) -> Iterator[tuple[PaperRecord, DailyRecord, StarsRecord | None]]:
+    def _tarball(self, path: Path, report: Report) -> Iterator[Parsed]:
         try:
             archive = tarfile.open(path)  # noqa: SIM115 (closed by the `with` below)
-        except (tarfile.TarError, OSError) as exc:
+        except _DAMAGED as exc:
             report.problem(str(path), f"not a readable tar archive: {exc}")
             return
         with archive:
-            for member in archive:
-                where = f"{path}:{member.name}"
-                if not member.isfile():
-                    continue
-                if not member.name.endswith(".json"):
-                    report.problem(where, "skipped: not a .json day file")
-                    continue
-                handle = archive.extractfile(member)
-                if handle is None:
-                    continue
-                yield from self._day(handle.read(), where, _day_from_name(member.name), report)
+            days = kept = 0
+            name = None  # the member being read when the archive breaks off
+            try:
+                while (member := archive.next()) is not None:
+                    name, where = member.name, f"{path}:{member.name}"
+                    data = _day_file(archive, member, where, report)
+                    name = None
+                    if data is None:
+                        continue
+                    days += 1
+                    for parsed in parse_day(data, where, _day_from_name(member.name), report):
+                        kept += 1
+                        yield parsed
+            except _DAMAGED as exc:
+                at = f"at member {name}" if name else "after its last whole member"
+                report.problem(
+                    str(path),
+                    f"archive truncated or damaged {at} ({exc}); kept the {kept} records of "
+                    f"the {days} day files before it, the rest of the archive was not read",
+                )
 
-    def _jsonl(
-        self, path: Path, report: Report
-    ) -> Iterator[tuple[PaperRecord, DailyRecord, StarsRecord | None]]:
+    def _jsonl(self, path: Path, report: Report) -> Iterator[Parsed]:
         for position, row, _step in iter_json_lines(path, report):
             try:
-                yield parse_normalized_row(row)
+                yield parse_normalized_row(row, report)
             except BadRecord as exc:
                 report.problem(position, str(exc))
+
+
+def _day_file(
+    archive: tarfile.TarFile, member: tarfile.TarInfo, where: str, report: Report
+) -> bytes | None:
+    """The bytes of a `.json` day member; None (reported) for anything else."""
+    if not member.isfile():
+        return None
+    if not member.name.endswith(".json"):
+        report.problem(where, "skipped: not a .json day file")
+        return None
+    handle: IO[bytes] | None = archive.extractfile(member)
+    return None if handle is None else handle.read()

@@ -11,7 +11,7 @@ import datetime as dt
 from papertide.db import writes
 from papertide.db.engine import Database
 from papertide.ingest.base import Batch
-from papertide.ingest.hf_daily import BadRecord, decode_day, parse_item
+from papertide.ingest.hf_daily import decode_day, parse_items
 from papertide.ingest.http import HttpClient
 from papertide.ingest.runner import ImportResult
 
@@ -32,12 +32,7 @@ def run_hf_day(
     where = f"{url}?date={day.isoformat()}"
     items = decode_day(response.content, where, report)
     batch = Batch()
-    for position, item in items:
-        try:
-            record, entry, snapshot = parse_item(item, day)
-        except BadRecord as exc:
-            report.problem(position, str(exc))
-            continue
+    for record, entry, snapshot in parse_items(items, day, report):
         batch.papers.append(record)
         batch.entries.append(entry)
         if snapshot:
