@@ -231,7 +231,7 @@ def test_truncated_body_is_a_feed_error_naming_the_url(recorded: Path) -> None:
         ArxivApi(http).by_ids(["1605.08386"])
     assert "export.arxiv.org/api/query" in str(info.value)
     assert "id_list=1605.08386" in info.value.url
-    assert "not a well-formed XML document" in str(info.value)
+    assert "not well-formed XML (truncated?)" in str(info.value)
 
 
 def test_doctype_is_refused() -> None:

@@ -232,7 +232,7 @@ def test_truncated_feed_raises_naming_the_url_and_writes_nothing(db: Database, f
     with _http(replay) as http, pytest.raises(ArxivFeedError) as info:
         run_listings(db, http, ARCHIVES)
     assert info.value.url == FEED_URL
-    assert "not a well-formed XML document" in str(info.value)
+    assert "not well-formed XML (truncated?)" in str(info.value)
     with db.read() as conn:
         assert queries.paper_count(conn) == 0
 

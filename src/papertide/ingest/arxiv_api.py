@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 
 from papertide.arxiv_ids import ArxivId, InvalidArxivId, parse_arxiv_id
 from papertide.db import Database, writes
+from papertide.ingest import safe_xml
 from papertide.ingest.base import clean_text
 from papertide.ingest.http import FetchError, HttpClient
 from papertide.ingest.runner import ImportResult
@@ -55,24 +56,12 @@ class ApiPage:
     items_per_page: int = 0
 
 
-class _NoDoctype(ET.TreeBuilder):
-    def doctype(self, name: str, pubid: str | None, system: str | None) -> None:
-        raise ValueError(f"DOCTYPE {name!r} declarations are refused")
-
-
 def parse_xml(xml: bytes | str, url: str) -> ET.Element:
-    """Parse a whole XML document, refusing DOCTYPE (hence entity expansion); errors name `url`.
-
-    xml.etree is used because defusedxml is not a dependency: expat reports the DOCTYPE to
-    the tree builder before any entity in it is declared, so nothing is ever expanded.
-    """
-    parser = ET.XMLParser(target=_NoDoctype())
+    """Parse a whole XML document safely (ingest/safe_xml.py); errors name `url`."""
     try:
-        parser.feed(xml)
-        root: ET.Element = parser.close()
-    except (ET.ParseError, ValueError) as exc:
-        raise ArxivFeedError(url, f"not a well-formed XML document ({exc})") from exc
-    return root
+        return safe_xml.parse_xml(xml)
+    except safe_xml.XmlError as exc:
+        raise ArxivFeedError(url, str(exc)) from None
 
 
 def parse_feed(xml: bytes | str, url: str = "<feed>") -> ApiPage:

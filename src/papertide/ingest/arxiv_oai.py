@@ -19,6 +19,7 @@ from typing import Any
 from papertide.db import writes
 from papertide.db.engine import Database
 from papertide.db.state import get_state, set_state
+from papertide.ingest import safe_xml
 from papertide.ingest.arxiv_snapshot import split_authors
 from papertide.ingest.base import Problem, clean_text
 from papertide.ingest.http import FetchError, HttpClient
@@ -64,23 +65,11 @@ class OaiPage:
     problems: list[Problem] = field(default_factory=list)
 
 
-class _NoDoctype(ET.TreeBuilder):
-    """Refuses any DOCTYPE, so no entity declaration can ever be expanded."""
-
-    def doctype(self, name: str, pubid: str | None, system: str | None) -> None:
-        raise OaiFormatError("a DOCTYPE is not allowed in an OAI-PMH response")
-
-
 def _parse_xml(body: bytes | str, url: str) -> ET.Element:
-    parser = ET.XMLParser(target=_NoDoctype())
     try:
-        parser.feed(body)
-        root: ET.Element = parser.close()
-    except OaiFormatError as exc:
+        return safe_xml.parse_xml(body)
+    except safe_xml.XmlError as exc:
         raise OaiFormatError(f"{url}: {exc}") from None
-    except ET.ParseError as exc:
-        raise OaiFormatError(f"{url}: not well-formed XML (truncated?): {exc}") from None
-    return root
 
 
 def _local(tag: str) -> str:
