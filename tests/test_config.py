@@ -103,3 +103,35 @@ def test_settings_survive_the_trip_to_worker_processes(monkeypatch: pytest.Monke
     for name, value in settings_environment(original).items():
         monkeypatch.setenv(name, value)
     assert Settings() == original
+
+
+def test_a_claim_lease_shorter_than_one_message_is_refused() -> None:
+    """Issue #10: a sender's lease must outlast its slowest message, or a second sender could
+    take a message over while it is being sent."""
+    with pytest.raises(ConfigError, match="PAPERTIDE_DIGEST_CLAIM_LEASE_S is 3 s") as refused:
+        load_settings(digest_claim_lease_s=3, smtp_timeout_s=1, digest_max_per_second=0)
+    assert "worst case of 19 s (9 SMTP steps x PAPERTIDE_SMTP_TIMEOUT_S 1 s" in str(refused.value)
+    shortest = load_settings(digest_claim_lease_s=19, smtp_timeout_s=1, digest_max_per_second=0)
+    assert shortest.claim_lease_s == 19
+
+
+def test_the_default_claim_lease_covers_the_slowest_smtp_setup() -> None:
+    plain = load_settings()  # 9 steps x 30 s + 4 threads / 100 per second + 10 s to record
+    assert (plain.send_worst_case_s, plain.claim_lease_s) == (280.04, 300.0)
+    secured = load_settings(smtp_security="starttls", smtp_username="digest")  # 12 + 4 steps
+    assert secured.claim_lease_s == secured.send_worst_case_s == 16 * 30 + 0.04 + 10
+    with pytest.raises(ConfigError, match="PAPERTIDE_DIGEST_CLAIM_LEASE_S is 300 s"):
+        load_settings(smtp_security="starttls", smtp_username="digest", digest_claim_lease_s=300)
+
+
+def test_the_ehlo_name_is_set_never_looked_up() -> None:
+    assert load_settings().ehlo_name == "localhost"  # papertide@localhost
+    assert load_settings(mail_from="Digest <news@Papers.Example.org>").ehlo_name == (
+        "Papers.Example.org"
+    )
+    assert load_settings(mail_from="x@bücher.example").ehlo_name == "xn--bcher-kva.example"
+    assert load_settings(smtp_local_hostname="mx1.example.org").ehlo_name == "mx1.example.org"
+    assert load_settings(smtp_local_hostname="[192.0.2.1]").ehlo_name == "[192.0.2.1]"
+    for bad in ("mx1.example.org\r\nRCPT TO:<x@y>", "two words", "-dash.example"):
+        with pytest.raises(ConfigError, match="PAPERTIDE_SMTP_LOCAL_HOSTNAME"):
+            load_settings(smtp_local_hostname=bad)

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import tomllib
+from email.utils import parseaddr
 from pathlib import Path
 from typing import Any, Literal
 
@@ -15,6 +17,16 @@ from papertide import __version__
 from papertide.auth.ratelimit import Rate
 
 DEV_SECRET_KEY = "papertide-dev-insecure-secret-key"
+_EHLO_NAME = re.compile(r"[A-Za-z0-9](?:[A-Za-z0-9.-]*[A-Za-z0-9])?|\[[0-9A-Fa-f:.IPv]+\]")
+DEFAULT_CLAIM_LEASE_S = 300.0
+# One SmtpMailer.send (digest/mailer.py) that has to reconnect, each step waiting up to
+# PAPERTIDE_SMTP_TIMEOUT_S: connect, greeting, EHLO, MAIL, RCPT, DATA, the message, the final
+# reply, and an RSET after a refusal (9); a TLS handshake (tls); STARTTLS, its handshake and
+# the second EHLO (starttls); AUTH, up to two replies for each of two mechanisms (a login).
+SMTP_STEPS = {"none": 9, "tls": 10, "starttls": 12}
+SMTP_AUTH_STEPS = 4
+# The longest a sender waits to record what it sent: db/engine.py's SQLite busy_timeout.
+RECORD_WAIT_S = 10.0
 
 
 class ConfigError(ValueError):
@@ -48,6 +60,10 @@ class Settings(BaseSettings):
     smtp_security: Literal["none", "starttls", "tls"] = "none"
     smtp_username: str | None = None
     smtp_password: str | None = None
+    smtp_timeout_s: float = Field(default=30.0, gt=0, le=600)  # each SMTP step's deadline
+    # The EHLO name; default: the domain of mail_from. Explicit, so that smtplib never asks
+    # DNS for this host's name on each (re)connect (socket.getfqdn; issue #10).
+    smtp_local_hostname: str | None = None
     # Double opt-in (issue #6): how long a confirmation link works, and how many confirmation
     # mails one address can be sent per day however often it is submitted.
     subscribe_confirm_hours: float = Field(default=48.0, gt=0, le=24 * 30)
@@ -65,7 +81,9 @@ class Settings(BaseSettings):
     digest_batch_size: int = Field(default=20, ge=1, le=1000)  # deliveries claimed at once
     digest_max_attempts: int = Field(default=8, ge=1, le=100)  # then the delivery is failed
     digest_retry_base_s: float = Field(default=60.0, ge=0)  # doubled on every 4xx retry
-    digest_claim_lease_s: float = Field(default=300.0, gt=0)  # a crashed sender's claims expire
+    # How long a claim holds without its sender renewing it (then a crashed sender's claims
+    # are taken over); never shorter than one message's worst case (claim_lease_s).
+    digest_claim_lease_s: float | None = Field(default=None, gt=0)
     digest_bounce_token: str | None = None  # Bearer token of POST /api/digest/bounce
     schedule_digest_daily: str = "07:00"  # weekdays: build the daily edition, then send it
     schedule_digest_weekly: str = "07:30"  # Mondays: the same for the weekly edition
@@ -125,6 +143,16 @@ class Settings(BaseSettings):
     trending_new_account_days: float = Field(default=7.0, ge=0, le=365)  # 0: no discount
     trending_new_account_weight: float = Field(default=0.25, ge=0, le=1)
 
+    @field_validator("smtp_local_hostname")
+    @classmethod
+    def _valid_ehlo_name(cls, value: str | None) -> str | None:
+        if value and not _EHLO_NAME.fullmatch(value):
+            raise ValueError(
+                "PAPERTIDE_SMTP_LOCAL_HOSTNAME must be a domain name (mail.example.org) "
+                "or an address literal ([192.0.2.1])"
+            )
+        return value
+
     @field_validator(
         "rate_limit_signup",
         "rate_limit_login",
@@ -152,7 +180,61 @@ class Settings(BaseSettings):
             )
         if len(self.secret_key) < 16:
             raise ConfigError("PAPERTIDE_SECRET_KEY must be at least 16 characters long.")
+        self._check_claim_lease()
         return self
+
+    def _check_claim_lease(self) -> None:
+        lease, floor = self.digest_claim_lease_s, self.send_worst_case_s
+        if lease is not None and lease < floor:
+            raise ConfigError(
+                f"PAPERTIDE_DIGEST_CLAIM_LEASE_S is {lease:g} s, shorter than one digest "
+                f"message's worst case of {floor:g} s ({self._worst_case_terms()}): another "
+                "sender could take over a message still being sent and send it twice. Raise "
+                "it (or leave it unset), or lower PAPERTIDE_SMTP_TIMEOUT_S."
+            )
+
+    @property
+    def send_worst_case_s(self) -> float:
+        """The longest one digest message can take from its sender's last check that it still
+        owns the delivery to the record of the outcome: every SMTP step of a reconnect timing
+        out, the rate cap's longest wait, and waiting for the database (issue #10)."""
+        return round(self._smtp_steps * self.smtp_timeout_s + self._rate_wait_s + RECORD_WAIT_S, 3)
+
+    @property
+    def _smtp_steps(self) -> int:
+        return SMTP_STEPS[self.smtp_security] + (SMTP_AUTH_STEPS if self.smtp_username else 0)
+
+    @property
+    def _rate_wait_s(self) -> float:
+        if not self.digest_max_per_second:
+            return 0.0
+        senders = self.digest_send_threads * self.digest_send_processes
+        return senders / self.digest_max_per_second
+
+    def _worst_case_terms(self) -> str:
+        return (
+            f"{self._smtp_steps} SMTP steps x PAPERTIDE_SMTP_TIMEOUT_S {self.smtp_timeout_s:g} s, "
+            f"{self._rate_wait_s:g} s rate-cap wait, {RECORD_WAIT_S:g} s to record it"
+        )
+
+    @property
+    def claim_lease_s(self) -> float:
+        """PAPERTIDE_DIGEST_CLAIM_LEASE_S, or by default 300 s or one message's worst case,
+        whichever is longer."""
+        if self.digest_claim_lease_s is not None:
+            return self.digest_claim_lease_s
+        return max(DEFAULT_CLAIM_LEASE_S, self.send_worst_case_s)
+
+    @property
+    def ehlo_name(self) -> str:
+        """The name this host gives in EHLO: smtp_local_hostname, else the From domain."""
+        if self.smtp_local_hostname:
+            return self.smtp_local_hostname
+        domain = parseaddr(self.mail_from)[1].rpartition("@")[2]
+        try:
+            return domain.encode("idna").decode("ascii") if domain else "localhost"
+        except UnicodeError:
+            return "localhost"
 
     @property
     def user_agent(self) -> str:

@@ -5,6 +5,8 @@ from __future__ import annotations
 import datetime as dt
 from pathlib import Path
 
+import sqlalchemy as sa
+
 from papertide.db import Database
 from papertide.db import deliveries as ledger
 from papertide.db.migrate import upgrade
@@ -57,16 +59,70 @@ def test_send_statements_match_the_core_ones(tmp_path: Path) -> None:
             assert statements.recipient(1) is not None
             assert statements.recipient(1).topics == topics  # type: ignore[union-attr]
         with conn.begin():
-            ledger.mark_sent(conn, 1, "<a@x>", NOW)
-            statements.mark_sent(2, "<a@x>", NOW)
+            assert ledger.renew(conn, 1, "other", NOW + dt.timedelta(seconds=1))
+            assert statements.renew(2, "other", NOW + dt.timedelta(seconds=1))
+            renewed = conn.exec_driver_sql("SELECT claimed_at FROM delivery ORDER BY id").all()
+        assert renewed[0] == renewed[1] == ("2026-11-27 07:00:04.000120",)
+        with conn.begin():
+            assert ledger.mark_sent(conn, 1, "other", "<a@x>", NOW)
+            assert statements.mark_sent(2, "other", "<a@x>", NOW)
         with conn.begin():  # never steps back from sent, nor changes a sent row
-            statements.mark_sent(2, "<other@x>", NOW + dt.timedelta(hours=1))
+            assert not statements.mark_sent(2, "other", "<other@x>", NOW + dt.timedelta(hours=1))
+            assert not statements.renew(2, "other", NOW + dt.timedelta(hours=1))
         stored = conn.exec_driver_sql(
             "SELECT status, sent_at, message_id, last_error, claimed_by, claimed_at "
             "FROM delivery ORDER BY id"
         ).all()
     assert stored[0] == stored[1]
-    assert stored[0][:3] == ("sent", "2026-11-27 07:00:03.000120", "<a@x>")
+    assert stored[0] == ("sent", "2026-11-27 07:00:03.000120", "<a@x>", None, None, None)
+    db.dispose()
+
+
+def test_only_the_owner_of_a_claim_renews_or_ends_it(tmp_path: Path) -> None:
+    """After another sender took a delivery over, its first sender can neither send it (renew
+    fails) nor record anything on it (issue #10)."""
+    rows: dict[int, Row] = {n: ("confirmed", "claimed", NOW, None) for n in range(1, 6)}
+    rows[6] = ("confirmed", "pending", None, None)
+    db = seeded(tmp_path, rows)  # all claimed by "other"
+    later = NOW + dt.timedelta(minutes=1)
+    retry_at = NOW + dt.timedelta(hours=1)
+    with db.write() as conn:
+        conn.execute(delivery.update().where(delivery.c.status == "claimed").values(attempts=1))
+        statements = ledger.SendStatements(conn)
+        assert not ledger.renew(conn, 1, "me", later)
+        assert not statements.renew(1, "me", later)
+        assert not ledger.mark_sent(conn, 1, "me", "<a@x>", later)
+        assert not statements.mark_sent(2, "me", "<a@x>", later)
+        assert not ledger.mark_retry(conn, 3, "me", "451 later", retry_at)
+        assert not ledger.mark_done(conn, 4, "me", "suppressed", "550 no")
+        assert ledger.release(conn, [1, 2, 3, 4, 5, 6], "me") == 0
+        assert not ledger.renew(conn, 6, "other", later)  # pending: nobody's claim
+    with db.read() as conn:
+        untouched = conn.execute(
+            sa.select(delivery.c.status, delivery.c.claimed_by, delivery.c.claimed_at)
+            .order_by(delivery.c.id)
+        ).all()
+    assert untouched == [("claimed", "other", NOW)] * 5 + [("pending", None, None)]
+
+    with db.write() as conn:
+        assert ledger.renew(conn, 1, "other", later)
+        assert ledger.mark_retry(conn, 2, "other", "451 later", retry_at)
+        assert ledger.mark_done(conn, 3, "other", "suppressed", "550 no")
+        assert ledger.release(conn, [4, 5], "other") == 2
+    with db.read() as conn:
+        after = conn.execute(
+            sa.select(
+                delivery.c.status, delivery.c.claimed_by, delivery.c.claimed_at,
+                delivery.c.next_attempt_at, delivery.c.attempts,
+            ).order_by(delivery.c.id)
+        ).all()  # fmt: skip
+    assert after[:5] == [
+        ("claimed", "other", later, None, 1),
+        ("pending", None, None, retry_at, 1),
+        ("suppressed", None, None, None, 1),
+        ("pending", None, None, None, 0),  # given back: the attempt is not counted
+        ("pending", None, None, None, 0),
+    ]
     db.dispose()
 
 

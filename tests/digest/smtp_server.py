@@ -2,6 +2,12 @@
 
 Faults on demand: addresses refused with 550 at RCPT, and a share of messages answered with a
 temporary 421/451 at DATA (chosen by a seeded random generator, so a run is reproducible).
+`before_reply`, when set, is awaited after a message is accepted and before the 250 reply: a
+test holds the reply there (a slow server) for as long as its scenario needs.
+
+The server has a fixed name (`server_hostname`): aiosmtpd would otherwise ask DNS for this
+host's name (socket.getfqdn) on every connection, which stalled for seconds on a machine
+without network (issue #10).
 """
 
 from __future__ import annotations
@@ -11,6 +17,7 @@ import re
 import socket
 import threading
 from collections import Counter
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -25,6 +32,9 @@ class Received:
     message_id: str
     data: bytes
     mail_options: tuple[str, ...] = ()  # MAIL FROM parameters, e.g. BODY=8BITMIME
+    client_name: str = ""  # what the client said in EHLO (HELO)
+    sender: str = ""  # the envelope sender (MAIL FROM)
+    recipient_as_sent: str = ""  # RCPT TO as the client wrote it (`recipient` is lowercased)
 
 
 @dataclass
@@ -41,6 +51,7 @@ class RecordingHandler:
     refused: Counter[str] = field(default_factory=Counter)  # 550 answers per address
     deferred: Counter[str] = field(default_factory=Counter)  # 4xx answers per address
     lock: threading.Lock = field(default_factory=threading.Lock)
+    before_reply: Callable[[Received], Awaitable[None]] | None = None
 
     def __post_init__(self) -> None:
         self.random = random.Random(self.faults.seed)
@@ -66,9 +77,23 @@ class RecordingHandler:
                 )
             found = MESSAGE_ID.search(data.split(b"\r\n\r\n", 1)[0])
             message_id = found.group(1).decode() if found else ""
-            for address in envelope.rcpt_tos:
-                options = tuple(envelope.mail_options)
-                self.received.append(Received(address.lower(), message_id, data, options))
+            options = tuple(envelope.mail_options)
+            accepted = [
+                Received(
+                    address.lower(),
+                    message_id,
+                    data,
+                    options,
+                    session.host_name or "",
+                    envelope.mail_from or "",
+                    address,
+                )
+                for address in envelope.rcpt_tos
+            ]
+            self.received.extend(accepted)
+        if self.before_reply is not None:
+            for received in accepted:
+                await self.before_reply(received)
         return "250 OK"
 
     def by_message_id(self) -> Counter[str]:
@@ -97,6 +122,7 @@ class SmtpServer:
             self.handler,
             hostname="127.0.0.1",
             port=self.port,
+            server_hostname="smtp.test",
             data_size_limit=10 * 1024 * 1024,
             decode_data=not eight_bit,  # aiosmtpd offers 8BITMIME only when it keeps bytes
         )

@@ -86,9 +86,8 @@ def settings_for(tmp_path: Path, server: SmtpServer, **changes: object) -> Setti
         "digest_batch_size": 10,
         "digest_max_per_second": 0,
         "digest_retry_base_s": 0.01,
-        # Long enough that a batch on a loaded 2-core CI machine is never taken over mid-send
-        # (that would be a duplicate), short enough that crashed claims come back soon.
-        "digest_claim_lease_s": 3.0,
+        # The claim lease is then the default, 300 s: a second sender takes nothing over.
+        "smtp_timeout_s": 10.0,
     }
     return Settings(**(values | changes))  # type: ignore[arg-type]
 
@@ -102,7 +101,11 @@ def sender_command(
     db = Database(url)
     upgrade(db)
     edition_id = add_edition(db, ["confirmed"] * subscribers)
-    settings = settings_for(tmp_path, server, database_url=url, digest_max_per_second=per_second)
+    # A lease as short as the settings allow, so that a killed sender's claims come back soon:
+    # SMTP steps of at most 1 s (a local server answers in milliseconds).
+    fast = {"database_url": url, "digest_max_per_second": per_second, "smtp_timeout_s": 1.0}
+    lease = settings_for(tmp_path, server, **fast).send_worst_case_s
+    settings = settings_for(tmp_path, server, **fast, digest_claim_lease_s=lease)
     environment = {**os.environ, **settings_environment(settings), "COLUMNS": "200"}
     command = [sys.executable, "-m", "papertide", "digest", "send", "--edition", str(edition_id)]
     return db, edition_id, environment, command
@@ -123,6 +126,7 @@ def server() -> Iterator[SmtpServer]:
 
 
 def mailer(server: SmtpServer) -> SmtpMailer:
+    """As settings_for's settings make it."""
     return SmtpMailer(SmtpOptions("127.0.0.1", server.port, timeout_s=10))
 
 
@@ -251,7 +255,7 @@ def test_two_senders_at_once_send_each_message_once(tmp_path: Path, server: Smtp
     setup = Database(url)
     upgrade(setup)
     edition_id = add_edition(setup, ["confirmed"] * 600)
-    settings = settings_for(tmp_path, server, digest_claim_lease_s=300)
+    settings = settings_for(tmp_path, server)
     start = threading.Barrier(2)
     reports = []
 

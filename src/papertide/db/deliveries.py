@@ -3,7 +3,12 @@
 pending -> claimed -> sent | failed | suppressed | skipped. A sender claims a small batch in
 one UPDATE that re-checks `status = 'pending'` (PostgreSQL adds FOR UPDATE SKIP LOCKED; SQLite
 serialises writers), so two senders never hold the same row. A claim older than the lease is
-a crashed sender's and is claimed again: the only way a message goes out twice.
+taken to be a crashed sender's and is claimed again. So that a slow sender, not a crashed one,
+never sends what another has taken over, a sender renews its claim right before each message
+(`renew`: one UPDATE that checks it is still the owner) and every update that ends a claim
+checks the owner too (issue #10): a message then goes out twice only if its sender died (or
+ran past the lease, which the settings keep longer than one message's worst case) between
+handing it over and recording it.
 """
 
 from __future__ import annotations
@@ -147,13 +152,19 @@ def _claim_where(
 # Built once: the sender runs these per message, and building a statement costs more than
 # running it on SQLite.
 _RECIPIENT_BY_ID = sa.select(*_RECIPIENT).where(subscriber.c.id == sa.bindparam("subscriber_id"))
-_NOT_SENT = sa.and_(delivery.c.id == sa.bindparam("delivery_id"), delivery.c.status != "sent")
+# The delivery is still claimed, by this owner.
+_OWNED = sa.and_(
+    delivery.c.id == sa.bindparam("delivery_id"),
+    delivery.c.status == "claimed",
+    delivery.c.claimed_by == sa.bindparam("worker"),
+)
+_RENEW = delivery.update().where(_OWNED).values(claimed_at=sa.bindparam("now"))
 
 
 def _released(**values: Any) -> sa.Update:
-    """An update of one delivery not yet sent that also drops its claim. Never steps back
-    from sent (a reclaimed row finished by its first sender stays sent)."""
-    return delivery.update().where(_NOT_SENT).values(claimed_by=None, claimed_at=None, **values)
+    """An update of one delivery its owner still holds that also drops the claim: it fails
+    (no row) after another sender took the delivery over, and never touches a sent row."""
+    return delivery.update().where(_OWNED).values(claimed_by=None, claimed_at=None, **values)
 
 
 _MARK_SENT = _released(
@@ -176,14 +187,24 @@ def recipient(conn: sa.Connection, subscriber_id: int) -> Recipient | None:
     return _recipient(row) if row else None
 
 
-def mark_sent(conn: sa.Connection, delivery_id: int, message_id: str, now: dt.datetime) -> None:
-    """The SMTP server accepted the message."""
-    conn.execute(_MARK_SENT, {"delivery_id": delivery_id, "now": now, "message_id": message_id})
+def renew(conn: sa.Connection, delivery_id: int, worker: str, now: dt.datetime) -> bool:
+    """Prove `worker` still holds its claim on the delivery and restart its lease at `now`;
+    False when another sender took it over (it must then not be sent)."""
+    values = {"delivery_id": delivery_id, "worker": worker, "now": now}
+    return conn.execute(_RENEW, values).rowcount == 1
+
+
+def mark_sent(
+    conn: sa.Connection, delivery_id: int, worker: str, message_id: str, now: dt.datetime
+) -> bool:
+    """The SMTP server accepted the message; False when `worker` no longer held the claim."""
+    values = {"delivery_id": delivery_id, "worker": worker, "now": now, "message_id": message_id}
+    return conn.execute(_MARK_SENT, values).rowcount == 1
 
 
 class SendStatements:
-    """`recipient` and `mark_sent`, the two statements the sender runs for every message, as
-    plain driver statements on the connection's DBAPI connection, inside the caller's
+    """`recipient`, `renew` and `mark_sent`, the statements the sender runs for every message,
+    as plain driver statements on the connection's DBAPI connection, inside the caller's
     transaction: SQLAlchemy's execution machinery costs ~60 us a statement that SQLite runs
     in ~8 (bench/digest_send.py). Values go through the same column types' processors, and
     a test holds them to the Core versions above."""
@@ -195,13 +216,14 @@ class SendStatements:
         if dbapi is None:
             raise RuntimeError("the connection is closed")
         self._dbapi = dbapi
+        owned = f"id = {mark} AND status = 'claimed' AND claimed_by = {mark}"
         self._recipient_sql = (
             f"SELECT id, email, status, token_salt, topics FROM subscriber WHERE id = {mark}"
         )
+        self._renew_sql = f"UPDATE delivery SET claimed_at = {mark} WHERE {owned}"
         self._mark_sent_sql = (
             f"UPDATE delivery SET status = 'sent', sent_at = {mark}, message_id = {mark}, "
-            f"last_error = NULL, claimed_by = NULL, claimed_at = NULL "
-            f"WHERE id = {mark} AND status != 'sent'"
+            f"last_error = NULL, claimed_by = NULL, claimed_at = NULL WHERE {owned}"
         )
         self._datetime = delivery.c.sent_at.type.bind_processor(dialect) or _same
         self._topics = subscriber.c.topics.type.result_processor(dialect, None) or _same
@@ -218,11 +240,20 @@ class SendStatements:
             return None
         return Recipient(row[0], row[1], row[2], row[3], self._topics(row[4]))
 
-    def mark_sent(self, delivery_id: int, message_id: str, now: dt.datetime) -> None:
+    def renew(self, delivery_id: int, worker: str, now: dt.datetime) -> bool:
+        """As `renew()`."""
+        return self._update(self._renew_sql, (self._datetime(now), delivery_id, worker))
+
+    def mark_sent(self, delivery_id: int, worker: str, message_id: str, now: dt.datetime) -> bool:
         """As `mark_sent()`."""
+        values = (self._datetime(now), message_id, delivery_id, worker)
+        return self._update(self._mark_sent_sql, values)
+
+    def _update(self, sql: str, values: tuple[Any, ...]) -> bool:
         cursor = self._dbapi.cursor()
         try:
-            cursor.execute(self._mark_sent_sql, (self._datetime(now), message_id, delivery_id))
+            cursor.execute(sql, values)
+            return bool(cursor.rowcount == 1)
         finally:
             cursor.close()
 
@@ -231,32 +262,43 @@ def _same(value: Any) -> Any:
     return value
 
 
-def mark_retry(conn: sa.Connection, delivery_id: int, error: str, retry_at: dt.datetime) -> None:
-    """A temporary failure: pending again, not before `retry_at`."""
-    conn.execute(_MARK_RETRY, {"delivery_id": delivery_id, "error": error, "retry_at": retry_at})
+def mark_retry(
+    conn: sa.Connection, delivery_id: int, worker: str, error: str, retry_at: dt.datetime
+) -> bool:
+    """A temporary failure: pending again, not before `retry_at`; False when `worker` no
+    longer held the claim."""
+    values = {"delivery_id": delivery_id, "worker": worker, "error": error, "retry_at": retry_at}
+    return conn.execute(_MARK_RETRY, values).rowcount == 1
 
 
-def mark_done(conn: sa.Connection, delivery_id: int, status: str, error: str | None) -> None:
-    """Finished without sending: failed (out of attempts), suppressed or skipped."""
+def mark_done(
+    conn: sa.Connection, delivery_id: int, worker: str, status: str, error: str | None
+) -> bool:
+    """Finished without sending: failed (out of attempts), suppressed or skipped; False when
+    `worker` no longer held the claim."""
     if status not in ("failed", "suppressed", "skipped"):
         raise ValueError(f"{status!r} is not a final status without sending")
-    conn.execute(_MARK_DONE, {"delivery_id": delivery_id, "outcome": status, "error": error})
+    values = {"delivery_id": delivery_id, "worker": worker, "outcome": status, "error": error}
+    return conn.execute(_MARK_DONE, values).rowcount == 1
 
 
-def release(conn: sa.Connection, delivery_ids: list[int], worker: str) -> None:
-    """Give back claims not yet attempted (a sender stopping early), attempt uncounted."""
-    if delivery_ids:
-        conn.execute(
-            delivery.update()
-            .where(
-                delivery.c.id.in_(delivery_ids),
-                delivery.c.status == "claimed",
-                delivery.c.claimed_by == worker,
-            )
-            .values(
-                status="pending", claimed_by=None, claimed_at=None, attempts=delivery.c.attempts - 1
-            )
+def release(conn: sa.Connection, delivery_ids: list[int], worker: str) -> int:
+    """Give back claims not yet attempted (a sender stopping early), attempt uncounted; how
+    many `worker` still held."""
+    if not delivery_ids:
+        return 0
+    result = conn.execute(
+        delivery.update()
+        .where(
+            delivery.c.id.in_(delivery_ids),
+            delivery.c.status == "claimed",
+            delivery.c.claimed_by == worker,
         )
+        .values(
+            status="pending", claimed_by=None, claimed_at=None, attempts=delivery.c.attempts - 1
+        )
+    )
+    return result.rowcount
 
 
 def outstanding(

@@ -59,6 +59,9 @@ class SmtpOptions:
     username: str | None = None
     password: str | None = None
     timeout_s: float = 30.0
+    # The EHLO name. Given, so that smtplib never calls socket.getfqdn() (a DNS lookup that
+    # can stall for seconds) on each (re)connect (issue #10).
+    local_hostname: str = "localhost"
 
 
 class SmtpMailer:
@@ -76,10 +79,14 @@ class SmtpMailer:
         try:
             if o.security == "tls":
                 smtp = smtplib.SMTP_SSL(
-                    o.host, o.port, timeout=o.timeout_s, context=ssl.create_default_context()
+                    o.host,
+                    o.port,
+                    o.local_hostname,
+                    timeout=o.timeout_s,
+                    context=ssl.create_default_context(),
                 )
             else:
-                smtp = smtplib.SMTP(o.host, o.port, timeout=o.timeout_s)
+                smtp = smtplib.SMTP(o.host, o.port, o.local_hostname, timeout=o.timeout_s)
                 if o.security == "starttls":
                     smtp.starttls(context=ssl.create_default_context())
             if o.username:
@@ -226,6 +233,7 @@ def make_mailer(settings: Settings) -> Mailer:
             settings.smtp_security,
             settings.smtp_username,
             settings.smtp_password,
-            settings.http_timeout_s,
+            settings.smtp_timeout_s,
+            settings.ehlo_name,
         )
     )

@@ -1,8 +1,9 @@
 """Sending an edition (issue #6): claim, re-check, render, sign, send, record; resumable.
 
 Each sender thread claims a small batch of due deliveries (db/deliveries.py), and for each one
-re-reads the subscriber (only `confirmed` ones get mail), builds and signs the message, hands it
-to its own SMTP connection and records the outcome in the ledger right after. A crash leaves
+re-reads the subscriber (only `confirmed` ones get mail), builds and signs the message, checks
+that it still owns the delivery (renewing its lease: issue #10), hands the message to its own
+SMTP connection and records the outcome in the ledger right after. A crash leaves
 at most the claimed, unrecorded messages in doubt; their claims expire after the lease and are
 sent again (same Message-ID), so nobody is skipped and duplicates stay that few. Temporary
 (4xx) failures come back after an exponential backoff; permanent (5xx) ones suppress the address.
@@ -15,6 +16,7 @@ import datetime as dt
 import logging
 import multiprocessing
 import os
+import secrets
 import socket
 import threading
 import time
@@ -74,7 +76,7 @@ class Renderer(Protocol):
 RendererFactory = Callable[[Database, "Settings", int], Renderer]
 
 
-OUTCOMES = ("sent", "retried", "failed", "suppressed", "skipped")
+OUTCOMES = ("sent", "retried", "failed", "suppressed", "skipped", "taken_over")
 
 
 @dataclass(slots=True)
@@ -87,6 +89,7 @@ class SendReport:
     failed: int = 0  # out of attempts
     suppressed: int = 0  # permanent failures, unsubscribed or suppressed subscribers
     skipped: int = 0  # paused, unconfirmed, deleted, or nothing to send
+    taken_over: int = 0  # claims another sender took over (this one held them past the lease)
     finished: bool = False  # the edition is done: nothing pending or claimed
     helpers_sent: list[int] = field(default_factory=list)  # by each helper process, if any
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
@@ -114,18 +117,27 @@ class SendReport:
                 + ", ".join(f"{n} by helper {i}" for i, n in enumerate(self.helpers_sent, 1))
                 + ")"
             )
+        taken = f", {self.taken_over} taken over by another sender" if self.taken_over else ""
         return (
             f"edition {self.edition_id}: {self.sent} sent{helpers}, {self.retried} to retry, "
-            f"{self.failed} failed, {self.suppressed} suppressed, {self.skipped} skipped; {state}"
+            f"{self.failed} failed, {self.suppressed} suppressed, {self.skipped} skipped"
+            f"{taken}; {state}"
         )
 
 
 class RateLimiter:
-    """At most `per_second` acquisitions a second across threads (0: no limit)."""
+    """At most `per_second` acquisitions a second across threads (0: no limit). `clock` and
+    `pause` (which waits on the stop event) are the real ones but for tests."""
 
-    def __init__(self, per_second: float, clock: Callable[[], float] = time.monotonic) -> None:
+    def __init__(
+        self,
+        per_second: float,
+        clock: Callable[[], float] = time.monotonic,
+        pause: Callable[[threading.Event, float], object] = threading.Event.wait,
+    ) -> None:
         self.interval = 1.0 / per_second if per_second > 0 else 0.0
         self.clock = clock
+        self.pause = pause
         self._next = 0.0
         self._lock = threading.Lock()
 
@@ -137,7 +149,7 @@ class RateLimiter:
             slot = max(now, self._next)
             self._next = slot + self.interval
         if slot > now:
-            stop.wait(slot - now)
+            self.pause(stop, slot - now)
 
 
 @dataclass(frozen=True, slots=True)
@@ -162,7 +174,7 @@ class SendOptions:
             max_per_second=settings.digest_max_per_second,
             max_attempts=settings.digest_max_attempts,
             retry_base=dt.timedelta(seconds=settings.digest_retry_base_s),
-            lease=dt.timedelta(seconds=settings.digest_claim_lease_s),
+            lease=dt.timedelta(seconds=settings.claim_lease_s),
             max_wait_s=max_wait_s,
         )
 
@@ -185,15 +197,18 @@ def send_edition(
     progress: Callable[[str], None] | None = None,
     stop: threading.Event | None = None,
     clock: Callable[[], dt.datetime] = utcnow,
+    limiter: RateLimiter | None = None,
 ) -> SendReport:
     """Send what is due of an edition with `options.threads` threads; mark it done when
-    nothing is pending or claimed. `signer=True`: DKIM from the settings, if configured."""
+    nothing is pending or claimed. `signer=True`: DKIM from the settings, if configured;
+    `limiter`: a rate cap to share (default: one of `options.max_per_second`)."""
     with db.read() as conn:
         info = ledger.edition_info(conn, edition_id)
     if info is None:
         raise LookupError(f"there is no edition {edition_id}")
     if info[2] == "building":  # its deliveries are not all frozen yet
         raise LookupError(f"edition {edition_id} is still being built")
+    options = options or SendOptions.from_settings(settings)
     run = _Run(
         db=db,
         edition_id=edition_id,
@@ -201,12 +216,13 @@ def send_edition(
         settings=settings,
         worker=worker_name or default_worker_name(),
         renderer=renderer or default_renderer(db, settings, edition_id),
-        options=options or SendOptions.from_settings(settings),
+        options=options,
         signer=signer_from_settings(settings) if signer is True else signer or None,
         info=list_info(settings, info[0], info[1]),
         progress=progress,
         stop=stop or threading.Event(),
         clock=clock,
+        limiter=limiter or RateLimiter(options.max_per_second),
     )
     return run.execute()
 
@@ -295,14 +311,16 @@ class _Run:
     progress: Callable[[str], None] | None
     stop: threading.Event
     clock: Callable[[], dt.datetime]
+    limiter: RateLimiter
     report: SendReport = field(init=False)
-    limiter: RateLimiter = field(init=False)
     envelope_from: str = field(init=False)
+    # Makes each thread's name on its claims its own, even for two runs in one process or
+    # two senders given the same --worker name: ownership checks compare these.
+    run_token: str = field(default_factory=lambda: secrets.token_hex(3))
     _local: threading.local = field(default_factory=threading.local)
 
     def __post_init__(self) -> None:
         self.report = SendReport(self.edition_id)
-        self.limiter = RateLimiter(self.options.max_per_second)
         self.envelope_from = parseaddr(self.settings.mail_from)[1]
 
     def execute(self) -> SendReport:
@@ -329,7 +347,8 @@ class _Run:
             yield connection
 
     def _thread(self, index: int) -> None:
-        name = f"{self.worker}/{index}"
+        name = f"{self.worker}/{index}.{self.run_token}"
+        self._local.name = name
         self._local.connection = self.db.engine.connect()
         self._local.statements = ledger.SendStatements(self._local.connection)
         try:
@@ -387,6 +406,15 @@ class _Run:
             self._record(item, "failed", str(exc))
             return
         self.limiter.wait(self.stop)
+        # The lease of a batch's later claims may have run out while this thread sent the
+        # earlier ones (a slow server, the rate cap, a pause) and another sender may have taken
+        # them over: send only what this thread still owns, and give it a fresh lease that
+        # outlasts the send (settings: the lease >= one message's worst case; issue #10).
+        with self._transaction():
+            owned = statements.renew(item.id, self._local.name, self.clock())
+        if not owned:
+            self._counted("taken_over")
+            return
         try:
             self.mailer.send(data, self.envelope_from, recipient.email)
         except TemporaryFailure as exc:
@@ -396,7 +424,13 @@ class _Run:
             self._permanent(item, str(exc))
             return
         with self._transaction():
-            statements.mark_sent(item.id, message_id, self.clock())
+            recorded = statements.mark_sent(item.id, self._local.name, message_id, self.clock())
+        if not recorded:  # cannot happen while the lease outlasts a send: say so if it does
+            log.warning(
+                "delivery %d was taken over by another sender while this one sent it "
+                "(PAPERTIDE_DIGEST_CLAIM_LEASE_S too short?): it may have gone out twice",
+                item.id,
+            )
         self._counted("sent")
 
     def _compose(self, item: ledger.Claimed, recipient: ledger.Recipient) -> tuple[bytes, str]:
@@ -426,19 +460,19 @@ class _Run:
             return
         retry_at = self.clock() + self.options.backoff(item.attempts)
         with self._transaction() as conn:
-            ledger.mark_retry(conn, item.id, error, retry_at)
-        self._counted("retried")
+            held = ledger.mark_retry(conn, item.id, self._local.name, error, retry_at)
+        self._counted("retried" if held else "taken_over")
 
     def _permanent(self, item: ledger.Claimed, error: str) -> None:
-        with self._transaction() as conn:
+        with self._transaction() as conn:  # the address refused mail, whoever owns the claim
             subscribers.suppress(conn, item.subscriber_id, f"smtp: {error}", self.clock())
-            ledger.mark_done(conn, item.id, "suppressed", error)
-        self._counted("suppressed")
+            held = ledger.mark_done(conn, item.id, self._local.name, "suppressed", error)
+        self._counted("suppressed" if held else "taken_over")
 
     def _record(self, item: ledger.Claimed, outcome: str, error: str | None) -> None:
         with self._transaction() as conn:
-            ledger.mark_done(conn, item.id, outcome, error)
-        self._counted(outcome)
+            held = ledger.mark_done(conn, item.id, self._local.name, outcome, error)
+        self._counted(outcome if held else "taken_over")
 
     def _counted(self, outcome: str) -> None:
         self.report.count(outcome)
