@@ -15,7 +15,6 @@ from papertide.config import Settings
 from papertide.db import Database, queries
 from papertide.db import jobs as job_records
 from papertide.ingest import arxiv_rss
-from papertide.ingest.runner import ImportResult
 
 START = dt.datetime(2026, 8, 19, 0, 0)  # a Wednesday
 CATEGORIES = ["cs.LG", "cs.CL"]
@@ -119,7 +118,7 @@ def test_the_worker_runs_the_schedule_end_to_end(
 
 
 def test_a_failing_job_is_recorded_and_the_lock_released(db: Database) -> None:
-    def broken() -> ImportResult:
+    def broken() -> jobs.JobResult:
         raise RuntimeError("the source is down")
 
     outcome = jobs.run_job(db, "arxiv-new", broken, clock=lambda: START)
@@ -128,8 +127,16 @@ def test_a_failing_job_is_recorded_and_the_lock_released(db: Database) -> None:
     with db.read() as conn:
         (run,) = job_records.recent_runs(conn)
     assert (run.status, run.message, run.finished_at) == ("failed", outcome.message, START)
-    again = jobs.run_job(db, "arxiv-new", lambda: ImportResult("arxiv-new"), clock=lambda: START)
+    done = jobs.JobResult("arxiv-new: nothing to do", changed=False, counts={"papers_new": 0})
+    again = jobs.run_job(db, "arxiv-new", lambda: done, clock=lambda: START)
     assert again.status == "ok"
+    with db.read() as conn:
+        latest = job_records.recent_runs(conn)[0]
+    assert (latest.status, latest.message, latest.counts) == (
+        "ok",
+        "arxiv-new: nothing to do",
+        {"papers_new": 0},
+    )
 
 
 def test_a_job_already_running_elsewhere_is_not_started_twice(db: Database) -> None:
@@ -137,9 +144,9 @@ def test_a_job_already_running_elsewhere_is_not_started_twice(db: Database) -> N
         assert job_records.acquire_lock(conn, "oai", "other-host:1:1", START, jobs.LOCK_TTL)
     calls: list[int] = []
 
-    def action() -> ImportResult:
+    def action() -> jobs.JobResult:
         calls.append(1)
-        return ImportResult("oai")
+        return jobs.JobResult("oai", changed=False)
 
     outcome = jobs.run_job(db, "oai", action, clock=lambda: START)
     assert outcome.status == "busy"

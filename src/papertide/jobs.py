@@ -16,7 +16,7 @@ import socket
 import threading
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from papertide.config import Settings
@@ -26,9 +26,14 @@ from papertide.digest import send as digest_send
 from papertide.digest.compose import Kind
 from papertide.digest.editions import build_edition
 from papertide.digest.mailer import make_mailer
-from papertide.ingest import arxiv_api, arxiv_oai, arxiv_rss, github, hf_live
+from papertide.ingest.arxiv_api import ArxivLookup
+from papertide.ingest.arxiv_oai import OaiHarvest
+from papertide.ingest.arxiv_rss import ArxivListings
+from papertide.ingest.base import Report, Source
+from papertide.ingest.github import GithubStars
+from papertide.ingest.hf_live import HfLive
 from papertide.ingest.http import FetchError, HttpClient, client_from_settings
-from papertide.ingest.runner import ImportResult
+from papertide.ingest.runner import run_import
 from papertide.schedule import WEEKDAYS, DailyAt, Every, Schedule
 from papertide.search.embedder import load_embedder
 from papertide.search.reindex import refresh
@@ -52,7 +57,23 @@ class Context:
     now: dt.datetime
 
 
-Action = Callable[[Context], ImportResult]
+@dataclass(frozen=True, slots=True)
+class JobResult:
+    """What one job run did: a summary line, whether anything changed, the counts its
+    job_run record keeps, and the report of what was read, handled and skipped."""
+
+    summary: str
+    changed: bool
+    counts: dict[str, int] = field(default_factory=dict)
+    report: Report = field(default_factory=Report)
+
+    def message(self) -> str:
+        """What job_run keeps as the message: the summary, the first notes and problems."""
+        notes, problems = self.report.notes[:5], self.report.problems[:5]
+        return "\n".join([self.summary, *notes, *map(str, problems)])
+
+
+Action = Callable[[Context], JobResult]
 
 
 @dataclass(frozen=True, slots=True)
@@ -69,7 +90,7 @@ class Outcome:
     job: str
     status: str  # ok | failed | busy (another process holds the lock)
     run_id: int | None = None
-    result: ImportResult | None = None
+    result: JobResult | None = None
     message: str | None = None
 
 
@@ -77,38 +98,45 @@ class Outcome:
 http_client = client_from_settings
 
 
-def arxiv_new(ctx: Context) -> ImportResult:
+def ingest(ctx: Context, source: Source) -> JobResult:
+    """Run one ingest source into the database; counts as the admin's job table shows them."""
+    result = run_import(ctx.db, source)
+    counts = {**dataclasses.asdict(result.counts), "skipped": len(result.report.problems)}
+    return JobResult(result.summary(), result.counts.changed, counts, result.report)
+
+
+def arxiv_new(ctx: Context) -> JobResult:
     """Today's arXiv announcement for the configured categories."""
-    return arxiv_rss.run_listings(
-        ctx.db, ctx.http, ctx.settings.arxiv_categories, base_url=ctx.settings.arxiv_rss_url
+    settings = ctx.settings
+    return ingest(
+        ctx, ArxivListings(ctx.http, settings.arxiv_categories, base_url=settings.arxiv_rss_url)
     )
 
 
-def arxiv_ids(ctx: Context, ids: list[str]) -> ImportResult:
+def arxiv_ids(ctx: Context, ids: list[str]) -> JobResult:
     """Fetch (or refresh) specific papers by arXiv id through the query API."""
-    return arxiv_api.run_lookup(ctx.db, ctx.http, ids, base_url=ctx.settings.arxiv_api_url)
+    return ingest(ctx, ArxivLookup(ctx.http, ids, base_url=ctx.settings.arxiv_api_url))
 
 
-def hf_daily(ctx: Context, day: dt.date | None = None) -> ImportResult:
+def hf_daily(ctx: Context, day: dt.date | None = None) -> JobResult:
     """Mirror Hugging Face's daily papers for `day`; by default yesterday and today (UTC),
     since HF keeps featuring papers through the day."""
     days = [day] if day else [ctx.now.date() - dt.timedelta(days=1), ctx.now.date()]
-    result = ImportResult(source="hf-daily")
-    for one_day in days:
-        result.merge(hf_live.run_hf_day(ctx.db, ctx.http, one_day, api_url=ctx.settings.hf_api_url))
-    return result
+    return ingest(ctx, HfLive(ctx.http, days, api_url=ctx.settings.hf_api_url))
 
 
-def github_stars(ctx: Context, limit: int | None = None) -> ImportResult:
+def github_stars(ctx: Context, limit: int | None = None) -> JobResult:
     """Refresh the star counts of the papers' GitHub repositories."""
-    return github.run_stars(
+    settings = ctx.settings
+    source = GithubStars(
         ctx.db,
         ctx.http,
-        api_url=ctx.settings.github_api_url,
-        token=ctx.settings.github_token,
+        api_url=settings.github_api_url,
+        token=settings.github_token,
         now=ctx.now,
         limit=limit,
     )
+    return ingest(ctx, source)
 
 
 def oai_harvest(
@@ -117,9 +145,9 @@ def oai_harvest(
     until: dt.date | None = None,
     set_spec: str | None = None,
     metadata_prefix: str = "arXivRaw",
-) -> ImportResult:
+) -> JobResult:
     """Harvest arXiv's OAI-PMH interface, incrementally from the last datestamp seen."""
-    return arxiv_oai.run_harvest(
+    source = OaiHarvest(
         ctx.db,
         ctx.http,
         base_url=ctx.settings.arxiv_oai_url,
@@ -128,49 +156,52 @@ def oai_harvest(
         from_date=from_date,
         until=until,
     )
+    return ingest(ctx, source)
 
 
 EMBED_NEW_LIMIT = 20_000  # per run (~15-30 min on 2 cores); `papertide reindex` does bulk
 
 
-def embed_new(ctx: Context, limit: int | None = EMBED_NEW_LIMIT) -> ImportResult:
+def embed_new(ctx: Context, limit: int | None = EMBED_NEW_LIMIT) -> JobResult:
     """Embed papers that have no vector yet (or changed since), then catch both search
     indexes up (vectors, and the keyword index, which web processes also catch up)."""
     embedder = load_embedder(ctx.settings.embedding_model)
     done = refresh(ctx.db, ctx.settings.data_dir, embedder, limit=limit)
-    result = ImportResult(source="embed-new")
-    result.report.records_read = done.embedded
-    result.report.notes.append(
+    report = Report(records_read=done.embedded)
+    report.notes.append(
         f"embedded {done.embedded} papers with {embedder.name}; "
         f"the vector index holds {done.vectors.count} ({done.vectors.kind}), "
         f"the keyword index {len(done.keywords)} papers"
     )
-    return result
+    embedded = done.embedded
+    return JobResult(
+        f"embed-new: {embedded} papers embedded", embedded > 0, {"embedded": embedded}, report
+    )
 
 
-def digest_edition(ctx: Context, kind: Kind) -> ImportResult:
+def digest_edition(ctx: Context, kind: Kind) -> JobResult:
     """Build the latest `kind` edition (if not built yet), then send what is due of it."""
     summary = build_edition(ctx.db, kind, ctx.now, ctx.settings)
-    result = ImportResult(source=f"digest-{kind}")
-    result.report.notes.append(summary.describe())
-    return _send_editions(ctx, kind, result)
+    return _send_editions(ctx, kind, f"digest-{kind}", [summary.describe()])
 
 
-def digest_retry(ctx: Context) -> ImportResult:
+def digest_retry(ctx: Context) -> JobResult:
     """Resume every unfinished edition: retries now due, claims of a crashed sender."""
-    return _send_editions(ctx, None, ImportResult(source="digest-retry"))
+    return _send_editions(ctx, None, "digest-retry", [])
 
 
-def _send_editions(ctx: Context, kind: str | None, result: ImportResult) -> ImportResult:
+def _send_editions(ctx: Context, kind: str | None, name: str, notes: list[str]) -> JobResult:
+    report = Report(notes=notes)
     mailer = make_mailer(ctx.settings)
     try:
         for edition_id in digest_send.editions_to_send(ctx.db, None, kind):
-            report = digest_send.send_edition_in_processes(ctx.db, edition_id, mailer, ctx.settings)
-            result.report.records_read += report.sent
-            result.report.notes.append(report.summary())
+            sent = digest_send.send_edition_in_processes(ctx.db, edition_id, mailer, ctx.settings)
+            report.records_read += sent.sent
+            report.notes.append(sent.summary())
     finally:
         mailer.close()
-    return result
+    sent_total = report.records_read
+    return JobResult(f"{name}: {sent_total} sent", sent_total > 0, {"sent": sent_total}, report)
 
 
 def scheduled_jobs(settings: Settings) -> list[Job]:
@@ -211,7 +242,7 @@ def default_holder() -> str:
 def run_job(
     db: Database,
     name: str,
-    action: Callable[[], ImportResult],
+    action: Callable[[], JobResult],
     clock: Callable[[], dt.datetime] = utcnow,
     holder: str | None = None,
 ) -> Outcome:
@@ -231,9 +262,8 @@ def run_job(
             log.exception("job %s failed", name)
         _finish(db, name, holder, run_id, "failed", clock(), None, message)
         return Outcome(name, "failed", run_id, message=message)
-    counts = _counts(result)
-    _finish(db, name, holder, run_id, "ok", clock(), counts, _message(result))
-    return Outcome(name, "ok", run_id, result, _message(result))
+    _finish(db, name, holder, run_id, "ok", clock(), result.counts, result.message())
+    return Outcome(name, "ok", run_id, result, result.message())
 
 
 def _finish(
@@ -249,15 +279,6 @@ def _finish(
     with db.write() as conn:
         job_records.finish_run(conn, run_id, status, now, counts, message)
         job_records.release_lock(conn, name, holder)
-
-
-def _counts(result: ImportResult) -> dict[str, Any]:
-    return {**dataclasses.asdict(result.counts), "skipped": len(result.report.problems)}
-
-
-def _message(result: ImportResult) -> str:
-    lines = [result.summary(), *result.report.notes[:5], *map(str, result.report.problems[:5])]
-    return "\n".join(lines)
 
 
 class Worker:

@@ -16,10 +16,11 @@ from papertide.ingest.arxiv_api import (
     ApiError,
     ArxivApi,
     ArxivFeedError,
+    ArxivLookup,
     parse_feed,
-    run_lookup,
 )
 from papertide.ingest.http import HttpClient, HttpOptions
+from papertide.ingest.runner import run_import
 
 QUERY = {"sortBy": "relevance", "sortOrder": "descending", "start": "0", "max_results": "100"}
 
@@ -249,9 +250,9 @@ def test_run_lookup_upserts_and_is_idempotent(db: Database, recorded: Path) -> N
     replay.add_recording(_one(recorded, "id_quant-ph_0201082v1"))
     replay.add_recording(_one(recorded, "id_1605.08386"))
     with _http(replay) as http:
-        first = run_lookup(db, http, ["quant-ph/0201082v1"])
-        second = run_lookup(db, http, ["https://arxiv.org/abs/1605.08386"])
-        again = run_lookup(db, http, ["quant-ph/0201082v1"])
+        first = run_import(db, ArxivLookup(http, ["quant-ph/0201082v1"]))
+        second = run_import(db, ArxivLookup(http, ["https://arxiv.org/abs/1605.08386"]))
+        again = run_import(db, ArxivLookup(http, ["quant-ph/0201082v1"]))
     assert (first.counts.papers_new, second.counts.papers_new) == (1, 1)
     assert first.report.problems == second.report.problems == []
     assert first.report.records_read == 1
@@ -273,8 +274,8 @@ def test_run_lookup_reports_bad_missing_and_refused_ids(db: Database, recorded: 
     # arXiv's error answer (HTTP 400 + error entry), served for an id it refuses.
     replay.add(_lookup_url("2401.99999"), 400, _body(_one(recorded, "id_abc")))
     with _http(replay) as http:
-        result = run_lookup(db, http, ["abc", "0808.05394"])
-        refused = run_lookup(db, http, ["2401.99999"])
+        result = run_import(db, ArxivLookup(http, ["abc", "0808.05394"]))
+        refused = run_import(db, ArxivLookup(http, ["2401.99999"]))
     assert [(p.where, p.message) for p in result.report.problems] == [
         (
             "abc",

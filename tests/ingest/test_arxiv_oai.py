@@ -24,12 +24,12 @@ from papertide.db.state import get_state
 from papertide.ingest.arxiv_oai import (
     OaiError,
     OaiFormatError,
+    OaiHarvest,
     parse_list_records,
-    run_harvest,
     state_key,
 )
 from papertide.ingest.http import FetchError, HttpClient, HttpOptions
-from papertide.ingest.runner import ImportResult
+from papertide.ingest.runner import ImportResult, run_import
 
 # ../shared/data from the repository root, as in tests/conftest.py (for parametrize).
 RECORDINGS = (
@@ -123,7 +123,7 @@ def _client(replay: Replay, **options: Any) -> HttpClient:
 
 def _harvest(db: Database, replay: Replay, **kwargs: Any) -> ImportResult:
     with _client(replay, **kwargs.pop("options", {})) as http:
-        return run_harvest(db, http, base_url=BASE, **kwargs)
+        return run_import(db, OaiHarvest(db, http, base_url=BASE, **kwargs))
 
 
 def _sent(replay: Replay) -> list[dict[str, str]]:
@@ -421,7 +421,8 @@ def test_no_records_match_is_an_empty_success(db: Database) -> None:
     request = {**FIRST, "set": "cs", "from": "2030-01-01"}
     replay.add(_url(request), 200, _error("noRecordsMatch", "No records match the request"))
     with _client(replay) as http:
-        result = run_harvest(db, http, base_url=BASE, set_spec="cs", from_date=dt.date(2030, 1, 1))
+        source = OaiHarvest(db, http, base_url=BASE, set_spec="cs", from_date=dt.date(2030, 1, 1))
+        result = run_import(db, source)
     assert (result.counts.papers_new, result.report.problems) == (0, [])
     assert _paper_rows(db) == []
     with db.read() as conn:

@@ -14,13 +14,14 @@ from papertide.db import Database, queries, writes
 from papertide.ingest.arxiv_api import ArxivFeedError
 from papertide.ingest.arxiv_rss import (
     Announcement,
+    ArxivListings,
     listing_url,
     parse_rss,
-    run_listings,
     split_authors,
 )
 from papertide.ingest.base import Report
 from papertide.ingest.http import HttpClient, HttpOptions
+from papertide.ingest.runner import run_import
 from papertide.models import PaperRecord
 
 # The archives the recorded feed was asked for (its channel <link>).
@@ -154,8 +155,8 @@ def test_run_listings_stores_new_and_cross_and_updates_known_replacements(
     replay = Replay()
     replay.add(FEED_URL, 200, (feeds / "rss_mock_feed.xml").read_bytes())
     with _http(replay) as http:
-        first = run_listings(db, http, ARCHIVES)
-        again = run_listings(db, http, ARCHIVES)
+        first = run_import(db, ArxivListings(http, ARCHIVES))
+        again = run_import(db, ArxivListings(http, ARCHIVES))
     assert (first.counts.papers_new, first.counts.papers_updated) == (926 + 9, 1)
     assert first.report.problems == []
     assert first.report.records_read == 1504
@@ -188,7 +189,7 @@ def test_replace_cross_updates_and_unknown_types_are_ignored(db: Database, feeds
     replay = Replay()
     replay.add("https://rss.arxiv.org/rss/cs.LG", 200, xml)
     with _http(replay) as http:
-        result = run_listings(db, http, ["cs.LG"])
+        result = run_import(db, ArxivListings(http, ["cs.LG"]))
     assert result.report.notes[:2] == [
         "https://rss.arxiv.org/rss/cs.LG: 925 new, 9 cross, 568 replace, 1 replace-cross",
         "ignored 1 item(s) of unknown announce type 'withdrawal'",
@@ -206,7 +207,7 @@ def test_run_listings_on_an_empty_day(db: Database, feeds: Path) -> None:
         "https://rss.arxiv.org/rss/cs.LG", 200, (feeds / "empty_rss_mock_feed.xml").read_bytes()
     )
     with _http(replay) as http:
-        result = run_listings(db, http, ["cs.LG"])
+        result = run_import(db, ArxivListings(http, ["cs.LG"]))
     assert result.report.records_read == 0
     assert not result.counts.changed
     assert result.report.notes == [
@@ -219,7 +220,7 @@ def test_timeout_is_retried_then_succeeds(db: Database, feeds: Path) -> None:
     body = (feeds / "rss_mock_feed.xml").read_bytes()
     replay.add(FEED_URL, [httpx.ReadTimeout("slow"), response(200, body)])
     with _http(replay, backoff_s=2.0) as http:
-        result = run_listings(db, http, ARCHIVES)
+        result = run_import(db, ArxivListings(http, ARCHIVES))
     assert replay.slept == [2.0]
     assert len(replay.requests) == 2
     assert result.counts.papers_new == 935
@@ -230,7 +231,7 @@ def test_truncated_feed_raises_naming_the_url_and_writes_nothing(db: Database, f
     replay = Replay()
     replay.add(FEED_URL, 200, body[: len(body) // 3])
     with _http(replay) as http, pytest.raises(ArxivFeedError) as info:
-        run_listings(db, http, ARCHIVES)
+        run_import(db, ArxivListings(http, ARCHIVES))
     assert info.value.url == FEED_URL
     assert "not well-formed XML (truncated?)" in str(info.value)
     with db.read() as conn:
@@ -243,7 +244,7 @@ def test_error_feed_fails_the_run(db: Database, feeds: Path) -> None:
         "https://rss.arxiv.org/rss/astroph", 200, (feeds / "error_rss_mock_feed.xml").read_bytes()
     )
     with _http(replay) as http, pytest.raises(ArxivFeedError, match="Valid archive names are"):
-        run_listings(db, http, ["astroph"])
+        run_import(db, ArxivListings(http, ["astroph"]))
 
 
 def test_an_item_with_an_unreadable_date_is_reported_not_stored_without_one(

@@ -5,15 +5,19 @@ from __future__ import annotations
 import gzip
 import inspect
 import tracemalloc
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from sqlalchemy import Connection
 
-from papertide.db import Database
+from papertide.db import Database, queries, writes
+from papertide.db.state import get_state, set_state
 from papertide.ingest.arxiv_snapshot import arxiv_snapshot_source
-from papertide.ingest.base import Report, clean_text, iter_json_lines
+from papertide.ingest.base import Batch, Report, clean_text, iter_json_lines
 from papertide.ingest.hf_daily import HfDailySource
 from papertide.ingest.runner import run_import
+from papertide.models import PaperRecord, WriteCounts
 
 
 @pytest.mark.parametrize(
@@ -116,3 +120,54 @@ def test_runner_summary_and_progress(db: Database, samples: Path) -> None:
         "hf-daily: 0 new, 0 updated, 28 unchanged papers; 0 new daily entries; "
         "0 new star snapshots; 0 skipped"
     )
+
+
+class _TwoBatches:
+    """A source whose second batch's further write fails: a live source failing half-way."""
+
+    name = "two-batches"
+
+    def total(self) -> None:
+        return None
+
+    def batches(self, report: Report) -> Iterator[Batch]:
+        yield Batch(papers=[PaperRecord("2401.00001", title="First")])
+        with_state = Batch(
+            papers=[PaperRecord("2401.00002", title="Second")],
+            apply=lambda conn: set_state(conn, "two-batches", {"page": 2}),
+        )
+        yield with_state
+        yield Batch(papers=[PaperRecord("2401.00003", title="Third")], apply=self._fail)
+
+    def _fail(self, conn: Connection) -> WriteCounts:
+        raise RuntimeError("the checkpoint could not be written")
+
+
+def test_a_batch_and_its_further_writes_share_one_transaction(db: Database) -> None:
+    """The runner of every source, files and live alike (issue #10): each batch is written
+    whole or not at all, and the batches before a failure stay written."""
+    with pytest.raises(RuntimeError, match="checkpoint"):
+        run_import(db, _TwoBatches())
+    with db.read() as conn:
+        assert get_state(conn, "two-batches") == {"page": 2}
+        stored = [queries.get_paper(conn, f"2401.0000{n}") for n in (1, 2, 3)]
+    assert [paper.title if paper else None for paper in stored] == ["First", "Second", None]
+
+
+def test_further_writes_add_their_counts(db: Database) -> None:
+    class Replacing:
+        name = "replacing"
+
+        def total(self) -> None:
+            return None
+
+        def batches(self, report: Report) -> Iterator[Batch]:
+            yield Batch(papers=[PaperRecord("2401.00001", title="Old", version=1)])
+            newer = [PaperRecord("2401.00001", title="New", version=2)]
+            yield Batch(apply=lambda conn: writes.update_known_papers(conn, newer))
+
+    result = run_import(db, Replacing())
+    assert (result.counts.papers_new, result.counts.papers_updated) == (1, 1)
+    with db.read() as conn:
+        paper = queries.get_paper(conn, "2401.00001")
+    assert paper is not None and (paper.title, paper.version) == ("New", 2)

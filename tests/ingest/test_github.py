@@ -24,13 +24,13 @@ from papertide.db import github as store
 from papertide.db.schema import paper, repo_stars
 from papertide.ingest.github import (
     BadResponse,
+    GithubStars,
     exhausted_quota,
     find_repos_in_text,
     parse_repo_response,
-    run_stars,
 )
 from papertide.ingest.http import HttpClient, HttpOptions
-from papertide.ingest.runner import ImportResult
+from papertide.ingest.runner import ImportResult, run_import
 from papertide.models import PaperRecord, StarsRecord
 
 API = "https://api.github.com"
@@ -94,7 +94,7 @@ def _papers(db: Database, *repos: str | None, abstract: str | None = None) -> No
 
 def _run(db: Database, replay: Replay, now: dt.datetime = NOW, **kwargs: Any) -> ImportResult:
     with _client(replay, retries=kwargs.pop("retries", 4)) as http:
-        return run_stars(db, http, api_url=API, now=now, **kwargs)
+        return run_import(db, GithubStars(db, http, api_url=API, now=now, **kwargs))
 
 
 def _snapshots(db: Database) -> list[tuple[str, int, dt.datetime]]:
@@ -196,7 +196,7 @@ def test_stars_from_a_recorded_response(db: Database, pygithub: tuple[dict[str, 
     replay = Replay()
     replay.add(PYGITHUB_URL, 200, body, headers)
     with _client(replay) as http:
-        result = run_stars(db, http, api_url=API, token="ghp_test", now=NOW)
+        result = run_import(db, GithubStars(db, http, api_url=API, token="ghp_test", now=NOW))
     assert result.counts.stars_new == 1
     assert result.report.problems == [] and result.report.notes == []
     assert _snapshots(db) == [("pygithub/pygithub", 7122, NOW)]

@@ -12,7 +12,7 @@ from tests.replay import Replay, response
 
 from papertide.db import Database, queries, writes
 from papertide.ingest.hf_daily import HfDailySource
-from papertide.ingest.hf_live import run_hf_day
+from papertide.ingest.hf_live import HfLive
 from papertide.ingest.http import FetchError, HttpClient, HttpOptions
 from papertide.ingest.runner import ImportResult, run_import
 
@@ -26,7 +26,7 @@ def _url(day: str, api: str = API) -> str:
 
 def _run(db: Database, replay: Replay, day: str, **kwargs: str) -> ImportResult:
     with HttpClient(HttpOptions(), transport=replay.transport, sleep=replay.sleep) as http:
-        return run_hf_day(db, http, dt.date.fromisoformat(day), **kwargs)
+        return run_import(db, HfLive(http, [dt.date.fromisoformat(day)], **kwargs))
 
 
 def _rows(db: Database) -> dict[str, int]:
@@ -40,7 +40,7 @@ def test_each_sample_day_is_mirrored(db: Database, samples: Path, day: str, coun
     replay.add(_url(day), 200, (samples / f"{day}.json").read_bytes())
     result = _run(db, replay, day)
     assert replay.requests[0].url.params["limit"] == "100"
-    assert result.source == "hf-daily-api"
+    assert result.source == "hf-daily"
     assert result.report.problems == []
     assert result.report.records_read == count
     assert (result.counts.papers_new, result.counts.entries_new) == (count, count)

@@ -17,7 +17,7 @@ from rich.progress import (
 )
 
 from papertide.config import ConfigError, Settings, load_settings
-from papertide.ingest.runner import ImportResult
+from papertide.ingest.base import Report
 
 EXIT_CHANGED, EXIT_ERROR, EXIT_UNCHANGED, EXIT_SKIPPED, EXIT_BUSY = 0, 1, 3, 4, 5
 
@@ -51,17 +51,17 @@ def load_or_exit(config: Path | None, **overrides: object) -> Settings:
         raise typer.Exit(EXIT_ERROR) from exc
 
 
-def print_report(result: ImportResult, show: int) -> None:
+def print_report(report: Report, summary: str, show: int) -> None:
     """What an import or a live job handled and skipped, then its summary."""
-    for note in result.report.notes[:show]:
+    for note in report.notes[:show]:
         console.print(f"[cyan]handled[/cyan] {note}")
-    if len(result.report.notes) > show:
-        console.print(f"[cyan]handled[/cyan] … and {len(result.report.notes) - show} more")
-    for problem in result.report.problems[:show]:
+    if len(report.notes) > show:
+        console.print(f"[cyan]handled[/cyan] … and {len(report.notes) - show} more")
+    for problem in report.problems[:show]:
         console.print(f"[yellow]skipped[/yellow] {problem}")
-    if len(result.report.problems) > show:
-        console.print(f"[yellow]skipped[/yellow] … and {len(result.report.problems) - show} more")
-    console.print(f"{result.report.records_read} records read. [bold]{result.summary()}[/bold]")
+    if len(report.problems) > show:
+        console.print(f"[yellow]skipped[/yellow] … and {len(report.problems) - show} more")
+    console.print(f"{report.records_read} records read. [bold]{summary}[/bold]")
 
 
 def counting_bar(title: str) -> Progress:

@@ -73,7 +73,7 @@ def _run(source: Source, settings: Settings, strict: bool, show: int) -> None:
     ) as progress:
         task = progress.add_task(source.name, total=source.total())
         result = run_import(db, source, lambda step: progress.advance(task, step))
-    print_report(result, show)
+    print_report(result.report, result.summary(), show)
     problems = len(result.report.problems)
     if strict and problems:
         raise typer.Exit(EXIT_SKIPPED)
@@ -128,8 +128,8 @@ def _live(name: str, action: jobs.Action, config: Path | None, show: int = 20) -
     if outcome.result is None:
         console.print(f"[red]{name} failed:[/red] {outcome.message}")
         raise typer.Exit(EXIT_ERROR)
-    print_report(outcome.result, show)
-    raise typer.Exit(EXIT_CHANGED if outcome.result.counts.changed else EXIT_UNCHANGED)
+    print_report(outcome.result.report, outcome.result.summary, show)
+    raise typer.Exit(EXIT_CHANGED if outcome.result.changed else EXIT_UNCHANGED)
 
 
 def _date(text: str | None) -> dt.date | None:

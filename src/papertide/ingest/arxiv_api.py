@@ -15,11 +15,9 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 
 from papertide.arxiv_ids import ArxivId, InvalidArxivId, parse_arxiv_id
-from papertide.db import Database, writes
 from papertide.ingest import safe_xml
-from papertide.ingest.base import clean_text
+from papertide.ingest.base import Batch, Report, clean_text
 from papertide.ingest.http import FetchError, HttpClient
-from papertide.ingest.runner import ImportResult
 from papertide.ingest.validation import BadRecord, checked_id, parse_iso_datetime
 from papertide.models import PaperRecord
 
@@ -233,32 +231,36 @@ class ArxivApi:
         return page
 
 
-def run_lookup(
-    db: Database, http: HttpClient, ids: Sequence[str], base_url: str = API_URL
-) -> ImportResult:
-    """Fetch papers by id and upsert them; bad, unknown and refused ids are report problems.
+class ArxivLookup:
+    """The `arxiv-api` source: papers by id; bad, unknown and refused ids are report problems.
 
     Ids are checked locally first: arXiv refuses a whole request for one malformed id.
     """
-    result = ImportResult(source="arxiv-api")
-    wanted: list[ArxivId] = []
-    for text in ids:
-        try:
-            wanted.append(parse_arxiv_id(text))
-        except InvalidArxivId as exc:
-            result.report.problem(text, str(exc))
-    api = ArxivApi(http, base_url)
-    for start in range(0, len(wanted), MAX_IDS_PER_REQUEST):
-        chunk = wanted[start : start + MAX_IDS_PER_REQUEST]
-        page = api.by_ids([format_id(arxiv_id) for arxiv_id in chunk])
-        for error in page.errors:
-            result.report.problem(error.id_text, error.message)
-        found = {record.arxiv_id for record in page.papers}
-        for arxiv_id in chunk:
-            if arxiv_id.base not in found and not page.errors:
-                result.report.problem(format_id(arxiv_id), "not found on arXiv")
-        result.report.records_read += len(page.papers)
-        if page.papers:
-            with db.write() as conn:
-                result.counts.add(writes.write_batch(conn, page.papers))
-    return result
+
+    name = "arxiv-api"
+
+    def __init__(self, http: HttpClient, ids: Sequence[str], base_url: str = API_URL) -> None:
+        self.api = ArxivApi(http, base_url)
+        self.ids = ids
+
+    def total(self) -> None:
+        return None
+
+    def batches(self, report: Report) -> Iterator[Batch]:
+        wanted: list[ArxivId] = []
+        for text in self.ids:
+            try:
+                wanted.append(parse_arxiv_id(text))
+            except InvalidArxivId as exc:
+                report.problem(text, str(exc))
+        for start in range(0, len(wanted), MAX_IDS_PER_REQUEST):
+            chunk = wanted[start : start + MAX_IDS_PER_REQUEST]
+            page = self.api.by_ids([format_id(arxiv_id) for arxiv_id in chunk])
+            for error in page.errors:
+                report.problem(error.id_text, error.message)
+            found = {record.arxiv_id for record in page.papers}
+            for arxiv_id in chunk:
+                if arxiv_id.base not in found and not page.errors:
+                    report.problem(format_id(arxiv_id), "not found on arXiv")
+            report.records_read += len(page.papers)
+            yield Batch(papers=page.papers)

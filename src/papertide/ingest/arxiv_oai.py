@@ -1,6 +1,6 @@
 """arXiv's OAI-PMH interface (`oaipmh.arxiv.org/oai`): resumable, incremental harvests.
 
-`parse_list_records` is pure: one response body in, one `OaiPage` out. `run_harvest` follows
+`parse_list_records` is pure: one response body in, one `OaiPage` out. `OaiHarvest` follows
 resumption tokens, writing each page and its checkpoint in one transaction, so a harvest
 killed between pages resumes at the page it had not finished, and a finished one remembers
 its latest datestamp as the next run's `from` (issue #3). The `arXiv` prefix gives no
@@ -11,19 +11,21 @@ let a newer version replace an older one under the merge rules of db/writes.py.
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import re
 import xml.etree.ElementTree as ET
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
-from papertide.db import writes
+from sqlalchemy import Connection
+
 from papertide.db.engine import Database
 from papertide.db.state import get_state, set_state
 from papertide.ingest import safe_xml
 from papertide.ingest.arxiv_snapshot import split_authors
-from papertide.ingest.base import Problem, clean_text
+from papertide.ingest.base import Batch, Problem, Report, clean_text
 from papertide.ingest.http import FetchError, HttpClient
-from papertide.ingest.runner import ImportResult
 from papertide.ingest.validation import BadRecord, checked_id, parse_email_datetime, parse_iso_date
 from papertide.models import PaperRecord
 
@@ -310,69 +312,79 @@ def _plan(
     return _Harvest(None, wanted_from or stored.get("from"), wanted_until)
 
 
-def _write_page(
-    db: Database, key: str, page: OaiPage, harvest: _Harvest, result: ImportResult
-) -> None:
-    """The page's records and the checkpoint after it, in one transaction."""
+def _page_batch(key: str, page: OaiPage, harvest: _Harvest, report: Report) -> Batch:
+    """The page's records and the checkpoint after it, to be written in one transaction."""
     harvest.token = page.token
     if page.datestamp and (harvest.last_seen is None or page.datestamp > harvest.last_seen):
         harvest.last_seen = page.datestamp
-    with db.write() as conn:
-        result.counts.add(writes.write_batch(conn, page.records))
-        set_state(conn, key, harvest.state())
-    report = result.report
     report.records_read += len(page.records)
     report.problems.extend(page.problems)
     if page.deleted:
         report.notes.append(
             f"{len(page.deleted)} deleted by arXiv, not imported: {', '.join(page.deleted)}"
         )
+    checkpoint = functools.partial(_checkpoint, key, harvest.state())
+    return Batch(papers=page.records, apply=checkpoint)
 
 
-def run_harvest(
-    db: Database,
-    http: HttpClient,
-    *,
-    base_url: str = DEFAULT_BASE_URL,
-    metadata_prefix: str = "arXiv",
-    set_spec: str | None = None,
-    from_date: dt.date | None = None,
-    until: dt.date | None = None,
-    max_pages: int | None = None,
-) -> ImportResult:
-    """Harvest ListRecords into the database, resuming or continuing the stored harvest.
+def _checkpoint(key: str, state: dict[str, str | None], conn: Connection) -> None:
+    set_state(conn, key, state)
+
+
+class OaiHarvest:
+    """The `arxiv-oai` source: ListRecords, resuming or continuing the stored harvest.
 
     Without `from_date` the harvest starts at the latest datestamp of the previous one.
     `max_pages` stops early with the resumption token stored for the next run. Fetch and
     format errors propagate; every page written before them stays written, with its token.
     """
-    if metadata_prefix not in METADATA_PREFIXES:
-        raise ValueError(
-            f"metadata prefix must be one of {METADATA_PREFIXES}, not {metadata_prefix!r}"
-        )
-    key = state_key(base_url, metadata_prefix, set_spec)
-    result = ImportResult(source=SOURCE_NAME)
-    with db.read() as conn:
-        harvest = _plan(get_state(conn, key), from_date, until, result.report.notes)
-    pages, restarted = 0, False
-    while max_pages is None or pages < max_pages:
-        try:
-            page = fetch_page(http, base_url, harvest.params(metadata_prefix, set_spec))
-        except OaiError as exc:
-            # Tokens expire: start this harvest again from its `from`, once per run.
-            if exc.code != BAD_TOKEN or harvest.token is None or restarted:
-                raise
-            result.report.notes.append(
-                f"resumption token rejected ({exc}); restarting the harvest from "
-                f"{harvest.from_date or 'the start'}"
+
+    name = SOURCE_NAME
+
+    def __init__(
+        self,
+        db: Database,
+        http: HttpClient,
+        *,
+        base_url: str = DEFAULT_BASE_URL,
+        metadata_prefix: str = "arXiv",
+        set_spec: str | None = None,
+        from_date: dt.date | None = None,
+        until: dt.date | None = None,
+        max_pages: int | None = None,
+    ) -> None:
+        if metadata_prefix not in METADATA_PREFIXES:
+            raise ValueError(
+                f"metadata prefix must be one of {METADATA_PREFIXES}, not {metadata_prefix!r}"
             )
-            harvest.token, restarted = None, True
-            continue
-        pages += 1
-        _write_page(db, key, page, harvest, result)
-        if page.token is None:
-            return result
-    result.report.notes.append(
-        f"stopped at the page limit ({pages}); the resumption token is stored"
-    )
-    return result
+        self.db, self.http, self.base_url = db, http, base_url
+        self.metadata_prefix, self.set_spec = metadata_prefix, set_spec
+        self.from_date, self.until, self.max_pages = from_date, until, max_pages
+
+    def total(self) -> None:
+        return None
+
+    def batches(self, report: Report) -> Iterator[Batch]:
+        key = state_key(self.base_url, self.metadata_prefix, self.set_spec)
+        with self.db.read() as conn:
+            harvest = _plan(get_state(conn, key), self.from_date, self.until, report.notes)
+        pages, restarted = 0, False
+        while self.max_pages is None or pages < self.max_pages:
+            params = harvest.params(self.metadata_prefix, self.set_spec)
+            try:
+                page = fetch_page(self.http, self.base_url, params)
+            except OaiError as exc:
+                # Tokens expire: start this harvest again from its `from`, once per run.
+                if exc.code != BAD_TOKEN or harvest.token is None or restarted:
+                    raise
+                report.notes.append(
+                    f"resumption token rejected ({exc}); restarting the harvest from "
+                    f"{harvest.from_date or 'the start'}"
+                )
+                harvest.token, restarted = None, True
+                continue
+            pages += 1
+            yield _page_batch(key, page, harvest, report)
+            if page.token is None:
+                return
+        report.notes.append(f"stopped at the page limit ({pages}); the resumption token is stored")

@@ -8,19 +8,21 @@ a new version of an older paper, which updates a paper we have and never creates
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import xml.etree.ElementTree as ET
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 
+from sqlalchemy import Connection
+
 from papertide.arxiv_ids import ArxivId, InvalidArxivId, parse_arxiv_id
-from papertide.db import Database, writes
+from papertide.db import writes
 from papertide.ingest.arxiv_api import ArxivFeedError, parse_xml
-from papertide.ingest.base import Report, clean_text
+from papertide.ingest.base import Batch, Report, clean_text
 from papertide.ingest.http import HttpClient
-from papertide.ingest.runner import ImportResult
 from papertide.ingest.validation import BadRecord, parse_email_datetime
-from papertide.models import PaperRecord
+from papertide.models import PaperRecord, WriteCounts
 
 RSS_URL = "https://rss.arxiv.org/rss"
 NEW_TYPES = ("new", "cross")
@@ -142,38 +144,46 @@ def _rss_date(text: str | None) -> dt.datetime | None:
         raise BadRecord(f"pubDate: {exc}") from None
 
 
-def run_listings(
-    db: Database, http: HttpClient, categories: Sequence[str], base_url: str = RSS_URL
-) -> ImportResult:
-    """Fetch today's announcement for `categories` and store it.
+class ArxivListings:
+    """The `arxiv-rss` source: today's announcement for `categories`.
 
     New and cross-listed papers are upserted; replacements update the version of papers
     already stored and are otherwise ignored (counted in the report's notes).
     """
-    result = ImportResult(source="arxiv-rss")
-    url = listing_url(categories, base_url)
-    response = http.get(url)
-    announcements = parse_rss(response.content, str(response.url), result.report)
-    result.report.records_read = len(announcements)
-    by_type = Counter(a.announce_type for a in announcements)
-    result.report.notes.append(
-        f"{url}: " + ", ".join(f"{by_type[t]} {t}" for t in (*NEW_TYPES, *REPLACE_TYPES))
-    )
-    for unknown in sorted(set(by_type) - {*NEW_TYPES, *REPLACE_TYPES}):
-        result.report.notes.append(
-            f"ignored {by_type[unknown]} item(s) of unknown announce type {unknown!r}"
+
+    name = "arxiv-rss"
+
+    def __init__(
+        self, http: HttpClient, categories: Sequence[str], base_url: str = RSS_URL
+    ) -> None:
+        self.http = http
+        self.url = listing_url(categories, base_url)
+
+    def total(self) -> None:
+        return None
+
+    def batches(self, report: Report) -> Iterator[Batch]:
+        response = self.http.get(self.url)
+        announcements = parse_rss(response.content, str(response.url), report)
+        report.records_read = len(announcements)
+        by_type = Counter(a.announce_type for a in announcements)
+        report.notes.append(
+            f"{self.url}: " + ", ".join(f"{by_type[t]} {t}" for t in (*NEW_TYPES, *REPLACE_TYPES))
         )
-    papers = [a.paper for a in announcements if a.announce_type in NEW_TYPES]
-    replacements = [a.paper for a in announcements if a.announce_type in REPLACE_TYPES]
-    with db.write() as conn:
-        result.counts.add(writes.write_batch(conn, papers))
-        replaced = writes.update_known_papers(conn, replacements)
-    result.counts.add(replaced)
-    ignored = (
-        len({r.arxiv_id for r in replacements})
-        - replaced.papers_updated
-        - replaced.papers_unchanged
-    )
+        for unknown in sorted(set(by_type) - {*NEW_TYPES, *REPLACE_TYPES}):
+            report.notes.append(
+                f"ignored {by_type[unknown]} item(s) of unknown announce type {unknown!r}"
+            )
+        papers = [a.paper for a in announcements if a.announce_type in NEW_TYPES]
+        replacements = [a.paper for a in announcements if a.announce_type in REPLACE_TYPES]
+        yield Batch(papers=papers, apply=functools.partial(_replace, replacements, report))
+
+
+def _replace(replacements: list[PaperRecord], report: Report, conn: Connection) -> WriteCounts:
+    """Newer versions of papers we have; the others are noted as ignored."""
+    replaced = writes.update_known_papers(conn, replacements)
+    known = replaced.papers_updated + replaced.papers_unchanged
+    ignored = len({r.arxiv_id for r in replacements}) - known
     if ignored:
-        result.report.notes.append(f"{ignored} replacements of papers we do not have were ignored")
-    return result
+        report.notes.append(f"{ignored} replacements of papers we do not have were ignored")
+    return replaced

@@ -10,10 +10,17 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Any, Protocol
 
+from sqlalchemy import Connection
+
 from papertide.ingest.validation import BadRecord
-from papertide.models import DailyRecord, PaperRecord, StarsRecord
+from papertide.models import DailyRecord, PaperRecord, StarsRecord, WriteCounts
 
 BATCH_SIZE = 500
+
+
+# Further writes of a batch through db/, in the batch's transaction (e.g. a harvest's
+# checkpoint); may return what they changed.
+Apply = Callable[[Connection], WriteCounts | None]
 
 
 @dataclass(slots=True)
@@ -24,6 +31,7 @@ class Batch:
     entries: list[DailyRecord] = field(default_factory=list)
     stars: list[StarsRecord] = field(default_factory=list)
     advance: int = 0  # progress units (bytes of input) consumed since the previous batch
+    apply: Apply | None = None
 
     def __len__(self) -> int:
         return len(self.papers) + len(self.entries) + len(self.stars)
@@ -53,16 +61,21 @@ class Report:
 
 
 class Source(Protocol):
-    """An input that yields batches of records; the runner writes them through db/."""
+    """Anything that yields batches of records: files and live services alike.
+
+    The runner (ingest/runner.py) writes each batch in its own transaction before it asks
+    for the next, so a source that reads the database between batches sees its own writes,
+    and an exception leaves every batch before it written.
+    """
 
     name: str
 
-    def total(self) -> int:
-        """Total progress units (bytes), for the progress bar."""
+    def total(self) -> int | None:
+        """Total progress units (bytes) for a progress bar; None when unknown (live sources)."""
         ...
 
     def batches(self, report: Report) -> Iterator[Batch]:
-        """Parse the input lazily, reporting bad records instead of raising."""
+        """Read the input lazily, reporting bad records instead of raising."""
         ...
 
 

@@ -12,21 +12,23 @@ from __future__ import annotations
 
 import datetime as dt
 import email.utils
+import functools
 import re
 import time
 from collections import deque
+from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
 import httpx
+from sqlalchemy import Connection
 
 from papertide.arxiv_ids import parse_github_repo
 from papertide.db import github as store
-from papertide.db import writes
 from papertide.db.engine import Database
 from papertide.db.github import DueRepo, RepoCheck
+from papertide.ingest.base import Batch, Report
 from papertide.ingest.http import FetchError, HttpClient
-from papertide.ingest.runner import ImportResult
 from papertide.ingest.validation import BadRecord, Count, StrictModel, check
 from papertide.models import StarsRecord
 
@@ -160,69 +162,95 @@ def _message(response: httpx.Response) -> str:
     return message if isinstance(message, str) else ""
 
 
-def link_repos_from_text(db: Database, result: ImportResult) -> int:
-    """Give papers without a repo the first one named in their abstract or comments.
+class GithubStars:
+    """The `github-stars` source: a new star snapshot for every due repository.
 
-    Only papers modified since the previous scan are read again.
+    `now` stamps the snapshots. A repository checked less than `refresh_after` ago is
+    skipped, a missing one for `missing_retry`; `limit` caps the requests of one run.
+    Rate-limit waits up to `max_wait_s` are slept through (the client's sleep); a longer one
+    ends the run cleanly with a "rate limited until HH:MM UTC" note, and the next run starts
+    with what was left.
     """
-    found: dict[str, str] = {}
-    with db.read() as conn:
-        since = store.text_scan_cursor(conn)
-        high_water = store.latest_modification(conn)
-        for paper_id, abstract, comments in store.papers_with_links(conn, since):
-            repos = find_repos_in_text(abstract) + find_repos_in_text(comments)
-            if repos:
-                found[paper_id] = repos[0]
-    with db.write() as conn:
-        linked = store.fill_paper_repos(conn, found)
-        if high_water is not None:
-            store.set_text_scan_cursor(conn, high_water)
+
+    name = SOURCE
+
+    def __init__(
+        self,
+        db: Database,
+        http: HttpClient,
+        *,
+        api_url: str,
+        now: dt.datetime,
+        token: str | None = None,
+        limit: int | None = None,
+        max_wait_s: float = 900.0,
+        refresh_after: dt.timedelta = dt.timedelta(hours=1),
+        missing_retry: dt.timedelta = dt.timedelta(days=7),
+    ) -> None:
+        self.db, self.http, self.api_url = db, http, api_url.rstrip("/")
+        self.now = now.astimezone(dt.UTC).replace(tzinfo=None) if now.tzinfo else now
+        self.headers = {
+            "Accept": "application/vnd.github+json",
+            "X-GitHub-Api-Version": API_VERSION,
+        }
+        if token:
+            self.headers["Authorization"] = f"Bearer {token}"
+        self.limit, self.max_wait_s = limit, max_wait_s
+        self.refresh_after, self.missing_retry = refresh_after, missing_retry
+
+    def total(self) -> None:
+        return None
+
+    def batches(self, report: Report) -> Iterator[Batch]:
+        yield self._links_from_text(report)
+        yield Batch(apply=functools.partial(_repoint, report))
+        with self.db.read() as conn:
+            due = store.due_repos(
+                conn,
+                now=self.now,
+                refresh_after=self.refresh_after,
+                missing_retry=self.missing_retry,
+                limit=self.limit,
+            )
+        run = _StarsRun(self.http, self.api_url, self.headers, self.now, self.max_wait_s, report)
+        yield from run.run(due)
+
+    def _links_from_text(self, report: Report) -> Batch:
+        """Papers without a repo get the first one named in their abstract or comments.
+
+        Only papers modified since the previous scan are read again.
+        """
+        found: dict[str, str] = {}
+        with self.db.read() as conn:
+            since = store.text_scan_cursor(conn)
+            high_water = store.latest_modification(conn)
+            for paper_id, abstract, comments in store.papers_with_links(conn, since):
+                repos = find_repos_in_text(abstract) + find_repos_in_text(comments)
+                if repos:
+                    found[paper_id] = repos[0]
+        return Batch(apply=functools.partial(_link, found, high_water, report))
+
+
+def _link(
+    found: dict[str, str], high_water: dt.datetime | None, report: Report, conn: Connection
+) -> None:
+    linked = store.fill_paper_repos(conn, found)
+    if high_water is not None:
+        store.set_text_scan_cursor(conn, high_water)
     if linked:
-        result.report.notes.append(
+        report.notes.append(
             f"linked {linked} papers to a GitHub repository named in their abstract or comments"
         )
-    return linked
 
 
-def run_stars(
-    db: Database,
-    http: HttpClient,
-    *,
-    api_url: str,
-    token: str | None = None,
-    now: dt.datetime,
-    limit: int | None = None,
-    max_wait_s: float = 900.0,
-    refresh_after: dt.timedelta = dt.timedelta(hours=1),
-    missing_retry: dt.timedelta = dt.timedelta(days=7),
-) -> ImportResult:
-    """Refresh the star counts of every due repository; `now` stamps the snapshots.
-
-    A repository checked less than `refresh_after` ago is skipped, a missing one for
-    `missing_retry`; `limit` caps the requests of one run. Rate-limit waits up to
-    `max_wait_s` are slept through (the client's sleep); a longer one ends the run cleanly
-    with a "rate limited until HH:MM UTC" note, and the next run starts with what was left.
-    """
-    if now.tzinfo is not None:
-        now = now.astimezone(dt.UTC).replace(tzinfo=None)
-    result = ImportResult(source=SOURCE)
-    link_repos_from_text(db, result)
-    with db.write() as conn:
-        _note_repointed(result, store.apply_known_moves(conn))
-    with db.read() as conn:
-        due = store.due_repos(
-            conn, now=now, refresh_after=refresh_after, missing_retry=missing_retry, limit=limit
-        )
-    headers = {"Accept": "application/vnd.github+json", "X-GitHub-Api-Version": API_VERSION}
-    if token:
-        headers["Authorization"] = f"Bearer {token}"
-    _StarsRun(db, http, api_url.rstrip("/"), headers, now, max_wait_s, result).run(due)
-    return result
+def _repoint(report: Report, conn: Connection) -> None:
+    if papers := store.apply_known_moves(conn):
+        report.notes.append(f"{papers} papers repointed to renamed repositories")
 
 
-def _note_repointed(result: ImportResult, papers: int) -> None:
-    if papers:
-        result.report.notes.append(f"{papers} papers repointed to renamed repositories")
+def _record(checks: list[RepoCheck], report: Report, conn: Connection) -> None:
+    store.record_checks(conn, checks)
+    _repoint(report, conn)
 
 
 class _StarsRun:
@@ -230,57 +258,63 @@ class _StarsRun:
 
     def __init__(
         self,
-        db: Database,
         http: HttpClient,
         api_url: str,
         headers: dict[str, str],
         now: dt.datetime,
         max_wait_s: float,
-        result: ImportResult,
+        report: Report,
     ) -> None:
-        self.db, self.http, self.api_url, self.headers = db, http, api_url, headers
-        self.now, self.max_wait_s, self.result = now, max_wait_s, result
+        self.http, self.api_url, self.headers = http, api_url, headers
+        self.now, self.max_wait_s, self.report = now, max_wait_s, report
         self.checks: list[RepoCheck] = []
         self.snapshots: list[StarsRecord] = []
         self.failures = 0
 
-    def run(self, due: list[DueRepo]) -> None:
-        queue = deque(due)
-        rejected = False
+    def run(self, due: list[DueRepo]) -> Iterator[Batch]:
+        """Ask for each due repository in turn; a batch of what was learnt every 50."""
         try:
-            while queue:
-                response = self._request(queue[0])
-                if response is None:
-                    queue.popleft()
-                    if self.failures >= _MAX_FAILURES:
-                        self._stop(f"{self.failures} requests in a row failed", len(queue))
-                        break
-                    continue
-                if response.status_code == 401:
-                    self._stop("GitHub rejected the token (HTTP 401)", len(queue))
+            for _ in self._ask(deque(due)):
+                yield self._flush()
+        except Exception:
+            yield self._flush()  # what was learnt before the failure is kept
+            raise
+        yield self._flush()
+
+    def _ask(self, queue: deque[DueRepo]) -> Iterator[None]:
+        """The requests; yields whenever enough has been learnt to write."""
+        rejected = False
+        while queue:
+            response = self._request(queue[0])
+            if response is None:
+                queue.popleft()
+                if self.failures >= _MAX_FAILURES:
+                    self._stop(f"{self.failures} requests in a row failed", len(queue))
                     break
-                quota = exhausted_quota(response)
-                if quota is not None and response.status_code in (403, 429):
-                    # Refused for the rate limit: wait once and ask again, never twice.
-                    if rejected:
-                        self._stop(str(quota), len(queue))
-                        break
-                    if not self._pause(quota, len(queue)):
-                        break
-                    rejected = True
-                    continue
-                rejected = False
-                self._handle(queue.popleft(), response)
-                if len(self.checks) >= _FLUSH_EVERY:
-                    self._flush()
-                if quota is not None and queue and not self._pause(quota, len(queue)):
+                continue
+            if response.status_code == 401:
+                self._stop("GitHub rejected the token (HTTP 401)", len(queue))
+                break
+            quota = exhausted_quota(response)
+            if quota is not None and response.status_code in (403, 429):
+                # Refused for the rate limit: wait once and ask again, never twice.
+                if rejected:
+                    self._stop(str(quota), len(queue))
                     break
-        finally:
-            self._flush()
+                if not self._pause(quota, len(queue)):
+                    break
+                rejected = True
+                continue
+            rejected = False
+            self._handle(queue.popleft(), response)
+            if len(self.checks) >= _FLUSH_EVERY:
+                yield None
+            if quota is not None and queue and not self._pause(quota, len(queue)):
+                break
 
     def _request(self, due: DueRepo) -> httpx.Response | None:
         if parse_github_repo(f"github.com/{due.name}") != due.name:
-            self.result.report.problem(due.name, "not a GitHub owner/name; not requested")
+            self.report.problem(due.name, "not a GitHub owner/name; not requested")
             return None
         headers = dict(self.headers)
         if due.etag and due.last_stars is not None:
@@ -291,7 +325,7 @@ class _StarsRun:
             )
         except FetchError as exc:
             self.failures += 1
-            self.result.report.problem(due.name, str(exc))
+            self.report.problem(due.name, str(exc))
             # Checked (so it goes to the back of the queue), but nothing learnt.
             self.checks.append(RepoCheck(due.name, "unknown", self.now))
             return None
@@ -299,7 +333,7 @@ class _StarsRun:
         return response
 
     def _handle(self, due: DueRepo, response: httpx.Response) -> None:
-        self.result.report.records_read += 1
+        self.report.records_read += 1
         status = response.status_code
         etag = response.headers.get("etag")
         if status == 304 and due.last_stars is not None:
@@ -310,21 +344,21 @@ class _StarsRun:
         elif status in _GONE:
             self.checks.append(RepoCheck(due.name, store.MISSING, self.now))
             detail = _message(response) or response.reason_phrase
-            self.result.report.notes.append(f"{due.name}: missing (HTTP {status} {detail})")
+            self.report.notes.append(f"{due.name}: missing (HTTP {status} {detail})")
         else:
-            self.result.report.problem(due.name, f"unexpected HTTP {status}")
+            self.report.problem(due.name, f"unexpected HTTP {status}")
             self.checks.append(RepoCheck(due.name, "unknown", self.now))
 
     def _found(self, due: DueRepo, response: httpx.Response, etag: str | None) -> None:
         try:
             info = parse_repo_response(response.json())
         except ValueError as exc:  # BadResponse, or a body that is not JSON
-            self.result.report.problem(due.name, f"bad repository response: {exc}")
+            self.report.problem(due.name, f"bad repository response: {exc}")
             self.checks.append(RepoCheck(due.name, "unknown", self.now))
             return
         if info.full_name.lower() != due.key:
             self.checks.append(RepoCheck(due.name, store.MOVED, self.now, moved_to=info.full_name))
-            self.result.report.notes.append(f"{due.name}: renamed to {info.full_name}")
+            self.report.notes.append(f"{due.name}: renamed to {info.full_name}")
         self.checks.append(RepoCheck(info.full_name, store.OK, self.now, etag))
         self._snapshot(info.full_name, info.stars)
 
@@ -335,20 +369,18 @@ class _StarsRun:
         if quota.wait_s > self.max_wait_s:
             self._stop(str(quota), left)
             return False
-        self.result.report.notes.append(f"paused {quota.wait_s:.0f} s for GitHub's rate limit")
+        self.report.notes.append(f"paused {quota.wait_s:.0f} s for GitHub's rate limit")
         self.http.sleep(quota.wait_s)
         return True
 
     def _stop(self, reason: str, left: int) -> None:
-        self.result.report.notes.append(
-            f"stopped: {reason}; {left} repositories left for the next run"
-        )
+        self.report.notes.append(f"stopped: {reason}; {left} repositories left for the next run")
 
-    def _flush(self) -> None:
+    def _flush(self) -> Batch:
         if not self.checks and not self.snapshots:
-            return
-        with self.db.write() as conn:
-            store.record_checks(conn, self.checks)
-            self.result.counts.add(writes.write_batch(conn, [], (), self.snapshots))
-            _note_repointed(self.result, store.apply_known_moves(conn))
+            return Batch()
+        batch = Batch(
+            stars=self.snapshots, apply=functools.partial(_record, self.checks, self.report)
+        )
         self.checks, self.snapshots = [], []
+        return batch

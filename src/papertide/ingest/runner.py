@@ -42,11 +42,13 @@ def run_import(db: Database, source: Source, progress: Progress | None = None) -
     """Read `source` to the end, writing each batch in its own transaction."""
     result = ImportResult(source=source.name)
     for batch in source.batches(result.report):
-        if len(batch):
+        if len(batch) or batch.apply is not None:
             with db.write() as conn:
-                result.counts.add(
-                    writes.write_batch(conn, batch.papers, batch.entries, batch.stars)
-                )
+                if len(batch):
+                    counts = writes.write_batch(conn, batch.papers, batch.entries, batch.stars)
+                    result.counts.add(counts)
+                if batch.apply is not None and (more := batch.apply(conn)) is not None:
+                    result.counts.add(more)
         if progress is not None:
             progress(batch.advance)
     return result
