@@ -25,7 +25,6 @@ from papertide.db import jobs as job_records
 from papertide.digest import send as digest_send
 from papertide.digest.compose import Kind
 from papertide.digest.editions import build_edition
-from papertide.digest.mailer import make_mailer
 from papertide.ingest.arxiv_api import ArxivLookup
 from papertide.ingest.arxiv_oai import OaiHarvest
 from papertide.ingest.arxiv_rss import ArxivListings
@@ -192,14 +191,9 @@ def digest_retry(ctx: Context) -> JobResult:
 
 def _send_editions(ctx: Context, kind: str | None, name: str, notes: list[str]) -> JobResult:
     report = Report(notes=notes)
-    mailer = make_mailer(ctx.settings)
-    try:
-        for edition_id in digest_send.editions_to_send(ctx.db, None, kind):
-            sent = digest_send.send_edition_in_processes(ctx.db, edition_id, mailer, ctx.settings)
-            report.records_read += sent.sent
-            report.notes.append(sent.summary())
-    finally:
-        mailer.close()
+    for sent in digest_send.send_due(ctx.db, ctx.settings, kind=kind):
+        report.records_read += sent.sent
+        report.notes.append(sent.summary())
     sent_total = report.records_read
     return JobResult(f"{name}: {sent_total} sent", sent_total > 0, {"sent": sent_total}, report)
 

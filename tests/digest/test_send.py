@@ -456,3 +456,61 @@ def test_a_stopped_sender_gives_its_untried_claims_back(db: Database, tmp_path: 
         rows = conn.execute(sa.select(delivery.c.status, delivery.c.attempts)).all()
     assert sorted(set(rows)) == [("pending", 0), ("sent", 1)]
     assert sum(1 for row in rows if row.status == "pending") == 25
+
+
+def test_the_cli_and_the_worker_share_one_send_path_that_closes_its_mailer(
+    db: Database, tmp_path: Path, server: SmtpServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`papertide digest send` and the worker's digest jobs both send through send_due, which
+    closes the mailer it made, also when sending fails (issue #10)."""
+    from typer.testing import CliRunner
+
+    from papertide import jobs
+    from papertide.cli import app
+    from papertide.digest import send
+    from papertide.digest.mailer import Mailer
+
+    closed: list[int] = []  # by the caller, once each mailer
+
+    class Tracked:
+        def __init__(self, inner: Mailer) -> None:
+            self.inner, self.number = inner, len(closed)
+            closed.append(0)
+
+        def send(self, message: bytes, sender: str, recipient: str) -> None:
+            self.inner.send(message, sender, recipient)
+
+        def accepts_8bit(self) -> bool:
+            return self.inner.accepts_8bit()
+
+        def close(self) -> None:  # the sender threads close their own connections too
+            if threading.current_thread() is threading.main_thread():
+                closed[self.number] += 1
+            self.inner.close()
+
+    real = send.make_mailer
+    monkeypatch.setattr(send, "make_mailer", lambda settings: Tracked(real(settings)))
+    settings = settings_for(tmp_path, server, database_url=str(db.url))
+    runner = CliRunner()
+
+    add_edition(db, ["confirmed"] * 3)
+    sent = runner.invoke(app, ["digest", "send"], env=settings_environment(settings))
+    assert sent.exit_code == 0, sent.output
+    assert "3 sent" in sent.output and "; finished" in sent.output
+    add_edition(db, ["confirmed"] * 2, period="2026-11-28")
+    with jobs.http_client(settings) as http:
+        result = jobs.digest_retry(jobs.Context(db, http, settings, NOW))
+    assert result.report.records_read == 2
+    assert len(server.handler.received) == 5
+    assert closed == [1, 1]
+
+    add_edition(db, ["confirmed"], period="2026-11-29")
+    unreadable_key = settings_environment(settings) | {
+        "PAPERTIDE_DKIM_DOMAIN": "papers.example.org",
+        "PAPERTIDE_DKIM_SELECTOR": "s1",
+        "PAPERTIDE_DKIM_PRIVATE_KEY_PATH": str(tmp_path / "missing.pem"),
+    }
+    failed = runner.invoke(app, ["digest", "send"], env=unreadable_key)
+    assert failed.exit_code == 1 and "cannot read the DKIM key" in failed.output
+    assert closed == [1, 1, 1]
+    assert len(server.handler.received) == 5

@@ -1,4 +1,7 @@
-"""Subscribing with double opt-in, the preferences page and RFC 8058 unsubscribe (issue #6)."""
+"""Subscribing with double opt-in, the preferences page and RFC 8058 unsubscribe (issue #6).
+
+The app sends its confirmation mail through its real SMTP mailer to the in-process aiosmtpd
+server of the digest tests; the tests read what that server accepted (issue #10)."""
 
 from __future__ import annotations
 
@@ -6,7 +9,9 @@ import datetime as dt
 import hashlib
 import re
 from collections.abc import Iterator
+from email import policy
 from email.message import EmailMessage
+from email.parser import BytesParser
 from pathlib import Path
 from typing import Any
 
@@ -14,6 +19,7 @@ import pytest
 import sqlalchemy as sa
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
+from tests.digest.smtp_server import SmtpServer
 from tests.web.accounts_helpers import csrf_token, page_token, sign_up
 
 from papertide.config import Settings
@@ -21,30 +27,28 @@ from papertide.db import subscribers as rows
 from papertide.db.schema import subscriber
 from papertide.db.subscribers import Subscriber
 from papertide.digest.links import subscriber_token
-from papertide.digest.mailer import TemporaryFailure
 from papertide.web.app import create_app
 
 PUBLIC = "http://papers.test"
 
 
-class RecordingMailer:
-    """Keeps what would have been sent (the pickup directory is exercised in the browser test)."""
+class Mailbox:
+    """What the in-process SMTP server (tests/digest/smtp_server.py) accepted, as messages;
+    the app sends to it through its real SMTP mailer."""
 
-    def __init__(self) -> None:
-        self.sent: list[tuple[EmailMessage, str, str]] = []
-        self.fail = False
+    def __init__(self, server: SmtpServer) -> None:
+        self.server = server
 
-    def send(self, message: EmailMessage | bytes, sender: str, recipient: str) -> None:
-        if self.fail:
-            raise TemporaryFailure("421 try later", 421)
-        assert isinstance(message, EmailMessage)
-        self.sent.append((message, sender, recipient))
+    @property
+    def sent(self) -> list[tuple[EmailMessage, str, str]]:
+        """(message, envelope sender, envelope recipient) of each accepted message."""
+        with self.server.handler.lock:
+            received = list(self.server.handler.received)
+        return [(parsed(r.data), r.sender, r.recipient_as_sent) for r in received]
 
-    def accepts_8bit(self) -> bool:
-        return True
-
-    def close(self) -> None:
-        pass
+    def fail(self) -> None:
+        """Answer every message from now on with a temporary failure (421 or 451)."""
+        self.server.handler.faults.temporary_rate = 1.0
 
     def text(self, index: int = -1) -> str:
         body = self.sent[index][0].get_body(("plain",))
@@ -58,26 +62,39 @@ class RecordingMailer:
         return found.group(1)
 
 
-def make(tmp_path: Path, **overrides: Any) -> tuple[FastAPI, RecordingMailer]:
-    settings = Settings(data_dir=tmp_path / "data", load_demo=False, public_url=PUBLIC, **overrides)
-    app = create_app(settings)
-    app.state.mailer = mailer = RecordingMailer()
-    return app, mailer
+def parsed(data: bytes) -> EmailMessage:
+    message = BytesParser(policy=policy.default).parsebytes(data)
+    assert isinstance(message, EmailMessage)
+    return message
 
 
 @pytest.fixture
-def app_mailer(tmp_path: Path) -> tuple[FastAPI, RecordingMailer]:
-    return make(tmp_path)
+def smtp() -> Iterator[SmtpServer]:
+    with SmtpServer() as server:
+        yield server
+
+
+def make(tmp_path: Path, smtp: SmtpServer, **overrides: Any) -> tuple[FastAPI, Mailbox]:
+    settings = Settings(
+        data_dir=tmp_path / "data", load_demo=False, public_url=PUBLIC,
+        smtp_host="127.0.0.1", smtp_port=smtp.port, smtp_timeout_s=10, **overrides,
+    )  # fmt: skip
+    return create_app(settings), Mailbox(smtp)
 
 
 @pytest.fixture
-def client(app_mailer: tuple[FastAPI, RecordingMailer]) -> Iterator[TestClient]:
+def app_mailer(tmp_path: Path, smtp: SmtpServer) -> tuple[FastAPI, Mailbox]:
+    return make(tmp_path, smtp)
+
+
+@pytest.fixture
+def client(app_mailer: tuple[FastAPI, Mailbox]) -> Iterator[TestClient]:
     with TestClient(app_mailer[0]) as test_client:
         yield test_client
 
 
 @pytest.fixture
-def mailer(app_mailer: tuple[FastAPI, RecordingMailer]) -> RecordingMailer:
+def mailer(app_mailer: tuple[FastAPI, Mailbox]) -> Mailbox:
     return app_mailer[1]
 
 
@@ -98,7 +115,7 @@ def confirm(client: TestClient, path: str) -> Any:
     return client.post(path, data={"csrf_token": csrf_token(client.get(path).text)})
 
 
-def subscribed(client: TestClient, mailer: RecordingMailer, email: str = "Ann@Example.ORG") -> str:
+def subscribed(client: TestClient, mailer: Mailbox, email: str = "Ann@Example.ORG") -> str:
     """Subscribe and confirm `email`; its preferences path."""
     subscribe(client, email)
     confirmed = confirm(client, mailer.link())
@@ -124,7 +141,7 @@ def test_the_cta_is_a_get_form_to_the_subscribe_page(client: TestClient) -> None
 
 
 def test_subscribe_sends_one_confirmation_and_stores_a_pending_subscriber(
-    client: TestClient, mailer: RecordingMailer
+    client: TestClient, mailer: Mailbox
 ) -> None:
     answer = subscribe(
         client,
@@ -156,7 +173,7 @@ def test_subscribe_sends_one_confirmation_and_stores_a_pending_subscriber(
 
 
 def test_the_confirmation_token_is_long_random_and_stored_hashed(
-    client: TestClient, mailer: RecordingMailer
+    client: TestClient, mailer: Mailbox
 ) -> None:
     subscribe(client)
     token = mailer.link().rsplit("/", 1)[1]
@@ -179,7 +196,7 @@ def test_the_confirmation_token_is_long_random_and_stored_hashed(
     ],
 )
 def test_refused_values_say_why_and_send_nothing(
-    client: TestClient, mailer: RecordingMailer, fields: dict[str, str], field: str, message: str
+    client: TestClient, mailer: Mailbox, fields: dict[str, str], field: str, message: str
 ) -> None:
     answer = subscribe(client, **fields)
     assert answer.status_code == 400
@@ -191,7 +208,7 @@ def test_refused_values_say_why_and_send_nothing(
 
 
 def test_confirm_get_changes_nothing_post_confirms_once(
-    client: TestClient, mailer: RecordingMailer
+    client: TestClient, mailer: Mailbox
 ) -> None:
     subscribe(client)
     path = mailer.link()
@@ -211,9 +228,7 @@ def test_confirm_get_changes_nothing_post_confirms_once(
     assert client.get(path).status_code == 404
 
 
-def test_a_tampered_confirmation_token_changes_nothing(
-    client: TestClient, mailer: RecordingMailer
-) -> None:
+def test_a_tampered_confirmation_token_changes_nothing(client: TestClient, mailer: Mailbox) -> None:
     subscribe(client)
     path = mailer.link()
     tampered = path[:-2] + ("AA" if not path.endswith("AA") else "BB")
@@ -224,9 +239,7 @@ def test_a_tampered_confirmation_token_changes_nothing(
     assert row(client).status == "pending"
 
 
-def test_an_expired_confirmation_changes_nothing(
-    client: TestClient, mailer: RecordingMailer
-) -> None:
+def test_an_expired_confirmation_changes_nothing(client: TestClient, mailer: Mailbox) -> None:
     subscribe(client)
     path = mailer.link()
     past = dt.datetime(2020, 1, 1)
@@ -240,7 +253,7 @@ def test_an_expired_confirmation_changes_nothing(
     assert row(client).status == "pending"
 
 
-def test_confirmation_needs_its_csrf_token(client: TestClient, mailer: RecordingMailer) -> None:
+def test_confirmation_needs_its_csrf_token(client: TestClient, mailer: Mailbox) -> None:
     subscribe(client)
     assert client.post(mailer.link()).status_code == 403
     assert row(client).status == "pending"
@@ -251,7 +264,7 @@ def _answer(html: str) -> str:
 
 
 def test_known_and_unknown_addresses_get_the_same_answer(
-    client: TestClient, mailer: RecordingMailer
+    client: TestClient, mailer: Mailbox
 ) -> None:
     subscribed(client, mailer, "known@example.org")
     known = subscribe(client, "known@example.org")
@@ -261,7 +274,7 @@ def test_known_and_unknown_addresses_get_the_same_answer(
 
 
 def test_a_confirmed_subscriber_is_sent_its_preferences_link_and_keeps_its_preferences(
-    client: TestClient, mailer: RecordingMailer
+    client: TestClient, mailer: Mailbox
 ) -> None:
     manage = subscribed(client, mailer)
     subscribe(client, "ann@example.org", frequency="weekly", keywords="spam")
@@ -271,8 +284,8 @@ def test_a_confirmed_subscriber_is_sent_its_preferences_link_and_keeps_its_prefe
     assert (found.status, found.frequency, found.topics["keywords"]) == ("confirmed", "daily", [])
 
 
-def test_confirmations_are_capped_per_address_and_day(tmp_path: Path) -> None:
-    app, mailer = make(tmp_path, subscribe_confirmations_per_day=2)
+def test_confirmations_are_capped_per_address_and_day(tmp_path: Path, smtp: SmtpServer) -> None:
+    app, mailer = make(tmp_path, smtp, subscribe_confirmations_per_day=2)
     with TestClient(app) as client:
         for _ in range(4):
             assert subscribe(client).status_code == 200
@@ -285,9 +298,7 @@ def test_confirmations_are_capped_per_address_and_day(tmp_path: Path) -> None:
         assert len(mailer.sent) == 3
 
 
-def test_only_the_latest_confirmation_link_works(
-    client: TestClient, mailer: RecordingMailer
-) -> None:
+def test_only_the_latest_confirmation_link_works(client: TestClient, mailer: Mailbox) -> None:
     subscribe(client)
     subscribe(client)
     first, latest = mailer.link(0), mailer.link(1)
@@ -296,8 +307,8 @@ def test_only_the_latest_confirmation_link_works(
     assert confirm(client, latest).status_code == 200
 
 
-def test_the_subscribe_post_is_rate_limited_per_client(tmp_path: Path) -> None:
-    app, mailer = make(tmp_path, rate_limit_subscribe="2/hour")
+def test_the_subscribe_post_is_rate_limited_per_client(tmp_path: Path, smtp: SmtpServer) -> None:
+    app, mailer = make(tmp_path, smtp, rate_limit_subscribe="2/hour")
     with TestClient(app) as client:
         assert subscribe(client, "a@example.org").status_code == 200
         assert subscribe(client, "b@example.org").status_code == 200
@@ -308,18 +319,16 @@ def test_the_subscribe_post_is_rate_limited_per_client(tmp_path: Path) -> None:
 
 
 def test_a_mail_failure_is_logged_and_the_answer_is_unchanged(
-    client: TestClient, mailer: RecordingMailer, caplog: pytest.LogCaptureFixture
+    client: TestClient, mailer: Mailbox, caplog: pytest.LogCaptureFixture
 ) -> None:
-    mailer.fail = True
+    mailer.fail()
     answer = subscribe(client)
     assert answer.status_code == 200
     assert "Check your inbox" in answer.text
     assert "confirmation mail to Ann@example.org not sent" in caplog.text
 
 
-def test_preferences_page_changes_frequency_and_topics(
-    client: TestClient, mailer: RecordingMailer
-) -> None:
+def test_preferences_page_changes_frequency_and_topics(client: TestClient, mailer: Mailbox) -> None:
     manage = subscribed(client, mailer)
     page = client.get(manage)
     assert page.status_code == 200
@@ -346,7 +355,7 @@ def test_preferences_page_changes_frequency_and_topics(
     assert row(client).frequency == "weekly"
 
 
-def test_preferences_need_a_csrf_token(client: TestClient, mailer: RecordingMailer) -> None:
+def test_preferences_need_a_csrf_token(client: TestClient, mailer: Mailbox) -> None:
     manage = subscribed(client, mailer)
     refused = client.post(f"{manage}/preferences", data={"frequency": "weekly"})
     assert refused.status_code == 403
@@ -355,7 +364,7 @@ def test_preferences_need_a_csrf_token(client: TestClient, mailer: RecordingMail
 
 
 def test_pause_resume_and_unsubscribe_from_the_preferences_page(
-    client: TestClient, mailer: RecordingMailer
+    client: TestClient, mailer: Mailbox
 ) -> None:
     manage = subscribed(client, mailer)
     token = csrf_token(client.get(manage).text)
@@ -371,7 +380,7 @@ def test_pause_resume_and_unsubscribe_from_the_preferences_page(
 
 
 def test_a_tampered_preferences_link_is_a_404_and_changes_nothing(
-    client: TestClient, mailer: RecordingMailer
+    client: TestClient, mailer: Mailbox
 ) -> None:
     manage = subscribed(client, mailer)
     token = csrf_token(client.get(manage).text)
@@ -388,7 +397,7 @@ def test_a_tampered_preferences_link_is_a_404_and_changes_nothing(
 
 
 def test_rfc8058_one_click_post_needs_no_cookie_and_answers_200(
-    app_mailer: tuple[FastAPI, RecordingMailer], mailer: RecordingMailer
+    app_mailer: tuple[FastAPI, Mailbox], mailer: Mailbox
 ) -> None:
     app = app_mailer[0]
     with TestClient(app) as browser:
@@ -413,7 +422,7 @@ def test_rfc8058_one_click_post_needs_no_cookie_and_answers_200(
         assert again.status_code == 200  # idempotent
 
 
-def test_rfc8058_also_accepts_multipart(client: TestClient, mailer: RecordingMailer) -> None:
+def test_rfc8058_also_accepts_multipart(client: TestClient, mailer: Mailbox) -> None:
     token = subscribed(client, mailer).rsplit("/", 1)[1]
     client.cookies.clear()
     answer = client.post(f"/unsubscribe/{token}", files={"List-Unsubscribe": (None, "One-Click")})
@@ -422,7 +431,7 @@ def test_rfc8058_also_accepts_multipart(client: TestClient, mailer: RecordingMai
 
 
 def test_rfc8058_refuses_tampered_tokens_and_missing_bodies(
-    client: TestClient, mailer: RecordingMailer
+    client: TestClient, mailer: Mailbox
 ) -> None:
     token = subscribed(client, mailer).rsplit("/", 1)[1]
     client.cookies.clear()
@@ -436,7 +445,7 @@ def test_rfc8058_refuses_tampered_tokens_and_missing_bodies(
 
 
 def test_rfc8058_get_shows_a_page_and_does_not_unsubscribe(
-    client: TestClient, mailer: RecordingMailer
+    client: TestClient, mailer: Mailbox
 ) -> None:
     token = subscribed(client, mailer).rsplit("/", 1)[1]
     page = client.get(f"/unsubscribe/{token}")
@@ -452,7 +461,7 @@ def test_rfc8058_get_shows_a_page_and_does_not_unsubscribe(
     assert client.get(f"/unsubscribe/{token[:-1]}x").status_code == 404
 
 
-def test_rotating_the_salt_revokes_links(client: TestClient, mailer: RecordingMailer) -> None:
+def test_rotating_the_salt_revokes_links(client: TestClient, mailer: Mailbox) -> None:
     token = subscribed(client, mailer).rsplit("/", 1)[1]
     with client.app.state.db.write() as conn:  # type: ignore[attr-defined]
         conn.execute(subscriber.update().values(token_salt="rotated"))
@@ -464,7 +473,7 @@ def test_rotating_the_salt_revokes_links(client: TestClient, mailer: RecordingMa
 
 
 def test_resubscribing_after_unsubscribing_needs_a_new_confirmation(
-    client: TestClient, mailer: RecordingMailer
+    client: TestClient, mailer: Mailbox
 ) -> None:
     token = subscribed(client, mailer).rsplit("/", 1)[1]
     client.post(f"/unsubscribe/{token}", data={"List-Unsubscribe": "One-Click"})
@@ -476,7 +485,7 @@ def test_resubscribing_after_unsubscribing_needs_a_new_confirmation(
 
 
 def test_a_signed_in_member_subscribes_from_settings_with_their_upvotes(
-    client: TestClient, mailer: RecordingMailer
+    client: TestClient, mailer: Mailbox
 ) -> None:
     sign_up(client, "alice")
     settings = client.get("/settings").text

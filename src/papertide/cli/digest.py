@@ -4,7 +4,10 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+import functools
 import threading
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from typing import TYPE_CHECKING, Annotated
 
 import typer
@@ -22,12 +25,10 @@ from papertide.cli.common import (
     counting_bar,
     load_or_exit,
 )
-from papertide.config import Settings
 from papertide.db import Database
 
 if TYPE_CHECKING:
-    from papertide.digest.mailer import Mailer
-    from papertide.digest.send import SendOptions, SendReport
+    from papertide.digest.send import SendOptions
 
 
 digest_app = typer.Typer(
@@ -107,63 +108,59 @@ def digest_send(
     crash). Without --edition or --kind: every unfinished edition."""
     from papertide.digest import send
     from papertide.digest.dkim import DkimConfigError
-    from papertide.digest.mailer import make_mailer
 
     settings = load_or_exit(config)
     db = open_database(settings.model_copy(update={"load_demo": False}))
-    editions = send.editions_to_send(db, edition, kind)
-    if not editions:
-        console.print("Nothing to send.")
-        raise typer.Exit(EXIT_UNCHANGED)
     options = send.SendOptions.from_settings(settings, max_wait_s=wait)
     if processes is not None:
         options = dataclasses.replace(options, processes=processes)
-    mailer = make_mailer(settings)
-    changed = False
-    for edition_id in editions:
-        try:
-            report = _send_with_progress(db, edition_id, mailer, settings, worker_name, options)
-        except DkimConfigError as exc:
-            console.print(f"[red]DKIM:[/red] {exc}")
-            raise typer.Exit(EXIT_ERROR) from exc
-        console.print(report.summary())
-        changed = changed or report.sent + report.failed + report.suppressed + report.skipped > 0
+    try:  # the worker's send path (jobs.py); it closes its mailer however it ends
+        reports = send.send_due(
+            db, settings, edition_id=edition, kind=kind, worker_name=worker_name,
+            options=options, watch=functools.partial(_progress_bar, db),
+            on_report=lambda report: console.print(report.summary()),
+        )  # fmt: skip
+    except DkimConfigError as exc:
+        console.print(f"[red]DKIM:[/red] {exc}")
+        raise typer.Exit(EXIT_ERROR) from exc
+    finally:
+        db.dispose()
+    if not reports:
+        console.print("Nothing to send.")
+        raise typer.Exit(EXIT_UNCHANGED)
+    changed = any(r.sent + r.failed + r.suppressed + r.skipped for r in reports)
     raise typer.Exit(EXIT_CHANGED if changed else EXIT_UNCHANGED)
 
 
-def _send_with_progress(
-    db: Database,
-    edition_id: int,
-    mailer: Mailer,
-    settings: Settings,
-    worker_name: str | None,
-    options: SendOptions,
-) -> SendReport:
-    """One edition sent, with a progress bar: fed by this process's outcomes, or, with helper
-    processes (whose sends reach this one through the ledger only), by reading the ledger."""
+@contextmanager
+def _progress_bar(
+    db: Database, edition_id: int, options: SendOptions
+) -> Iterator[Callable[[str], None] | None]:
+    """A progress bar over one edition: fed by this process's outcomes (the callback it
+    yields), or, with helper processes (whose sends reach this one through the ledger only),
+    by reading the ledger twice a second."""
     from papertide.digest import send
 
     with counting_bar(f"[bold]edition {edition_id}[/bold]") as progress:
         total = send.outstanding(db, edition_id)
         task = progress.add_task("sending", total=total)
+        if options.processes <= 1:
 
-        def advance(outcome: str) -> None:
-            if outcome != "retried":  # still pending: it comes back later
-                progress.advance(task)
+            def advance(outcome: str) -> None:
+                if outcome != "retried":  # still pending: it comes back later
+                    progress.advance(task)
 
+            yield advance
+            return
         done = threading.Event()
 
         def poll() -> None:
             while not done.wait(0.5):
                 progress.update(task, completed=total - send.outstanding(db, edition_id))
 
-        if options.processes > 1:
-            threading.Thread(target=poll, daemon=True).start()
+        threading.Thread(target=poll, daemon=True).start()
         try:
-            return send.send_edition_in_processes(
-                db, edition_id, mailer, settings, worker_name, options=options,
-                progress=None if options.processes > 1 else advance,
-            )  # fmt: skip
+            yield None
         finally:
             done.set()
 

@@ -22,7 +22,7 @@ import threading
 import time
 from collections.abc import Callable, Iterator
 from concurrent.futures import Future, ProcessPoolExecutor, ThreadPoolExecutor
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager, nullcontext
 from dataclasses import dataclass, field
 from email.utils import parseaddr
 from typing import TYPE_CHECKING, Protocol, cast
@@ -36,7 +36,7 @@ from papertide.digest import compose, links
 from papertide.digest.compose import DigestPaper, Kind, Topics
 from papertide.digest.dkim import DkimSigner, signer_from_settings
 from papertide.digest.editions import paper_data
-from papertide.digest.mailer import Mailer, PermanentFailure, TemporaryFailure
+from papertide.digest.mailer import Mailer, PermanentFailure, TemporaryFailure, make_mailer
 from papertide.digest.message import ListInfo, build_message, sender_domain
 from papertide.digest.render import DigestLinks, heading, render_digest
 
@@ -227,6 +227,44 @@ def send_edition(
     return run.execute()
 
 
+Watch = Callable[[int, SendOptions], AbstractContextManager[Callable[[str], None] | None]]
+
+
+def send_due(
+    db: Database,
+    settings: Settings,
+    *,
+    edition_id: int | None = None,
+    kind: str | None = None,
+    worker_name: str | None = None,
+    options: SendOptions | None = None,
+    watch: Watch | None = None,
+    on_report: Callable[[SendReport], None] | None = None,
+) -> list[SendReport]:
+    """Send the edition asked for, or every unfinished edition (of `kind`), oldest first,
+    through one mailer from the settings that is closed however it ends: the one send path
+    of `papertide digest send` and the worker's digest jobs. `watch(edition_id, options)`,
+    around each edition, may yield a progress callback; `on_report` gets each report."""
+    options = options or SendOptions.from_settings(settings)
+    editions = editions_to_send(db, edition_id, kind)
+    reports: list[SendReport] = []
+    if not editions:
+        return reports
+    mailer = make_mailer(settings)
+    try:
+        for edition in editions:
+            with watch(edition, options) if watch else nullcontext() as progress:
+                report = send_edition_in_processes(
+                    db, edition, mailer, settings, worker_name, options=options, progress=progress
+                )
+            reports.append(report)
+            if on_report is not None:
+                on_report(report)
+    finally:
+        mailer.close()
+    return reports
+
+
 def send_edition_in_processes(
     db: Database,
     edition_id: int,
@@ -273,8 +311,6 @@ def send_edition_in_processes(
 
 def _helper(settings: Settings, edition_id: int, name: str, options: SendOptions) -> dict[str, int]:
     """One helper process of send_edition_in_processes."""
-    from papertide.digest.mailer import make_mailer
-
     if settings.digest_send_nice and hasattr(os, "nice"):
         os.nice(settings.digest_send_nice)
     db = Database(settings.resolved_database_url)
