@@ -1,19 +1,30 @@
 #!/usr/bin/env bash
 # Set up everything the test suite needs and run all of it: lint, types, unit, slow and
-# browser tests. Installs Debian's chromium when missing (needs root or sudo).
+# browser tests. Installs the Debian packages the browser tests need when missing (root or
+# sudo): chromium, and libatomic1 for the node binary inside Playwright.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 source scripts/venv.sh
 
-if ! command -v chromium >/dev/null 2>&1; then
-  echo "Installing Debian's chromium for the browser tests..." >&2
-  sudo_cmd=""; [ "$(id -u)" = 0 ] || sudo_cmd="sudo"
-  $sudo_cmd apt-get update -qq
-  DEBIAN_FRONTEND=noninteractive $sudo_cmd apt-get install -y -qq chromium >/dev/null
+# What the tests need from the system, found by running them on a minimal Debian bookworm
+# (scripts/fresh-machine-check.sh, issue #10).
+system_packages=(chromium libatomic1)
+if command -v dpkg-query >/dev/null 2>&1; then
+  missing=()
+  for package in "${system_packages[@]}"; do
+    dpkg-query -W -f='${Status}' "$package" 2>/dev/null | grep -q 'ok installed' ||
+      missing+=("$package")
+  done
+  if [ "${#missing[@]}" -gt 0 ]; then
+    echo "Installing Debian packages for the browser tests: ${missing[*]} (~280 MB, a few minutes)..." >&2
+    apt_install "${missing[@]}"
+  fi
+elif ! command -v chromium >/dev/null 2>&1; then
+  echo "Not Debian: install chromium (at /usr/bin/chromium) and libatomic yourself." >&2
 fi
 
 ensure_venv
-pip_quiet install -e '.[test]'
+install_papertide '.[test]' "Papertide with its test tools (~690 MB, 2-4 minutes)"
 
 echo "== ruff"; .venv/bin/ruff check src tests bench scripts
 echo "== mypy"; .venv/bin/mypy
