@@ -73,7 +73,7 @@ server_pid=""
 cleanup() {
   local i
   if [ -n "$server_pid" ]; then kill -KILL -- "-$server_pid" 2>/dev/null || true; fi
-  [ -n "$root" ] && kill_inside "$root"
+  if [ -n "$root" ]; then kill_inside "$root"; fi
   for ((i = ${#mounts[@]} - 1; i >= 0; i--)); do
     umount "${mounts[i]}" 2>/dev/null || umount -l "${mounts[i]}" 2>/dev/null || true
   done
@@ -90,7 +90,54 @@ cleanup() {
 }
 trap 'exit 130' INT TERM
 
-kill_chroot_command() {  # chroot_command ENV... -- SHELL-COMMAND: sets `command` to run it in the clone
+kill_inside() {
+  # Every process whose root is the chroot: a server or browser left behind by a failed step.
+  local target=$1 link pid
+  for link in /proc/[0-9]*/root; do
+    pid=${link#/proc/}; pid=${pid%/root}
+    if [ "$(readlink "$link" 2>/dev/null)" = "$target" ]; then kill -KILL "$pid" 2>/dev/null || true; fi
+  done
+}
+
+bind_mount() {  # bind_mount SOURCE TARGET [ro]
+  mkdir -p "$2"
+  mount --bind "$1" "$2"
+  mounts+=("$2")
+  if [ "${3:-}" = ro ]; then mount -o remount,bind,ro "$2"; fi
+}
+
+build_root() {
+  local tmp; tmp=$(mktemp -d "$cache/build.XXXXXX")
+  say "building the pristine bookworm root (debootstrap minbase, ~420 MB, a few minutes)"
+  if ! debootstrap --variant=minbase --include="$PACKAGES" bookworm "$tmp/root" \
+      http://deb.debian.org/debian >"$logs/debootstrap.log" 2>&1; then
+    tail -20 "$logs/debootstrap.log" >&2; rm -rf "$tmp"; return 1
+  fi
+  tar -C "$tmp/root" -czf "$tarball.part" . && mv "$tarball.part" "$tarball"
+  rm -rf "$tmp"
+  say "cached the pristine root as $tarball ($(du -h "$tarball" | cut -f1))"
+}
+
+use_this_machines_mirror() {
+  # This machine reaches Debian and PyPI only through its own configuration: host names in
+  # /etc/hosts, apt sources and options, pip's indexes and wheel folders, a CA bundle for its
+  # HTTPS proxy. A machine on the internet needs none of this: run with --mirror none there.
+  local target=$1 dir
+  cp /etc/hosts /etc/resolv.conf "$target/etc/"
+  if compgen -G "/etc/apt/sources.list.d/*.sources" >/dev/null; then
+    rm -f "$target/etc/apt/sources.list"
+    cp /etc/apt/sources.list.d/*.sources "$target/etc/apt/sources.list.d/"
+  fi
+  cp /etc/apt/apt.conf.d/99* "$target/etc/apt/apt.conf.d/" 2>/dev/null || true
+  cp /etc/ssl/certs/ca-certificates.crt "$target/usr/local/share/papertide-host-ca.crt"
+  if [ -f /etc/pip.conf ]; then cp /etc/pip.conf "$target/etc/pip.conf"; fi
+  if [ -d /etc/xdg/pip ]; then mkdir -p "$target/etc/xdg" && cp -r /etc/xdg/pip "$target/etc/xdg/"; fi
+  for dir in /opt/wheels /opt/pypi /opt/pypi-more; do
+    if [ -d "$dir" ]; then bind_mount "$dir" "$target$dir" ro; fi
+  done
+}
+
+chroot_command() {  # chroot_command ENV... -- SHELL-COMMAND: sets `command` to run it in the clone
   local env=(HOME=/root LANG=C.UTF-8 TERM=dumb
              PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin)
   while [ "$1" != -- ]; do env+=("$1"); shift; done
@@ -98,8 +145,8 @@ kill_chroot_command() {  # chroot_command ENV... -- SHELL-COMMAND: sets `command
   if [ "$mirror" != none ]; then
     while IFS= read -r var; do env+=("$var"); done < <(env | grep '^PIP_' || true)
     # pip and curl read this machine's CA bundle (the chroot's own is Debian's default one).
-    [ -n "${PIP_CERT:-}" ] && env+=(PIP_CERT=/usr/local/share/papertide-host-ca.crt)
-    env+=(CURL_CA_BUNDLE=/usr/local/share/papertide-host-ca.crt)
+    env+=(PIP_CERT=/usr/local/share/papertide-host-ca.crt
+          CURL_CA_BUNDLE=/usr/local/share/papertide-host-ca.crt)
   fi
   command=(chroot "$root" /usr/bin/env -i "${env[@]}" /bin/bash -c "cd /work/papertide && $1")
 }
@@ -126,13 +173,13 @@ one_run() {  # one_run N: writes its summary line to $logs/runN.result
   mkdir -p "$root"
   start=$SECONDS
   tar -C "$root" -xzf "$tarball"
-  [ "$mirror" != none ] && use_this_machines_mirror "$root"
-  bind /proc "$root/proc"
-  bind /sys "$root/sys"
-  bind /dev "$root/dev"
-  bind /dev/pts "$root/dev/pts"
+  if [ "$mirror" != none ]; then use_this_machines_mirror "$root"; fi
+  bind_mount /proc "$root/proc"
+  bind_mount /sys "$root/sys"
+  bind_mount /dev "$root/dev"
+  bind_mount /dev/pts "$root/dev/pts"
   mkdir -p "$root/dev/shm"; mount -t tmpfs -o mode=1777 tmpfs "$root/dev/shm"; mounts+=("$root/dev/shm")
-  bind "$shared" "$root/work/shared" ro
+  bind_mount "$shared" "$root/work/shared" ro
   git clone --quiet --no-hardlinks --branch "$ref" "$repo" "$root/work/papertide" 2>"$logs/clone.log" ||
     git clone --quiet --no-hardlinks "$repo" "$root/work/papertide"
   git -C "$root/work/papertide" checkout --quiet --detach "$commit"
@@ -190,6 +237,7 @@ one_run() {  # one_run N: writes its summary line to $logs/runN.result
   local verdict=PASS pages=ok
   [ "$pages_ok" = 1 ] || pages=FAILED
   [ "$pages_ok" = 1 ] && [ "$test_status" = 0 ] || verdict=FAIL
+  case "$summary" in *failed* | *error*) verdict=FAIL ;; *passed*) ;; *) verdict=FAIL ;; esac
   echo "$label: $verdict  run.sh: first page ${serve_s} s, pages $pages  test.sh: ${test_s} s, exit $test_status ($summary)" >"$logs/run$n.result"
   [ "$verdict" = PASS ]
 }
@@ -201,7 +249,7 @@ for n in $(seq "$runs"); do
   # A subshell per run: `set -e` holds inside it (it would not inside `if one_run`), and its
   # own trap unmounts that run's root however it ends.
   set +e
-  (trap cleanup EXIT; one_run "$n")
+  (set -e; trap cleanup EXIT; one_run "$n")
   rc=$?
   set -e
   if [ ! -f "$logs/run$n.result" ]; then
