@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 from pathlib import Path
 
-from papertide.bootstrap import demo_files, open_database
+from papertide.bootstrap import demo_files, load_demo, open_database
 from papertide.config import Settings
 from papertide.db import queries, writes
 
@@ -39,6 +39,17 @@ def test_empty_database_gets_the_demo_once(tmp_path: Path) -> None:
         assert writes.count_rows(conn) == rows
     again.dispose()
     assert (tmp_path / "papertide.db").is_file()
+
+
+def test_the_demo_load_reports_only_new_papers(tmp_path: Path) -> None:
+    db = open_database(_settings(tmp_path, load_demo=False))
+    first = [result.counts for result in load_demo(db)]
+    again = [result.counts for result in load_demo(db)]
+    db.dispose()
+    # Issue #10: it said "2 updated" (papers featured on two days) and "3 updated" (listings
+    # completing papers of the same load) on an empty database.
+    assert [(c.papers_new, c.papers_updated) for c in first] == [(598, 0), (0, 0)]
+    assert [(c.papers_new, c.papers_updated, c.entries_new) for c in again] == [(0, 0, 0)] * 2
 
 
 def test_no_demo_when_disabled(tmp_path: Path) -> None:

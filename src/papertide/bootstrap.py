@@ -8,7 +8,7 @@ from importlib import resources
 from pathlib import Path
 
 from papertide.config import Settings
-from papertide.db import Database, queries
+from papertide.db import Database, queries, writes
 from papertide.db.migrate import upgrade
 from papertide.ingest.arxiv_jsonl import arxiv_jsonl_source
 from papertide.ingest.hf_daily import HfDailySource
@@ -26,9 +26,11 @@ def demo_files() -> tuple[Path, Path]:
 def load_demo(db: Database) -> list[ImportResult]:
     """Import the built-in demo papers and their shipped vectors (idempotent)."""
     hf_rows, listings = demo_files()
+    with db.read() as conn:
+        before = writes.last_seq(conn)  # the listings complete papers that the HF rows create
     results = [
-        run_import(db, HfDailySource([hf_rows])),
-        run_import(db, arxiv_jsonl_source([listings])),
+        run_import(db, HfDailySource([hf_rows]), new_after_seq=before),
+        run_import(db, arxiv_jsonl_source([listings]), new_after_seq=before),
     ]
     load_demo_vectors(db)
     return results

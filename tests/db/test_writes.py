@@ -2,14 +2,18 @@
 
 from __future__ import annotations
 
+import copy
 import datetime as dt
+import json
 from pathlib import Path
 from typing import Any
 
+import pytest
 import sqlalchemy as sa
 
 from papertide.db import Database, queries, writes
 from papertide.db.schema import paper, repo_stars, user
+from papertide.ingest import hf_daily
 from papertide.ingest.hf_daily import HfDailySource
 from papertide.ingest.runner import run_import
 from papertide.models import DailyRecord, PaperRecord, StarsRecord, Submitter, WriteCounts
@@ -134,6 +138,43 @@ def test_repeated_ids_in_one_batch_are_merged(db: Database) -> None:
     assert row["imported_upvotes"] == 9
     with db.read() as conn:
         assert queries.paper_count(conn) == 2
+
+
+def test_a_paper_created_by_an_earlier_batch_of_the_same_import_is_not_updated(
+    db: Database,
+) -> None:
+    _upsert(db, PaperRecord("2608.00001", title="Known before"))
+    with db.read() as conn:
+        start = writes.last_seq(conn)
+    with db.write() as conn:
+        first = writes.upsert_papers(conn, [_v(1, title="First", upvotes=5)], start)
+        # The same paper again (featured on a second day), and one that existed before.
+        second = writes.upsert_papers(
+            conn,
+            [_v(1, title="First", upvotes=8), PaperRecord("2608.00001", comments="10 pages")],
+            start,
+        )
+    assert (first.papers_new, first.papers_updated) == (1, 0)
+    assert (second.papers_new, second.papers_updated, second.papers_unchanged) == (0, 1, 0)
+    assert _row(db)["imported_upvotes"] == 8  # merged all the same
+    # Without the import's start, the second day's record reads as an update.
+    with db.write() as conn:
+        assert writes.upsert_papers(conn, [_v(1, upvotes=9)]).papers_updated == 1
+
+
+def test_an_import_into_an_empty_database_updates_nothing(
+    db: Database, samples: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(hf_daily, "BATCH_SIZE", 5)  # the second day in a later batch
+    day = json.loads((samples / "2026-08-20.json").read_text(encoding="utf-8"))
+    again = copy.deepcopy(day[:2])
+    again[0]["paper"]["upvotes"] += 10  # featured again a day later, with more upvotes
+    (tmp_path / "2026-08-20.json").write_text(json.dumps(day), encoding="utf-8")
+    (tmp_path / "2026-08-21.json").write_text(json.dumps(again), encoding="utf-8")
+    result = run_import(db, HfDailySource(sorted(tmp_path.glob("*.json"))))
+    assert (result.counts.papers_new, result.counts.papers_updated) == (len(day), 0)
+    assert result.counts.entries_new == len(day) + 2
+    assert _row(db, day[0]["paper"]["id"])["imported_upvotes"] == again[0]["paper"]["upvotes"]
 
 
 def test_seq_keeps_growing(db: Database) -> None:

@@ -118,8 +118,20 @@ def _combine(first: PaperRecord, second: PaperRecord) -> PaperRecord:
     return PaperRecord(**row)
 
 
-def upsert_papers(conn: sa.Connection, records: Sequence[PaperRecord]) -> WriteCounts:
-    """Insert new papers and merge known ones; returns what changed."""
+def last_seq(conn: sa.Connection) -> int:
+    """The insertion number of the newest paper (0 when there is none)."""
+    return int(conn.execute(sa.select(sa.func.coalesce(sa.func.max(paper.c.seq), 0))).scalar_one())
+
+
+def upsert_papers(
+    conn: sa.Connection, records: Sequence[PaperRecord], new_after_seq: int | None = None
+) -> WriteCounts:
+    """Insert new papers and merge known ones; returns what changed.
+
+    `new_after_seq`: papers inserted after this `last_seq()` are new to the caller's import (an
+    earlier batch of it created them), so merging into them counts neither as updated nor as
+    unchanged: an import into an empty database reports 0 updated (issue #10).
+    """
     counts = WriteCounts()
     batch = _dedupe(records)
     if not batch:
@@ -128,6 +140,7 @@ def upsert_papers(conn: sa.Connection, records: Sequence[PaperRecord]) -> WriteC
         paper.c[name]
         for name in (
             "id",
+            "seq",
             "version",
             "updated_at",
             "published_at",
@@ -145,7 +158,7 @@ def upsert_papers(conn: sa.Connection, records: Sequence[PaperRecord]) -> WriteC
         ).mappings()
     }
     now = _utcnow()
-    next_seq = conn.execute(sa.select(sa.func.coalesce(sa.func.max(paper.c.seq), 0))).scalar_one()
+    next_seq = last_seq(conn)
     revision = next_revision(conn)
     inserts: list[dict[str, Any]] = []
     for record in batch:
@@ -163,6 +176,9 @@ def upsert_papers(conn: sa.Connection, records: Sequence[PaperRecord]) -> WriteC
                 .where(paper.c.id == record.arxiv_id)
                 .values(**changes, modified_at=now, revision=revision)
             )
+        if new_after_seq is not None and old["seq"] > new_after_seq:
+            continue  # an earlier batch of this import created it: still one new paper
+        if changes:
             counts.papers_updated += 1
         else:
             counts.papers_unchanged += 1
@@ -296,9 +312,13 @@ def write_batch(
     papers: Sequence[PaperRecord],
     entries: Sequence[DailyRecord] = (),
     stars: Sequence[StarsRecord] = (),
+    new_after_seq: int | None = None,
 ) -> WriteCounts:
-    """Write one importer batch: papers first, then what refers to them."""
-    counts = upsert_papers(conn, papers)
+    """Write one importer batch: papers first, then what refers to them.
+
+    `new_after_seq` as for `upsert_papers`: where the caller's import began.
+    """
+    counts = upsert_papers(conn, papers, new_after_seq)
     counts.entries_new = add_daily_entries(conn, entries)
     counts.stars_new = add_star_snapshots(conn, stars)
     if counts.changed:

@@ -38,14 +38,29 @@ class ImportResult:
         )
 
 
-def run_import(db: Database, source: Source, progress: Progress | None = None) -> ImportResult:
-    """Read `source` to the end, writing each batch in its own transaction."""
+def run_import(
+    db: Database,
+    source: Source,
+    progress: Progress | None = None,
+    new_after_seq: int | None = None,
+) -> ImportResult:
+    """Read `source` to the end, writing each batch in its own transaction.
+
+    A paper that this import created counts as new however many of its batches mention it
+    (a paper featured on two days, issue #10). `new_after_seq` (a `writes.last_seq()`) makes
+    several imports count as one, as the demo load does; by default this import's own start.
+    """
     result = ImportResult(source=source.name)
+    if new_after_seq is None:
+        with db.read() as conn:
+            new_after_seq = writes.last_seq(conn)
     for batch in source.batches(result.report):
         if len(batch) or batch.apply is not None:
             with db.write() as conn:
                 if len(batch):
-                    counts = writes.write_batch(conn, batch.papers, batch.entries, batch.stars)
+                    counts = writes.write_batch(
+                        conn, batch.papers, batch.entries, batch.stars, new_after_seq
+                    )
                     result.counts.add(counts)
                 if batch.apply is not None and (more := batch.apply(conn)) is not None:
                     result.counts.add(more)
