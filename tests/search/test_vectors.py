@@ -165,6 +165,20 @@ def test_neighbours_exclude_the_paper_and_its_duplicates(
     assert index.neighbours("not-indexed", 5) == []
 
 
+@pytest.mark.parametrize("first", ["2509.00001", "2509.00002"])
+def test_equal_scores_come_in_id_order_whatever_the_insertion_order(
+    tmp_path: Path, real: tuple[list[str], np.ndarray], first: str
+) -> None:
+    ids, rows = real
+    twins = [first, ({"2509.00001", "2509.00002"} - {first}).pop()]
+    batches = [(twins, np.stack([rows[0], rows[0]])), (ids[1:], rows[1:])]
+    index = VectorIndex.build(tmp_path, MODEL, 384, batches)
+    for allowed in (None, {*twins, ids[5]}):
+        found = index.search(rows[0], 3, allowed)
+        assert [pid for pid, _ in found[:2]] == ["2509.00001", "2509.00002"]
+        assert found[0][1] == found[1][1] > found[2][1]
+
+
 def test_add_and_remove_persist_and_other_readers_notice(
     tmp_path: Path, real: tuple[list[str], np.ndarray]
 ) -> None:
@@ -179,9 +193,12 @@ def test_add_and_remove_persist_and_other_readers_notice(
     reopened = VectorIndex.open(tmp_path, MODEL, 384)
     assert reopened.count == 39 and ids[35] not in reopened
     assert reopened.search(rows[36], 1)[0][0] == ids[36]
-    # Replacing a vector keeps one row per paper.
+    # Replacing a vector keeps one row per paper; two papers with one vector tie, in id order.
     reopened.add([ids[0]], rows[1:2])
-    assert reopened.count == 39 and reopened.search(rows[1], 2)[1][0] == ids[0]
+    assert reopened.count == 39
+    tied = reopened.search(rows[1], 2)
+    assert [pid for pid, _ in tied] == sorted([ids[0], ids[1]])
+    assert tied[0][1] == tied[1][1] == pytest.approx(1.0, abs=1e-3)
     # An old-style id, wider than any before it.
     reopened.add(["math.GT/0309136"], rows[2:3])
     assert reopened.search(rows[2], 5, allowed={"math.GT/0309136", ids[3]})[0] == (

@@ -283,8 +283,15 @@ class VectorIndex:
         return int(rows[0]) if rows.size else None
 
     def _matches(self, rows: npt.NDArray[np.int64], scores: npt.NDArray[np.float32]) -> Matches:
+        """(id, cosine) pairs, best first; equal scores in id order."""
         ids = self._ids[rows].tolist() if rows.size else []
-        return [(pid.decode(), float(s)) for pid, s in zip(ids, scores.tolist(), strict=True)]
+        found = [(pid.decode(), float(s)) for pid, s in zip(ids, scores.tolist(), strict=True)]
+        # usearch returns equal scores in an order of its own that differs between releases and
+        # processors, so papers with identical vectors (one record under two ids) swapped places
+        # from one machine to the next (issue #10). The id is the one tie-breaker that survives
+        # a rebuild or a replaced vector.
+        found.sort(key=lambda match: (-match[1], match[0]))
+        return found
 
     def _score_rows(
         self, q: npt.NDArray[np.float32], k: int, rows: npt.NDArray[np.int64] | None
