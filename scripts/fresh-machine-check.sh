@@ -249,7 +249,7 @@ for n in $(seq "$runs"); do
   # A subshell per run: `set -e` holds inside it (it would not inside `if one_run`), and its
   # own trap unmounts that run's root however it ends.
   set +e
-  (set -e; trap cleanup EXIT; one_run "$n")
+  (set -e; trap cleanup EXIT; trap 'exit 130' INT TERM; one_run "$n")
   rc=$?
   set -e
   if [ ! -f "$logs/run$n.result" ]; then

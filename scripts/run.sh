@@ -5,5 +5,5 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 source scripts/venv.sh
 ensure_venv
-install_papertide . "Papertide and its dependencies (~430 MB, 1-3 minutes)"
+install_papertide . "Papertide and its dependencies" "~430 MB, 1-3 minutes"
 exec .venv/bin/papertide serve "$@"

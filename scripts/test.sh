@@ -24,7 +24,7 @@ elif ! command -v chromium >/dev/null 2>&1; then
 fi
 
 ensure_venv
-install_papertide '.[test]' "Papertide with its test tools (~690 MB, 2-4 minutes)"
+install_papertide '.[test]' "Papertide with its test tools" "~690 MB, 2-4 minutes"
 
 echo "== ruff"; .venv/bin/ruff check src tests bench scripts
 echo "== mypy"; .venv/bin/mypy

@@ -50,7 +50,9 @@ ensure_venv() {
     rm -rf .venv
     cat >&2 <<'MSG'
 
-pip could not download pip itself; its own error is above. This is nearly always the network:
+pip could not download pip itself; its own words are above (after warnings about the
+connection, "conflicting dependencies" or "No matching distribution" only means that pip found
+nothing it could download). This is nearly always the network:
 check that this machine reaches the package index (https://pypi.org/simple/, or the one set in
 PIP_INDEX_URL or pip.conf), through HTTPS_PROXY if it needs a proxy, and that it trusts the
 certificate it is shown (apt-get install ca-certificates; PIP_CERT for a private CA).
@@ -61,13 +63,13 @@ MSG
 }
 
 install_papertide() {
-  # install_papertide TARGET DESCRIPTION: `pip install -e TARGET` with the tested versions,
+  # install_papertide TARGET WHAT SIZE: `pip install -e TARGET` with the tested versions,
   # skipped when pyproject.toml and constraints.txt have not changed since the last install.
-  local target=$1 what=$2 stamp key
+  local target=$1 what=$2 size=$3 stamp key
   key=$(cat pyproject.toml constraints.txt | sha256sum | cut -c1-16)
   stamp=".venv/.installed-$(echo "$target" | tr -c 'a-z' '_')-$key"
   if [ -f "$stamp" ]; then return 0; fi
-  echo "Installing $what into .venv..." >&2
+  echo "Installing $what into .venv ($size)..." >&2
   pip_quiet install -c constraints.txt -e "$target"
   rm -f .venv/.installed-"$(echo "$target" | tr -c 'a-z' '_')"-*
   touch "$stamp"
