@@ -16,6 +16,12 @@ from papertide.db.migrate import upgrade
 SHARED_DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data"
 
 
+def pytest_sessionstart(session: pytest.Session) -> None:
+    """In CI the browser tests must run, not skip: scripts/test.sh installs chromium (issue #10)."""
+    if os.environ.get("CI") == "true" and not Path("/usr/bin/chromium").exists():
+        raise pytest.UsageError("CI=true but /usr/bin/chromium is missing: run scripts/test.sh")
+
+
 @pytest.fixture(autouse=True)
 def _no_papertide_environment(monkeypatch: pytest.MonkeyPatch) -> None:
     """Settings read PAPERTIDE_* variables: the developer's own must not leak into tests."""
