@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import concurrent.futures
+import threading
 import traceback
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -34,7 +35,14 @@ class LoopGuard:
         self.violations: list[str] = []
 
     def check(self, what: str) -> None:
-        """Raise BlockedLoop when the calling thread runs an event loop."""
+        """Raise BlockedLoop when the calling thread runs an event loop.
+
+        The test's own (main) thread is left alone: Playwright's sync API runs a loop there
+        while the test drives the browser. The apps under test never run theirs on it:
+        TestClient and tests/live_server.py give them threads of their own.
+        """
+        if threading.current_thread() is threading.main_thread():
+            return
         try:
             asyncio.get_running_loop()
         except RuntimeError:

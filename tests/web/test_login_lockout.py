@@ -3,7 +3,7 @@ a while, a success clears them, and a browser that logged in before is never loc
 
 from __future__ import annotations
 
-import time
+import datetime as dt
 from pathlib import Path
 
 import pytest
@@ -12,6 +12,7 @@ from fastapi.testclient import TestClient
 from httpx import Response
 from tests.web.accounts_helpers import PASSWORD, log_in, sign_up
 
+from papertide.auth import lockout
 from papertide.auth.lockout import Backoff
 from papertide.config import Settings
 from papertide.web.app import create_app
@@ -47,16 +48,26 @@ def test_failures_from_many_addresses_lock_the_account(app: FastAPI) -> None:
     assert _attempt(app, "198.51.100.7", PASSWORD).status_code == 429
 
 
-def test_the_lock_doubles_is_capped_and_a_success_clears_it(app: FastAPI) -> None:
-    app.state.login_backoff = Backoff(free_failures=3, first_s=1.0, max_s=1.5)
+def test_the_lock_doubles_is_capped_and_a_success_clears_it(
+    app: FastAPI, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    clock = [dt.datetime(2026, 12, 1, 12, 0)]
+    monkeypatch.setattr(lockout, "_utcnow", lambda: clock[0])
+
+    def wait(seconds: float) -> None:
+        clock[0] += dt.timedelta(seconds=seconds)
+
+    app.state.login_backoff = Backoff(free_failures=3, first_s=30, max_s=45)
     for n in range(3):
         assert _attempt(app, f"203.0.113.{n}", "wrong").status_code == 400
-    assert _attempt(app, "203.0.113.50", "wrong").status_code == 429  # locked for 1 s
-    time.sleep(1.05)
-    assert _attempt(app, "203.0.113.51", "wrong").status_code == 400  # the 4th: 2 s, capped 1.5
+    wait(29)
+    assert _attempt(app, "203.0.113.50", "wrong").status_code == 429  # locked for 30 s
+    wait(1.5)
+    assert _attempt(app, "203.0.113.51", "wrong").status_code == 400  # the 4th: 60 s, capped 45
+    wait(44)
     locked = _attempt(app, "203.0.113.52", PASSWORD)
-    assert locked.status_code == 429 and locked.headers["retry-after"] in ("1", "2")
-    time.sleep(1.55)
+    assert locked.status_code == 429 and locked.headers["retry-after"] == "1"
+    wait(1.5)
     assert _attempt(app, "203.0.113.53", PASSWORD).status_code == 303
     # The success forgot the failures: three more are free again.
     for n in range(3):
