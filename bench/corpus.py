@@ -23,6 +23,7 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
+from papertide.clock import utcnow
 from papertide.config import load_settings
 from papertide.db.engine import Database
 from papertide.db.migrate import upgrade
@@ -290,7 +291,6 @@ def store_vectors(
     Mixed vectors depend only on the paper's position (seq order), so the first 80,317 papers of
     the million corpus get the same vectors as the real corpus.
     """
-    import datetime as dt
 
     from papertide.db import embeddings
 
@@ -298,7 +298,7 @@ def store_vectors(
         ids = [row[0] for row in conn.execute("SELECT id FROM paper ORDER BY seq")]
     db = Database(f"sqlite:///{db_file}")
     # Stamped now, after the papers were written: db/embeddings treats an older vector as stale.
-    now = dt.datetime.now(dt.UTC).replace(tzinfo=None)
+    now = utcnow()
     for start in range(0, len(ids), batch):
         chunk = ids[start : start + batch]
         vectors = mixer.mixed(start, len(chunk))

@@ -11,6 +11,7 @@ from typer.testing import CliRunner
 
 from papertide import cli, jobs
 from papertide.cli import EXIT_BUSY, EXIT_CHANGED, EXIT_ERROR, EXIT_UNCHANGED, app
+from papertide.clock import utcnow
 from papertide.config import Settings
 from papertide.db import Database
 from papertide.db import jobs as job_records
@@ -63,7 +64,7 @@ def test_a_job_running_elsewhere_exits_5(replay: Replay, tmp_path: Path) -> None
     runner.invoke(app, ["migrate"])
     db = Database(f"sqlite:///{tmp_path / 'cli.db'}")
     with db.write() as conn:
-        job_records.acquire_lock(conn, "hf-daily", "elsewhere", jobs.utcnow(), jobs.LOCK_TTL)
+        job_records.acquire_lock(conn, "hf-daily", "elsewhere", utcnow(), jobs.LOCK_TTL)
     result = runner.invoke(app, ["ingest", "hf-daily", "--date", "2026-08-20"])
     assert result.exit_code == EXIT_BUSY
     assert replay.requests == []
@@ -81,7 +82,7 @@ def test_worker_once_runs_what_is_due(
     monkeypatch.setenv("PAPERTIDE_SCHEDULE_ARXIV_NEW", "")
     monkeypatch.setenv("PAPERTIDE_SCHEDULE_GITHUB_STARS_HOURS", "0")
     monkeypatch.setenv("PAPERTIDE_SCHEDULE_EMBED_NEW_HOURS", "0")
-    today = jobs.utcnow().date()
+    today = utcnow().date()
     for day in (today.fromordinal(today.toordinal() - 1), today):
         replay.add(HF_URL.format(day=day.isoformat()), 200, "[]")
     result = runner.invoke(app, ["worker", "--once"])

@@ -88,6 +88,25 @@ def test_the_sql_check_sees_a_query(tmp_path: Path) -> None:
     assert sql_outside_db(module) == ["papertide.db.schema", "sa.text"]
 
 
+def reads_the_clock(path: Path) -> bool:
+    """Whether `path` calls `datetime.now(...)` itself instead of papertide.clock.utcnow."""
+    return any(
+        isinstance(node, ast.Call)
+        and isinstance(node.func, ast.Attribute)
+        and node.func.attr in ("now", "utcnow")
+        and isinstance(node.func.value, ast.Attribute | ast.Name)
+        and getattr(node.func.value, "attr", getattr(node.func.value, "id", "")) == "datetime"
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8")))
+    )
+
+
+def test_one_clock() -> None:
+    readers = [
+        str(path.relative_to(SRC)) for path in sorted(SRC.rglob("*.py")) if reads_the_clock(path)
+    ]
+    assert readers == ["clock.py"]
+
+
 def test_the_checker_sees_an_import(tmp_path: Path) -> None:
     module = tmp_path / "m.py"
     module.write_text("def f():\n    from papertide.web.views import page_url\n")

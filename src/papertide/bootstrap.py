@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-import datetime as dt
 import logging
 from importlib import resources
 from pathlib import Path
 
+from papertide.clock import utcnow
 from papertide.config import Settings
 from papertide.db import Database, queries, writes
 from papertide.db.migrate import upgrade
@@ -46,7 +46,7 @@ def load_demo_vectors(db: Database) -> int:
     path = demo_files()[0].parent / f"embeddings-{DEFAULT_MODEL}.npz"
     with np.load(path) as shipped:
         ids, vectors = [str(i) for i in shipped["ids"]], shipped["vectors"]
-    now = dt.datetime.now(dt.UTC).replace(tzinfo=None)
+    now = utcnow()
     with db.write() as conn:
         return embeddings.upsert_vectors(conn, DEFAULT_MODEL, ids, vectors, now)
 

@@ -19,6 +19,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+from papertide.clock import utcnow
 from papertide.config import Settings
 from papertide.db import Database
 from papertide.db import jobs as job_records
@@ -40,10 +41,6 @@ from papertide.search.reindex import refresh
 log = logging.getLogger(__name__)
 LOCK_TTL = dt.timedelta(hours=3)
 MONDAYS = frozenset({0})
-
-
-def utcnow() -> dt.datetime:
-    return dt.datetime.now(dt.UTC).replace(tzinfo=None)
 
 
 @dataclass(frozen=True, slots=True)

@@ -16,6 +16,7 @@ from papertide.auth.passwords import (
     password_problem,
     verify_password,
 )
+from papertide.clock import utcnow
 from papertide.db import accounts as account_rows
 from papertide.db.engine import Database
 from papertide.models import ROLES, Account
@@ -46,10 +47,6 @@ class FormErrors(Exception):
     def __init__(self, errors: dict[str, str]) -> None:
         super().__init__("; ".join(f"{k}: {v}" for k, v in errors.items()))
         self.errors = errors
-
-
-def _utcnow() -> dt.datetime:
-    return dt.datetime.now(dt.UTC).replace(tzinfo=None)
 
 
 def username_problem(username: str, allow_reserved: bool = False) -> str | None:
@@ -112,7 +109,7 @@ def sign_up(
         if errors:
             raise FormErrors(errors)
         try:
-            return account_rows.create_user(conn, username, email, hashed, role, _utcnow())
+            return account_rows.create_user(conn, username, email, hashed, role, utcnow())
         except account_rows.AccountExists as exc:  # a concurrent sign-up got there first
             raise FormErrors({"username": "This username or email was just taken."}) from exc
 

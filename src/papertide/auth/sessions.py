@@ -9,13 +9,10 @@ from __future__ import annotations
 import datetime as dt
 
 from papertide.auth.tokens import looks_like_token, new_token, token_digest
+from papertide.clock import utcnow
 from papertide.db import accounts as account_rows
 from papertide.db.engine import Database
 from papertide.models import Account
-
-
-def _utcnow() -> dt.datetime:
-    return dt.datetime.now(dt.UTC).replace(tzinfo=None)
 
 
 def start(
@@ -26,7 +23,7 @@ def start(
     now: dt.datetime | None = None,
 ) -> str:
     """Open a session for `user_id` (ending the `replacing` one); returns the cookie token."""
-    now = now or _utcnow()
+    now = now or utcnow()
     token = new_token()
     with db.write() as conn:
         if replacing:
@@ -41,7 +38,7 @@ def account_for(db: Database, token: str, now: dt.datetime | None = None) -> Acc
     if not looks_like_token(token):
         return None
     with db.read() as conn:
-        account = account_rows.session_account(conn, token_digest(token), now or _utcnow())
+        account = account_rows.session_account(conn, token_digest(token), now or utcnow())
     return None if account is None or account.suspended else account
 
 

@@ -12,7 +12,6 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from papertide import jobs
 from papertide.bootstrap import open_database
 from papertide.cli.common import (
     EXIT_CHANGED,
@@ -25,6 +24,7 @@ from papertide.cli.common import (
     counting_bar,
     load_or_exit,
 )
+from papertide.clock import utcnow
 from papertide.db import Database
 
 if TYPE_CHECKING:
@@ -57,7 +57,7 @@ def digest_build(
 
     if kind not in ("daily", "weekly"):
         raise typer.BadParameter(f"{kind!r} is not daily or weekly", param_hint="--kind")
-    at = jobs.utcnow()
+    at = utcnow()
     if now is not None:
         try:
             parsed = dt.datetime.fromisoformat(now)

@@ -35,6 +35,7 @@ from papertide.cli.common import (
     load_or_exit,
     print_report,
 )
+from papertide.clock import utcnow
 from papertide.config import Settings
 from papertide.ingest.arxiv_jsonl import arxiv_jsonl_source
 from papertide.ingest.arxiv_snapshot import arxiv_snapshot_source
@@ -120,7 +121,7 @@ def _live(name: str, action: jobs.Action, config: Path | None, show: int = 20) -
     settings = load_or_exit(config)
     db = open_database(settings.model_copy(update={"load_demo": False}))
     with jobs.http_client(settings) as http, console.status(f"{name}: fetching…"):
-        ctx = jobs.Context(db, http, settings, jobs.utcnow())
+        ctx = jobs.Context(db, http, settings, utcnow())
         outcome = jobs.run_job(db, name, lambda: action(ctx))
     if outcome.status == "busy":
         console.print(f"[yellow]{outcome.message}[/yellow]")

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 
 import sqlalchemy as sa
 
+from papertide.clock import utcnow
 from papertide.db.schema import github_repo, paper, repo_stars
 from papertide.db.state import get_state, set_state
 from papertide.db.writes import bump_content_version, next_revision
@@ -176,7 +177,7 @@ def papers_with_links(
 
 def fill_paper_repos(conn: sa.Connection, found: dict[str, str]) -> int:
     """Give papers that have no repo the one found in their text; returns papers changed."""
-    now = dt.datetime.now(dt.UTC).replace(tzinfo=None)
+    now = utcnow()
     revision = next_revision(conn)
     changed = 0
     for paper_id, repo in found.items():

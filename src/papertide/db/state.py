@@ -2,16 +2,12 @@
 
 from __future__ import annotations
 
-import datetime as dt
 from typing import Any
 
 import sqlalchemy as sa
 
+from papertide.clock import utcnow
 from papertide.db.schema import ingest_state
-
-
-def _utcnow() -> dt.datetime:
-    return dt.datetime.now(dt.UTC).replace(tzinfo=None)
 
 
 def get_state(conn: sa.Connection, key: str) -> Any:
@@ -24,10 +20,10 @@ def set_state(conn: sa.Connection, key: str, value: Any) -> None:
     updated = conn.execute(
         ingest_state.update()
         .where(ingest_state.c.key == key)
-        .values(value=value, updated_at=_utcnow())
+        .values(value=value, updated_at=utcnow())
     )
     if updated.rowcount == 0:
-        conn.execute(ingest_state.insert().values(key=key, value=value, updated_at=_utcnow()))
+        conn.execute(ingest_state.insert().values(key=key, value=value, updated_at=utcnow()))
 
 
 def delete_state(conn: sa.Connection, key: str) -> None:

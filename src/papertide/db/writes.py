@@ -14,6 +14,7 @@ from typing import Any
 
 import sqlalchemy as sa
 
+from papertide.clock import utcnow
 from papertide.db.schema import daily_entry, paper, repo_stars, site_state, user
 from papertide.models import DailyRecord, PaperRecord, StarsRecord, Submitter, WriteCounts
 from papertide.text import title_key
@@ -23,10 +24,6 @@ CONTENT_VERSION = "content_version"
 _VERSIONED = ("title", "abstract", "authors", "categories", "comments", "doi", "journal_ref")
 # Fields filled in when missing, from whichever source has them.
 _FILL_ONLY = ("github_repo", "project_page", "ai_summary", "ai_keywords")
-
-
-def _utcnow() -> dt.datetime:
-    return dt.datetime.now(dt.UTC).replace(tzinfo=None)
 
 
 def _present(value: Any) -> bool:
@@ -157,7 +154,7 @@ def upsert_papers(
             sa.select(*columns).where(paper.c.id.in_([r.arxiv_id for r in batch]))
         ).mappings()
     }
-    now = _utcnow()
+    now = utcnow()
     next_seq = last_seq(conn)
     revision = next_revision(conn)
     inserts: list[dict[str, Any]] = []
@@ -201,7 +198,7 @@ def ensure_users(conn: sa.Connection, submitters: Sequence[Submitter]) -> dict[s
     }
     missing = [key for key in wanted if key not in found]
     if missing:
-        now = _utcnow()
+        now = utcnow()
         conn.execute(
             user.insert(),
             [

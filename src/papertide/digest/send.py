@@ -30,6 +30,7 @@ from urllib.parse import urlsplit
 
 import sqlalchemy as sa
 
+from papertide.clock import utcnow
 from papertide.db import Database, subscribers
 from papertide.db import deliveries as ledger
 from papertide.digest import compose, links
@@ -47,10 +48,6 @@ log = logging.getLogger(__name__)
 MAX_BACKOFF = dt.timedelta(hours=6)
 # Statuses that end a subscription for good; the others (pending, paused) only skip this one.
 GONE = ("unsubscribed", "suppressed")
-
-
-def utcnow() -> dt.datetime:
-    return dt.datetime.now(dt.UTC).replace(tzinfo=None)
 
 
 def default_worker_name() -> str:

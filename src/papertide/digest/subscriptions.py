@@ -28,6 +28,7 @@ from typing import Any, Literal
 import sqlalchemy as sa
 
 from papertide.auth.tokens import new_token, token_digest
+from papertide.clock import utcnow
 from papertide.config import Settings
 from papertide.db import subscribers as rows
 from papertide.db.engine import Database
@@ -94,10 +95,6 @@ class Topics:
 class Preferences:
     frequency: str
     topics: Topics
-
-
-def _utcnow() -> dt.datetime:
-    return dt.datetime.now(dt.UTC).replace(tzinfo=None)
 
 
 def normalise_email(raw: str) -> tuple[str, str]:
@@ -191,7 +188,7 @@ def request_subscription(
     `user_id` (a signed-in account) is linked only when the address is the account's own;
     "like my upvotes" needs that link.
     """
-    now = now or _utcnow()
+    now = now or utcnow()
     email, key = normalise_email(raw_email)
     own = user_id is not None and user_email is not None and user_email.lower() == key
     if preferences.topics.like_upvotes and not own:
@@ -272,7 +269,7 @@ def confirmation(
     db: Database, token: str, now: dt.datetime | None = None
 ) -> tuple[ConfirmState, Subscriber | None]:
     """What a confirmation link is: ok (with the subscriber), expired, or invalid/used."""
-    now = now or _utcnow()
+    now = now or utcnow()
     if not _plausible(token):
         return "invalid", None
     with db.read() as conn:
@@ -286,7 +283,7 @@ def confirmation(
 
 def confirm(db: Database, token: str, now: dt.datetime | None = None) -> Subscriber | None:
     """Confirm and spend the token; the confirmed subscriber, or None (expired, used, wrong)."""
-    now = now or _utcnow()
+    now = now or utcnow()
     if not _plausible(token):
         return None
     with db.write() as conn:
@@ -320,13 +317,13 @@ def change_preferences(db: Database, subscriber_id: int, preferences: Preference
 def set_paused(db: Database, subscriber_id: int, paused: bool) -> bool:
     with db.write() as conn:
         move = rows.pause if paused else rows.resume
-        return move(conn, subscriber_id, _utcnow())
+        return move(conn, subscriber_id, utcnow())
 
 
 def unsubscribe(db: Database, subscriber_id: int, now: dt.datetime | None = None) -> bool:
     """Unsubscribe; False when already unsubscribed or suppressed (nothing changes)."""
     with db.write() as conn:
-        return rows.unsubscribe(conn, subscriber_id, now or _utcnow())
+        return rows.unsubscribe(conn, subscriber_id, now or utcnow())
 
 
 def confirmation_url(public_url: str, token: str) -> str:
@@ -367,7 +364,7 @@ def _message(
     message["From"] = settings.mail_from
     local, _at, domain = to.rpartition("@")
     message["To"] = Address(addr_spec=f"{local}@{domain}")
-    message["Date"] = format_datetime(dt.datetime.now(dt.UTC))
+    message["Date"] = format_datetime(utcnow().replace(tzinfo=dt.UTC))
     sender_domain = parseaddr(settings.mail_from)[1].rpartition("@")[2] or "localhost"
     message["Message-ID"] = make_msgid("confirm", domain=sender_domain)
     message["Auto-Submitted"] = "auto-generated"

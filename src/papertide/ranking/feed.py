@@ -10,6 +10,7 @@ from dataclasses import dataclass
 
 import sqlalchemy as sa
 
+from papertide.clock import utcnow
 from papertide.db import queries
 from papertide.db.engine import Database
 from papertide.db.queries import FeedSort
@@ -58,7 +59,7 @@ def _resolve(
     """The period to show, a featured day inside it for the tabs, and a notice if it moved."""
     if requested is None:
         latest = queries.latest_featured_date(conn)
-        anchor = latest or dt.datetime.now(dt.UTC).date()
+        anchor = latest or utcnow().date()
         return period_containing(kind, anchor), anchor, None
     shown = queries.featured_date_on_or_before(conn, requested.end)
     if shown is not None and requested.contains(shown):

@@ -14,6 +14,7 @@ from collections import OrderedDict
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
+from papertide.clock import utcnow
 from papertide.db import queries
 from papertide.db.engine import Database
 from papertide.models import PaperCard
@@ -30,10 +31,6 @@ from papertide.ranking.trending import (
 )
 
 SORTED_KEPT = 32  # sets of papers (days, weeks, months) whose API ranking is kept
-
-
-def utcnow() -> dt.datetime:
-    return dt.datetime.now(dt.UTC).replace(tzinfo=None)
 
 
 @dataclass(frozen=True, slots=True)

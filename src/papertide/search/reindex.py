@@ -7,11 +7,11 @@ path of the worker's `embed-new` job and of `papertide reindex` (issue #10).
 
 from __future__ import annotations
 
-import datetime as dt
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
+from papertide.clock import utcnow
 from papertide.db import Database, embeddings
 from papertide.search.embedder import Embedder, paper_text
 from papertide.search.text_index import Progress as KeywordProgress
@@ -20,10 +20,6 @@ from papertide.search.vector_files import IndexMissing, drop_index, index_folder
 from papertide.search.vectors import VectorIndex, check_model, ensure_index, rebuild_index
 
 Progress = Callable[[int], None]
-
-
-def _utcnow() -> dt.datetime:
-    return dt.datetime.now(dt.UTC).replace(tzinfo=None)
 
 
 def pending(db: Database, embedder: Embedder) -> int:
@@ -53,7 +49,7 @@ def embed_missing(
         size = batch_size if limit is None else min(batch_size, limit - done)
         # Stamped with the time before the texts are read: a paper edited meanwhile is newer
         # than its vector, so the next run embeds it again.
-        started = _utcnow()
+        started = utcnow()
         with db.read() as conn:
             papers = embeddings.pending_papers(conn, embedder.name, embedder.dim, after, size)
         if not papers:

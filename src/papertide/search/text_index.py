@@ -33,6 +33,7 @@ from typing import Any
 
 import sqlalchemy as sa
 
+from papertide.clock import utcnow
 from papertide.db import fts, keyword_rows, queries
 from papertide.db.engine import Database
 from papertide.db.fts import Filters
@@ -204,7 +205,7 @@ class TextIndex:
 
     @classmethod
     def _build_locked(cls, db: Database, root: Path, progress: Progress | None) -> TextIndex:
-        generation = dt.datetime.now(dt.UTC).strftime("%Y%m%dT%H%M%S-") + secrets.token_hex(3)
+        generation = utcnow().strftime("%Y%m%dT%H%M%S-") + secrets.token_hex(3)
         folder = root / generation
         folder.mkdir(parents=True)
         index = _open_index(folder, create=True)

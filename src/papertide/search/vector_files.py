@@ -17,7 +17,6 @@ them mapped keeps reading them until it reopens (POSIX unlink semantics).
 from __future__ import annotations
 
 import dataclasses
-import datetime as dt
 import hashlib
 import json
 import os
@@ -32,6 +31,8 @@ from typing import Any, Literal
 
 import numpy as np
 import numpy.typing as npt
+
+from papertide.clock import utcnow
 
 try:
     import fcntl
@@ -139,7 +140,7 @@ def write_meta(folder: Path, meta: IndexMeta) -> None:
 
 
 def new_generation() -> str:
-    return f"{dt.datetime.now(dt.UTC):%Y%m%dT%H%M%S}-{secrets.token_hex(3)}"
+    return f"{utcnow():%Y%m%dT%H%M%S}-{secrets.token_hex(3)}"
 
 
 def map_arrays(folder: Path, meta: IndexMeta) -> dict[str, Any]:

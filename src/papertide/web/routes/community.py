@@ -24,6 +24,7 @@ from fastapi import APIRouter, Depends, Form, HTTPException, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from papertide.arxiv_ids import InvalidArxivId, parse_arxiv_id
+from papertide.clock import utcnow
 from papertide.db import comments, moderation
 from papertide.db.comments import CommentError
 from papertide.db.moderation import Actor, ModerationError
@@ -47,10 +48,6 @@ CURATORS = frozenset({"curator", "admin"})
 
 Body = Annotated[str, Form(max_length=comments.MAX_BODY_CHARS * 2)]
 DayField = Annotated[str, Form(max_length=20)]
-
-
-def _now() -> dt.datetime:
-    return dt.datetime.now(dt.UTC).replace(tzinfo=None)
 
 
 async def require_curator(request: Request) -> Account:
@@ -95,7 +92,7 @@ def add_comment(
     enforce_rate(request, "comment", f"user:{account.id}", settings.rate("comment"), "comments")
     try:
         with db.write() as conn:
-            new_id = comments.add_comment(conn, paper_id, account.id, body, _now(), parent)
+            new_id = comments.add_comment(conn, paper_id, account.id, body, utcnow(), parent)
     except CommentError as exc:
         return _back(paper_id, "comment-form", exc.code)
     return _back(paper_id, f"comment-{new_id}")
@@ -115,7 +112,7 @@ def edit_comment(comment_id: RowIdPath, db: DatabaseDep, account: SignedIn, body
     found = _own_comment(db, comment_id)
     try:
         with db.write() as conn:
-            changed = comments.edit_comment(conn, comment_id, account.id, body, _now())
+            changed = comments.edit_comment(conn, comment_id, account.id, body, utcnow())
     except CommentError as exc:
         return _back(found.paper_id, f"comment-{comment_id}", exc.code)
     if not changed:
@@ -143,7 +140,7 @@ def hide_comment(
     """Hide a comment from everyone but curators (or show it again)."""
     found = _own_comment(db, comment_id)
     with db.write() as conn:
-        moderation.hide_comment(conn, _actor(account), comment_id, hidden != "0", _now())
+        moderation.hide_comment(conn, _actor(account), comment_id, hidden != "0", utcnow())
     return _back(found.paper_id, f"comment-{comment_id}")
 
 
@@ -207,7 +204,7 @@ def submit_paper(
     who = SubmittingUser(account.id, account.username, account.role)
     rules = Rules(settings.submission_max_age_days, settings.submission_daily_cap)
     try:
-        done = submit(db, arxiv_lookup(request), paper, who, _now(), rules, comment)
+        done = submit(db, arxiv_lookup(request), paper, who, utcnow(), rules, comment)
     except SubmissionRefused as exc:
         return _submit_page(page, settings, account, paper, comment, exc)
     return RedirectResponse(f"/papers/{done.arxiv_id}?submitted=1", status_code=303)
@@ -231,9 +228,11 @@ def _day(text: str) -> dt.date:
 def feature(arxiv_id: str, db: DatabaseDep, account: Curator, day: DayField = "") -> Response:
     """Feature a paper on a day (today when none is given)."""
     paper_id = _paper_id(arxiv_id)
-    when = _day(day) if day else _now().date()
+    when = _day(day) if day else utcnow().date()
     return _moderate(
-        paper_id, lambda conn: moderation.feature(conn, _actor(account), paper_id, when, _now()), db
+        paper_id,
+        lambda conn: moderation.feature(conn, _actor(account), paper_id, when, utcnow()),
+        db,
     )
 
 
@@ -242,7 +241,7 @@ def unfeature(arxiv_id: str, db: DatabaseDep, account: Curator) -> Response:
     """Take a paper off the daily feed."""
     paper_id = _paper_id(arxiv_id)
     return _moderate(
-        paper_id, lambda conn: moderation.unfeature(conn, _actor(account), paper_id, _now()), db
+        paper_id, lambda conn: moderation.unfeature(conn, _actor(account), paper_id, utcnow()), db
     )
 
 
@@ -252,7 +251,7 @@ def move(arxiv_id: str, db: DatabaseDep, account: Curator, day: DayField = "") -
     paper_id = _paper_id(arxiv_id)
     when = _day(day)
     return _moderate(
-        paper_id, lambda conn: moderation.move(conn, _actor(account), paper_id, when, _now()), db
+        paper_id, lambda conn: moderation.move(conn, _actor(account), paper_id, when, utcnow()), db
     )
 
 
@@ -291,7 +290,7 @@ def suspend(
     try:
         with db.write() as conn:
             moderation.suspend(
-                conn, _actor(account), username.strip(), action != "unsuspend", _now(),
+                conn, _actor(account), username.strip(), action != "unsuspend", utcnow(),
                 reason.strip() or None,
             )  # fmt: skip
     except ModerationError as exc:

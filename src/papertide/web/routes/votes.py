@@ -6,7 +6,6 @@ A plain form post answers with a redirect back to the page (`next`); a fetch wit
 
 from __future__ import annotations
 
-import datetime as dt
 from typing import Annotated
 
 from fastapi import APIRouter, Form, HTTPException, Request
@@ -14,6 +13,7 @@ from fastapi.responses import JSONResponse, RedirectResponse, Response
 
 from papertide.arxiv_ids import InvalidArxivId, parse_arxiv_id
 from papertide.auth.redirects import safe_next
+from papertide.clock import utcnow
 from papertide.db import votes
 from papertide.web.auth import PRIVATE, SignedIn, enforce_rate, wants_json
 from papertide.web.deps import DatabaseDep, SettingsDep
@@ -38,7 +38,7 @@ def upvote(
     enforce_rate(request, "vote", f"user:{account.id}", settings.rate("vote"), "votes")
     try:
         paper_id = parse_arxiv_id(arxiv_id).base
-        now = dt.datetime.now(dt.UTC).replace(tzinfo=None)
+        now = utcnow()
         with db.write() as conn:
             result = votes.set_upvote(conn, account.id, paper_id, vote != "0", now)
     except (InvalidArxivId, votes.UnknownPaper) as exc:
