@@ -42,6 +42,12 @@ def test_nothing_below_the_web_imports_web_or_cli(package: str) -> None:
     assert offenders(package, ("papertide.web", "papertide.cli")) == []
 
 
+def test_config_imports_no_domain_package() -> None:
+    # Settings are the innermost layer: every package reads them, they read none (issue #10).
+    domain = tuple(f"papertide.{name}" for name in (*DOMAIN, "web", "cli", "jobs"))
+    assert offenders("config", domain) == []
+
+
 # What code outside db/ may name from SQLAlchemy: connections and rows to pass along.
 SQLALCHEMY_TYPES = {"Connection", "Row", "RowMapping", "Engine"}
 SQL_NOT_YET_MOVED: set[str] = set()

@@ -6,6 +6,7 @@ import json
 import os
 import re
 import tomllib
+from dataclasses import dataclass
 from email.utils import parseaddr
 from pathlib import Path
 from typing import Any, Literal
@@ -14,7 +15,6 @@ from pydantic import Field, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from papertide import __version__
-from papertide.auth.ratelimit import Rate
 
 DEV_SECRET_KEY = "papertide-dev-insecure-secret-key"
 _EHLO_NAME = re.compile(r"[A-Za-z0-9](?:[A-Za-z0-9.-]*[A-Za-z0-9])?|\[[0-9A-Fa-f:.IPv]+\]")
@@ -31,6 +31,42 @@ RECORD_WAIT_S = 10.0
 
 class ConfigError(ValueError):
     """The configuration is unusable; the message says which setting and what to do."""
+
+
+_UNITS = {"second": 1.0, "minute": 60.0, "hour": 3600.0, "day": 86400.0}
+_RATE = re.compile(r"\s*(\d+)\s*/\s*(\d*)\s*(second|minute|hour|day)s?\s*")
+
+
+@dataclass(frozen=True, slots=True)
+class Rate:
+    """`count` events per `window_s` seconds; a count of 0 means no limit.
+
+    A setting's value type (PAPERTIDE_RATE_LIMIT_*), so it lives here: config imports no
+    domain package (issue #10); auth.ratelimit counts against it.
+    """
+
+    count: int
+    window_s: float
+
+    @classmethod
+    def parse(cls, text: str) -> Rate:
+        """`10/minute`, `5/hour`, `100/10minutes`, `1000/day`, or `off`."""
+        if text.strip().lower() in ("off", "0", "none"):
+            return cls(0, 1.0)
+        match = _RATE.fullmatch(text.lower())
+        if match is None:
+            raise ValueError(
+                f"{text!r} is not a rate: write it as COUNT/UNIT (e.g. 10/minute, 5/hour, "
+                "100/10minutes) or off"
+            )
+        count, multiple, unit = int(match[1]), int(match[2] or 1), match[3]
+        if multiple == 0:
+            raise ValueError(f"{text!r}: the window must be longer than zero")
+        return cls(count, multiple * _UNITS[unit])
+
+    @property
+    def unlimited(self) -> bool:
+        return self.count == 0
 
 
 class Settings(BaseSettings):

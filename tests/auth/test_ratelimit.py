@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from papertide.auth.ratelimit import Rate, RateLimiter, retry_after_header
+from papertide.auth.ratelimit import RateLimiter, retry_after_header
+from papertide.config import Rate
 
 
 class Clock:

@@ -8,43 +8,12 @@ own, so with W worker processes a client may get up to W times the limit (docs/a
 from __future__ import annotations
 
 import math
-import re
 import threading
 import time
 from collections import OrderedDict, deque
 from collections.abc import Callable
-from dataclasses import dataclass
 
-_UNITS = {"second": 1.0, "minute": 60.0, "hour": 3600.0, "day": 86400.0}
-_RATE = re.compile(r"\s*(\d+)\s*/\s*(\d*)\s*(second|minute|hour|day)s?\s*")
-
-
-@dataclass(frozen=True, slots=True)
-class Rate:
-    """`count` events per `window_s` seconds; a count of 0 means no limit."""
-
-    count: int
-    window_s: float
-
-    @classmethod
-    def parse(cls, text: str) -> Rate:
-        """`10/minute`, `5/hour`, `100/10minutes`, `1000/day`, or `off`."""
-        if text.strip().lower() in ("off", "0", "none"):
-            return cls(0, 1.0)
-        match = _RATE.fullmatch(text.lower())
-        if match is None:
-            raise ValueError(
-                f"{text!r} is not a rate: write it as COUNT/UNIT (e.g. 10/minute, 5/hour, "
-                "100/10minutes) or off"
-            )
-        count, multiple, unit = int(match[1]), int(match[2] or 1), match[3]
-        if multiple == 0:
-            raise ValueError(f"{text!r}: the window must be longer than zero")
-        return cls(count, multiple * _UNITS[unit])
-
-    @property
-    def unlimited(self) -> bool:
-        return self.count == 0
+from papertide.config import Rate
 
 
 class RateLimiter:

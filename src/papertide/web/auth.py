@@ -21,10 +21,10 @@ from fastapi.responses import JSONResponse, RedirectResponse, Response
 from starlette.datastructures import FormData
 
 from papertide.auth import sessions
-from papertide.auth.ratelimit import Rate, RateLimiter, retry_after_header
+from papertide.auth.ratelimit import RateLimiter, retry_after_header
 from papertide.auth.redirects import safe_next
 from papertide.auth.tokens import derive, looks_like_token, new_token, same
-from papertide.config import Settings
+from papertide.config import Rate, Settings
 from papertide.db import votes
 from papertide.db.engine import Database
 from papertide.models import Account
