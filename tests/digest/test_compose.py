@@ -5,7 +5,6 @@ from __future__ import annotations
 from papertide.digest.compose import (
     DigestPaper,
     Recipient,
-    TopicMatches,
     Topics,
     category_matches,
     compose,
@@ -76,16 +75,6 @@ def test_compose_builds_the_digest() -> None:
     assert [p.id for p in digest.papers] == ["a", "c"] and not digest.fallback
     empty = compose(who, "daily", "2026-08-20", RANKED, PAPERS, set(), set(), 10, "trending")
     assert empty.fallback and len(empty.papers) == 5
-
-
-def test_topic_matches_union() -> None:
-    matches = TopicMatches(
-        categories={"cs.CV": frozenset({"a"})},
-        keywords={"rl": frozenset({"b"})},
-        searches={"q": frozenset({"c"})},
-    )
-    topics = Topics(("cs.CV", "unknown"), ("rl",), "q")
-    assert matches.matching(topics, liked={"d"}) == {"a", "b", "c", "d"}
 
 
 def test_categories_match_exactly_or_by_archive() -> None:

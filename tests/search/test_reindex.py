@@ -17,6 +17,7 @@ from papertide import cli, jobs
 from papertide.cli import EXIT_CHANGED, EXIT_ERROR, EXIT_UNCHANGED, app
 from papertide.config import Settings
 from papertide.db import Database, embeddings, writes
+from papertide.db.embeddings import StoredModel
 from papertide.db.migrate import upgrade
 from papertide.ingest.arxiv_jsonl import arxiv_jsonl_source
 from papertide.ingest.runner import run_import
@@ -83,7 +84,7 @@ def test_embed_missing_is_incremental_and_resumable(
     assert embed_missing(papers_db, minilm) == 0
     assert pending(papers_db, minilm) == 0
     with papers_db.read() as conn:
-        assert embeddings.stored_model(conn) == ("minilm-int8", 384)
+        assert embeddings.stored_models(conn) == [StoredModel("minilm-int8", 384, PAPERS)]
 
 
 def test_stored_vectors_are_the_model_s_float16_vectors(

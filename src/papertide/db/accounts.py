@@ -183,12 +183,3 @@ def purge_expired_sessions(conn: sa.Connection, now: dt.datetime) -> int:
     """Delete sessions past their expiry (an indexed range delete)."""
     result = conn.execute(user_session.delete().where(user_session.c.expires_at <= now))
     return int(result.rowcount)
-
-
-def session_count(conn: sa.Connection, user_id: int) -> int:
-    query = (
-        sa.select(sa.func.count())
-        .select_from(user_session)
-        .where(user_session.c.user_id == user_id)
-    )
-    return int(conn.execute(query).scalar_one())

@@ -161,14 +161,6 @@ def count_pending(conn: sa.Connection, model: str, dim: int) -> int:
     return int(conn.execute(query).scalar_one())
 
 
-def delete_vectors(conn: sa.Connection, ids: Sequence[str]) -> int:
-    """Forget the vectors of `ids` (whatever model made them)."""
-    if not ids:
-        return 0
-    result = conn.execute(paper_embedding.delete().where(paper_embedding.c.paper_id.in_(list(ids))))
-    return int(result.rowcount or 0)
-
-
 def count(conn: sa.Connection, model: str | None = None) -> int:
     """How many vectors are stored (for `model`, or in all)."""
     query = sa.select(sa.func.count()).select_from(paper_embedding)
@@ -186,12 +178,6 @@ def stored_models(conn: sa.Connection) -> list[StoredModel]:
     ).all()
     counts = Counter({(row[0], int(row[1])): int(row[2]) for row in rows})
     return [StoredModel(model, dim, n) for (model, dim), n in counts.most_common()]
-
-
-def stored_model(conn: sa.Connection) -> tuple[str, int] | None:
-    """The (model, dim) of the stored vectors (the most common, mid-reindex); None if none."""
-    models = stored_models(conn)
-    return (models[0].model, models[0].dim) if models else None
 
 
 def state(conn: sa.Connection, model: str) -> EmbeddingState:

@@ -132,18 +132,6 @@ def exact_title_ids(conn: sa.Connection, title: str) -> list[str]:
     return [row.id for row in rows]
 
 
-def snippet_for(conn: sa.Connection, arxiv_id: str, expression: str) -> str:
-    """The highlighted abstract snippet of one paper for `expression` ('' if none)."""
-    value = conn.execute(
-        sa.text(
-            "SELECT snippet(paper_fts, 2, :mo, :mc, '…', 28) FROM paper_fts "
-            "JOIN paper p ON p.seq = paper_fts.rowid WHERE paper_fts MATCH :q AND p.id = :id"
-        ),
-        {"q": expression, "id": arxiv_id, "mo": MARK_OPEN, "mc": MARK_CLOSE},
-    ).scalar()
-    return value or ""
-
-
 def browse(conn: sa.Connection, filters: Filters, limit: int, offset: int) -> tuple[list[Hit], int]:
     """Papers matching only the filters (no words), newest first."""
     params: dict[str, object] = {"limit": limit, "offset": offset}

@@ -24,8 +24,3 @@ def set_state(conn: sa.Connection, key: str, value: Any) -> None:
     )
     if updated.rowcount == 0:
         conn.execute(ingest_state.insert().values(key=key, value=value, updated_at=utcnow()))
-
-
-def delete_state(conn: sa.Connection, key: str) -> None:
-    """Forget `key`."""
-    conn.execute(ingest_state.delete().where(ingest_state.c.key == key))

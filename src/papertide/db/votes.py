@@ -40,10 +40,6 @@ def _insert_ignoring_duplicate(conn: sa.Connection, values: dict[str, Any]) -> i
     return int(conn.execute(statement).rowcount)
 
 
-def paper_exists(conn: sa.Connection, paper_id: str) -> bool:
-    return conn.execute(sa.select(paper.c.id).where(paper.c.id == paper_id)).first() is not None
-
-
 def set_upvote(
     conn: sa.Connection, user_id: int, paper_id: str, upvoted: bool, now: dt.datetime
 ) -> VoteResult:
@@ -77,13 +73,6 @@ def upvoted_ids(conn: sa.Connection, user_id: int) -> set[str]:
     return set(conn.execute(query).scalars())
 
 
-def has_upvoted(conn: sa.Connection, user_id: int, paper_id: str) -> bool:
-    query = sa.select(upvote.c.paper_id).where(
-        upvote.c.user_id == user_id, upvote.c.paper_id == paper_id
-    )
-    return conn.execute(query).first() is not None
-
-
 def recent_upvotes(
     conn: sa.Connection, user_id: int, limit: int, offset: int = 0
 ) -> tuple[list[str], int]:
@@ -99,8 +88,3 @@ def recent_upvotes(
         .offset(offset)
     ).scalars()
     return list(ids), int(total)
-
-
-def local_upvote_count(conn: sa.Connection, paper_id: str) -> int:
-    query = sa.select(sa.func.count()).select_from(upvote).where(upvote.c.paper_id == paper_id)
-    return int(conn.execute(query).scalar_one())

@@ -8,7 +8,7 @@ those sets in microseconds, which is what lets an edition reach 100,000 subscrib
 from __future__ import annotations
 
 from collections.abc import Collection, Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any, Literal
 
 Kind = Literal["daily", "weekly"]
@@ -76,26 +76,6 @@ def _strings(value: object) -> tuple[str, ...]:
         return ()
     kept = (" ".join(item.split())[:MAX_TOPIC_TEXT] for item in value if isinstance(item, str))
     return tuple(dict.fromkeys(item for item in kept if item))[:MAX_TOPIC_ITEMS]
-
-
-@dataclass(frozen=True, slots=True)
-class TopicMatches:
-    """For each distinct topic of an edition's subscribers, the candidates that match it."""
-
-    categories: Mapping[str, frozenset[str]] = field(default_factory=dict)
-    keywords: Mapping[str, frozenset[str]] = field(default_factory=dict)
-    searches: Mapping[str, frozenset[str]] = field(default_factory=dict)
-
-    def matching(self, topics: Topics, liked: Collection[str] = ()) -> set[str]:
-        """The candidates matching any of `topics`; `liked`: those like the person's upvotes."""
-        found: set[str] = set(liked)
-        for category in topics.categories:
-            found |= self.categories.get(category, frozenset())
-        for keyword in topics.keywords:
-            found |= self.keywords.get(keyword, frozenset())
-        if topics.search:
-            found |= self.searches.get(topics.search, frozenset())
-        return found
 
 
 def category_matches(papers: Iterable[DigestPaper], category: str) -> frozenset[str]:
