@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
+from tests.conftest import SHARED_DATA
 
 from papertide.config import Settings
 from papertide.ingest.arxiv_jsonl import arxiv_jsonl_source
@@ -18,14 +19,12 @@ from papertide.ingest.hf_daily import HfDailySource
 from papertide.ingest.runner import run_import
 from papertide.web.app import create_app
 
-DATA = Path(__file__).resolve().parents[2].parent / "shared" / "data"
+DATA = SHARED_DATA  # required, as tests/conftest.py says: a test without it fails
 SAMPLES = DATA / "hf_daily_papers" / "samples"
 SAMPLE_DAY = "2026-08-20"  # a Thursday, ISO week 2026-W34
 OTHER_SAMPLE_DAY = "2025-09-08"
 # A paper HF featured on 2025-04-01 whose arXiv abstract has inline LaTeX ($\lambda=1$).
 MATH_DAY, MATH_PAPER = "2025-04-01", "2503.24290"
-
-requires_data = pytest.mark.skipif(not SAMPLES.is_dir(), reason="shared data not present")
 
 
 def sample_items(day: str) -> list[dict[str, object]]:
@@ -75,8 +74,6 @@ def make_math_app(tmp_path: Path) -> FastAPI:
 @pytest.fixture
 def client(tmp_path: Path) -> Iterator[TestClient]:
     """A client for an app holding the two JSON sample days."""
-    if not SAMPLES.is_dir():
-        pytest.skip("shared data not present")
     app = make_app(tmp_path, SAMPLES / f"{SAMPLE_DAY}.json", SAMPLES / f"{OTHER_SAMPLE_DAY}.json")
     with TestClient(app) as test_client:
         yield test_client
@@ -122,8 +119,6 @@ def sample_day() -> tuple[str, list[dict[str, object]]]:
 @pytest.fixture
 def math_client(tmp_path: Path) -> Iterator[TestClient]:
     """A client for an app holding MATH_DAY, with MATH_PAPER's LaTeX abstract."""
-    if not DATA.is_dir():
-        pytest.skip("shared data not present")
     with TestClient(make_math_app(tmp_path)) as test_client:
         yield test_client
 

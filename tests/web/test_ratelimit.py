@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import pytest
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
 from tests.web.accounts_helpers import PASSWORD, csrf_token, log_in, page_token, sign_up
@@ -55,8 +54,6 @@ def test_too_many_votes_answer_json_to_fetch(tmp_path: Path) -> None:
     from papertide.ingest.hf_daily import HfDailySource
     from papertide.ingest.runner import run_import
 
-    if not SAMPLES.is_dir():
-        pytest.skip("shared data not present")
     app = _app(tmp_path, rate_limit_vote="2/minute")
     run_import(app.state.db, HfDailySource([SAMPLES / f"{SAMPLE_DAY}.json"]))
     with TestClient(app) as client:

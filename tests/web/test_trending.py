@@ -13,7 +13,7 @@ import pytest
 from fastapi.testclient import TestClient
 from tests.ranking import scenario
 from tests.ranking.scenario import A, B, C, D, E, Z
-from tests.web.conftest import SAMPLES, make_app, requires_data, sample_items
+from tests.web.conftest import SAMPLES, make_app, sample_items
 
 CardIds = Callable[[str], list[str]]
 SVG = re.compile(r'<svg xmlns="http://www.w3.org/2000/svg".*?</svg>', re.DOTALL)
@@ -164,7 +164,6 @@ def hf_client(tmp_path: Path) -> Iterator[TestClient]:
         yield client
 
 
-@requires_data
 def test_trending_on_the_real_hf_sample_days(hf_client: TestClient, card_ids: CardIds) -> None:
     days = _hf_days()
 
@@ -197,7 +196,6 @@ def test_trending_on_the_real_hf_sample_days(hf_client: TestClient, card_ids: Ca
     assert len(api) == len(days["2026-08-20"])
 
 
-@requires_data
 def test_real_paper_page_chart(client: TestClient) -> None:
     html = client.get("/papers/2608.16590").text
     charts = SVG.findall(html)

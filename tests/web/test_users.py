@@ -17,8 +17,6 @@ from papertide.db import votes
 
 @pytest.fixture
 def client(tmp_path: Path) -> TestClient:
-    if not SAMPLES.is_dir():
-        pytest.skip("shared data not present")
     return TestClient(make_app(tmp_path, SAMPLES / f"{SAMPLE_DAY}.json"))
 
 
