@@ -148,13 +148,12 @@ class Settings(BaseSettings):
     schedule_hf_daily: str = "08:30"  # daily mirror of HF's feed for the day
     schedule_github_stars_hours: float = Field(default=6.0, ge=0)
     schedule_embed_new_hours: float = Field(default=1.0, ge=0)  # embed papers new since
-    admin_token: str | None = None
+    admin_token: str | None = None  # enables /admin/* with HTTP Basic (user "admin")
     # Search (issue #4).
     embedding_model: str = "minilm-int8"  # or "sentence-transformers:<name or path>"
     embedding_timeout_ms: float = Field(default=1000.0, gt=0)  # then keyword results only
     search_keyword_weight: float = Field(default=1.0, ge=0)
     search_semantic_weight: float = Field(default=1.0, ge=0)
-    search_rrf_k: int = Field(default=60, ge=1)  # enables /admin/* with HTTP Basic (user "admin")
     # Accounts (issue #5, docs/accounts.md).
     session_lifetime_days: float = Field(default=30.0, gt=0, le=400)
     password_min_length: int = Field(default=10, ge=8, le=128)

@@ -41,7 +41,6 @@ class SearchService:
         self.fusion = hybrid.Fusion(
             keyword_weight=settings.search_keyword_weight,
             semantic_weight=settings.search_semantic_weight,
-            rrf_k=settings.search_rrf_k,
         )
         self._lock = threading.Lock()
         self._embedder: Embedder | None = None
