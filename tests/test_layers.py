@@ -79,8 +79,7 @@ def test_nothing_outside_db_writes_sql() -> None:
     found = {
         str(path.relative_to(SRC)): sql_outside_db(path)
         for path in sorted(SRC.rglob("*.py"))
-        if path.relative_to(SRC).parts[0] not in ("db",)
-        and str(path.relative_to(SRC)) not in SQL_NOT_YET_MOVED
+        if path.relative_to(SRC).parts[0] != "db"
     }
     assert {name: what for name, what in found.items() if what} == {}
 
