@@ -14,11 +14,11 @@ still counts toward it, and the per-address limit still applies to it.
 
 from __future__ import annotations
 
-import datetime as dt
 from collections.abc import Callable
 from dataclasses import dataclass
 
 from papertide.auth.accounts import verify_record
+from papertide.clock import utcnow
 from papertide.db import accounts as account_rows
 from papertide.db import login_throttle
 from papertide.db.engine import Database
@@ -47,10 +47,6 @@ class AccountLocked(Exception):
         self.wait_s = wait_s
 
 
-def _utcnow() -> dt.datetime:
-    return dt.datetime.now(dt.UTC).replace(tzinfo=None)
-
-
 def log_in(
     db: Database,
     login: str,
@@ -62,7 +58,7 @@ def log_in(
 
     `trusted(account_id)` says whether this browser logged in to that account before.
     """
-    name, now = login.strip(), _utcnow()
+    name, now = login.strip(), utcnow()
     with db.read() as conn:
         found = account_rows.login_record(conn, name)
         key = f"account:{found[0].id}" if found else f"login:{name.casefold()}"
