@@ -43,8 +43,6 @@ _DAY_NAME = re.compile(r"(\d{4}-\d{2}-\d{2})\.json$")
 
 Parsed = tuple[PaperRecord, DailyRecord, StarsRecord | None]
 
-__all__ = ["BadRecord", "HfDailySource", "decode_day", "parse_day", "parse_item", "parse_items"]
-
 
 class HfAuthor(StrictModel):
     name: str
