@@ -347,9 +347,12 @@ def test_ctrl_c_stops_the_helpers_and_they_give_their_claims_back(
     tmp_path: Path, server: SmtpServer
 ) -> None:
     db, edition_id, environment, command = sender_command(tmp_path, server, 600, 100)
+    # A shell that started this run in the background may have left SIGINT ignored, and an
+    # ignored SIGINT is inherited: give the sender the default a terminal has.
     process = subprocess.Popen(
         [*command, "--processes", "2"], env=environment, start_new_session=True,
         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
     )  # fmt: skip
     while len(server.handler.received) < 50 and process.poll() is None:
         time.sleep(0.05)

@@ -52,7 +52,7 @@ def test_the_lock_doubles_is_capped_and_a_success_clears_it(
     app: FastAPI, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     clock = [dt.datetime(2026, 12, 1, 12, 0)]
-    monkeypatch.setattr(lockout, "_utcnow", lambda: clock[0])
+    monkeypatch.setattr(lockout, "utcnow", lambda: clock[0])
 
     def wait(seconds: float) -> None:
         clock[0] += dt.timedelta(seconds=seconds)
