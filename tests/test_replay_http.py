@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import itertools
+import threading
+import time
+
 import httpx
 import pytest
 from tests.replay import Replay, response
@@ -81,3 +85,27 @@ def test_min_interval_between_requests_to_one_host() -> None:
         http.get(URL)
         http.get(URL)
     assert clock.now == pytest.approx(1000.0 + 6.0)
+
+
+def test_min_interval_holds_across_threads() -> None:
+    """Two request threads sharing one client (parallel submissions) still keep the spacing."""
+    replay = Replay()
+    replay.add(URL, 200, "ok")
+    started: list[float] = []
+    options = HttpOptions(min_interval_s={"export.arxiv.org": 0.2})
+    with HttpClient(options, transport=replay.transport) as http:
+        original = http._wait_turn
+
+        def recording_wait(url: str) -> None:
+            original(url)
+            started.append(time.monotonic())
+
+        http._wait_turn = recording_wait  # type: ignore[method-assign]
+        threads = [threading.Thread(target=http.get, args=(URL,)) for _ in range(4)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+    times = sorted(started)
+    gaps = [later - earlier for earlier, later in itertools.pairwise(times)]
+    assert len(gaps) == 3 and min(gaps) >= 0.15  # without the lock the first two go at once

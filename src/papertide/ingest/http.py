@@ -9,6 +9,7 @@ against replayed recordings (an `httpx.MockTransport`).
 from __future__ import annotations
 
 import email.utils
+import threading
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
@@ -61,6 +62,9 @@ class HttpClient:
         self.clock = clock
         self.sleep = sleep
         self._last_request: dict[str, float] = {}
+        # Submissions look papers up from several request threads at once (issue #10): the
+        # spacing per host holds across threads only if one of them reserves a turn at a time.
+        self._turn = threading.Lock()
         self._client = httpx.Client(
             headers={"User-Agent": self.options.user_agent},
             timeout=httpx.Timeout(self.options.timeout_s),
@@ -109,12 +113,13 @@ class HttpClient:
     def _wait_turn(self, url: str) -> None:
         host = httpx.URL(url).host
         interval = self.options.min_interval_s.get(host, 0.0)
-        last = self._last_request.get(host)
-        if interval and last is not None:
-            remaining = last + interval - self.clock()
-            if remaining > 0:
-                self.sleep(remaining)
-        self._last_request[host] = self.clock()
+        with self._turn:
+            last = self._last_request.get(host)
+            if interval and last is not None:
+                remaining = last + interval - self.clock()
+                if remaining > 0:
+                    self.sleep(remaining)
+            self._last_request[host] = self.clock()
 
     def _backoff(self, attempt: int) -> float:
         return min(self.options.backoff_s * 2.0**attempt, self.options.max_wait_s)
