@@ -13,7 +13,7 @@ import asyncio
 import datetime as dt
 import socket
 import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -24,7 +24,6 @@ from tests.digest.test_send import NOW, add_edition, address, ledger, settings_f
 from papertide.config import Settings
 from papertide.db import Database
 from papertide.db import deliveries as ledger_db
-from papertide.db.migrate import upgrade
 from papertide.digest.mailer import make_mailer
 from papertide.digest.send import (
     Links,
@@ -54,14 +53,6 @@ class FakeClock:
     def advance(self, seconds: float) -> None:
         with self._lock:
             self.elapsed += seconds
-
-
-@pytest.fixture
-def db(tmp_path: Path) -> Iterator[Database]:
-    database = Database(f"sqlite:///{tmp_path / 'papertide.db'}")
-    upgrade(database)
-    yield database
-    database.dispose()
 
 
 def one_thread(settings: Settings, batch: int) -> SendOptions:
