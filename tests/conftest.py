@@ -7,6 +7,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from tests.backends import PostgresServer, on_postgresql, postgres_server
 from tests.loop_guard import LoopGuard
 
 from papertide.db import Database
@@ -22,12 +23,43 @@ def pytest_sessionstart(session: pytest.Session) -> None:
         raise pytest.UsageError("CI=true but /usr/bin/chromium is missing: run scripts/test.sh")
 
 
+@pytest.fixture(scope="session")
+def postgres() -> Iterator[PostgresServer | None]:
+    """The PostgreSQL server of a PostgreSQL run (tests/backends.py); None on SQLite."""
+    if not on_postgresql():
+        yield None
+        return
+    with postgres_server() as server:
+        yield server
+
+
 @pytest.fixture(autouse=True)
 def _no_papertide_environment(monkeypatch: pytest.MonkeyPatch) -> None:
     """Settings read PAPERTIDE_* variables: the developer's own must not leak into tests."""
     for name in list(os.environ):
-        if name.upper().startswith("PAPERTIDE_"):
+        if name.upper().startswith("PAPERTIDE_") and not name.upper().startswith(
+            "PAPERTIDE_TEST_"
+        ):
             monkeypatch.delenv(name)
+
+
+@pytest.fixture(autouse=True)
+def database_url(
+    _no_papertide_environment: None,
+    postgres: PostgresServer | None,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> Iterator[str]:
+    """This test's database. On SQLite a file in tmp_path (what Settings(data_dir=tmp_path)
+    resolves to); on PostgreSQL a fresh migrated database, which PAPERTIDE_DATABASE_URL hands
+    to every Settings and subprocess the test makes."""
+    if postgres is None:
+        yield f"sqlite:///{tmp_path / 'papertide.db'}"
+        return
+    url = postgres.new_database()
+    monkeypatch.setenv("PAPERTIDE_DATABASE_URL", url)
+    yield url
+    postgres.drop(url)
 
 
 @pytest.fixture(autouse=True)
@@ -55,9 +87,9 @@ def samples(shared_data: Path) -> Path:
 
 
 @pytest.fixture
-def db(tmp_path: Path) -> Iterator[Database]:
-    """A fresh, migrated SQLite database in tmp_path."""
-    database = Database(f"sqlite:///{tmp_path / 'papertide.db'}")
+def db(database_url: str) -> Iterator[Database]:
+    """This test's fresh, migrated database (SQLite in tmp_path, or PostgreSQL)."""
+    database = Database(database_url)
     upgrade(database)
     yield database
     database.dispose()

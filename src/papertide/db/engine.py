@@ -25,20 +25,28 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     cursor.close()
 
 
+def driver_url(url: str) -> sa.URL:
+    """`url` with the driver Papertide uses: a plain `postgresql://` means psycopg 3."""
+    parsed = make_url(url)
+    if parsed.drivername in ("postgresql", "postgres"):
+        parsed = parsed.set(drivername="postgresql+psycopg")
+    return parsed
+
+
 def make_engine(url: str) -> sa.Engine:
     """Create an engine for `url`; SQLite files get WAL, foreign keys and their directory."""
-    parsed = make_url(url)
+    parsed = driver_url(url)
     if parsed.get_backend_name() == "sqlite":
         args = {"check_same_thread": False}
         if not parsed.database or parsed.database == ":memory:":
             # One shared connection, or every checkout would see its own empty database.
-            engine = sa.create_engine(url, connect_args=args, poolclass=sa.StaticPool)
+            engine = sa.create_engine(parsed, connect_args=args, poolclass=sa.StaticPool)
         else:
             Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
-            engine = sa.create_engine(url, connect_args=args, pool_size=8, max_overflow=16)
+            engine = sa.create_engine(parsed, connect_args=args, pool_size=8, max_overflow=16)
         sa.event.listen(engine, "connect", _sqlite_pragmas)
         return engine
-    return sa.create_engine(url, pool_pre_ping=True)
+    return sa.create_engine(parsed, pool_pre_ping=True)
 
 
 class Database:
