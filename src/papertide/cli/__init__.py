@@ -16,6 +16,7 @@ from papertide.cli.common import (
     EXIT_UNCHANGED,
     console,
 )
+from papertide.cli.database import db_app
 from papertide.cli.digest import digest_app
 from papertide.cli.imports import import_app, ingest_app
 
@@ -33,6 +34,7 @@ app = typer.Typer(help="Papertide: a self-hostable research-paper feed.", no_arg
 app.add_typer(import_app, name="import")
 app.add_typer(ingest_app, name="ingest")
 app.add_typer(digest_app, name="digest")
+app.add_typer(db_app, name="db")
 app.command()(serve.serve)
 app.command()(serve.migrate)
 app.command("create-admin")(accounts.create_admin)

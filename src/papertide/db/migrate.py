@@ -4,8 +4,12 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import sqlalchemy as sa
 from alembic import command
 from alembic.config import Config
+from alembic.runtime.migration import MigrationContext
+from alembic.script import ScriptDirectory
+from alembic.util import CommandError
 
 from papertide.db.engine import Database
 
@@ -24,3 +28,23 @@ def upgrade(db: Database, revision: str = "head") -> None:
     with db.engine.begin() as conn:
         config.attributes["connection"] = conn
         command.upgrade(config, revision)
+
+
+def head_revision() -> str:
+    """The newest migration this version of Papertide ships."""
+    head = ScriptDirectory.from_config(_config()).get_current_head()
+    assert head is not None
+    return head
+
+
+def current_revision(conn: sa.Connection) -> str | None:
+    """The migration a database is at; None when it has no Papertide schema."""
+    return MigrationContext.configure(conn).get_current_revision()
+
+
+def is_known_revision(revision: str) -> bool:
+    """Whether `revision` is one of this version's migrations (else the database is newer)."""
+    try:
+        return ScriptDirectory.from_config(_config()).get_revision(revision) is not None
+    except CommandError:
+        return False
