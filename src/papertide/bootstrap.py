@@ -54,11 +54,13 @@ def load_demo_vectors(db: Database) -> int:
 def open_database(settings: Settings) -> Database:
     """The ready-to-use database for `settings`: migrated, and seeded if empty and allowed."""
     db = Database(settings.resolved_database_url)
-    upgrade(db)
-    if settings.load_demo:
-        with db.read() as conn:
-            empty = queries.paper_count(conn) == 0
-        if empty:
-            results = load_demo(db)
-            log.info("Loaded the built-in demo: %s", "; ".join(r.summary() for r in results))
+    # Hosts starting together on one PostgreSQL: one migrates and seeds, the others wait.
+    with db.exclusive("papertide-startup"):
+        upgrade(db)
+        if settings.load_demo:
+            with db.read() as conn:
+                empty = queries.paper_count(conn) == 0
+            if empty:
+                results = load_demo(db)
+                log.info("Loaded the built-in demo: %s", "; ".join(r.summary() for r in results))
     return db

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import sqlite3
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -71,6 +72,26 @@ class Database:
         """A connection inside one transaction, committed on success."""
         with self.engine.begin() as conn:
             yield conn
+
+    @contextmanager
+    def exclusive(self, name: str) -> Iterator[None]:
+        """Hold a lock named `name` across every process on this database (PostgreSQL: a
+        session advisory lock), e.g. so that hosts starting together migrate and seed once.
+        On SQLite the writers already serialise on the file: no lock is taken."""
+        if self.dialect != "postgresql":
+            yield
+            return
+        key = int.from_bytes(
+            hashlib.blake2b(name.encode(), digest_size=8).digest(), "big", signed=True
+        )
+        with self.engine.connect() as conn:
+            conn.exec_driver_sql("SELECT pg_advisory_lock(%s)", (key,))
+            conn.commit()
+            try:
+                yield
+            finally:
+                conn.exec_driver_sql("SELECT pg_advisory_unlock(%s)", (key,))
+                conn.commit()
 
     def dispose(self) -> None:
         self.engine.dispose()

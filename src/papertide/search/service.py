@@ -113,6 +113,15 @@ class SearchService:
         except Exception as exc:  # FTS5 answers meanwhile
             log.warning("keyword index unavailable, using FTS5: %s", exc)
 
+    def readiness(self) -> dict[str, Any]:
+        """For /healthz: how this host ranks right now. Search is ready whenever it can rank
+        correctly: the database's own full text answers until the keyword index is built."""
+        return {
+            "ok": True,
+            "keyword": "index" if self._text is not None else "database full text",
+            "semantic": "off: " + self.unavailable if self.unavailable else "on",
+        }
+
     def related(self, arxiv_id: str, k: int = 6) -> list[PaperCard]:
         """Nearest neighbours of a paper's own vector (itself and duplicates left out)."""
         index = self.index()

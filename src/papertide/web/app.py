@@ -31,6 +31,7 @@ from papertide.web.routes import (
     community,
     digest_admin,
     feed,
+    health,
     papers,
     search,
     subscribe,
@@ -82,7 +83,7 @@ def create_app(settings: Settings) -> FastAPI:
     # Order matters: papers.router's `/papers/{arxiv_id:path}` must come after every other
     # `/papers/...` route.
     for module in (
-        api, feed, search, subscribe, admin, digest_admin, accounts, users, votes, trending,
+        health, api, feed, search, subscribe, admin, digest_admin, accounts, users, votes, trending,
         community, papers,
     ):  # fmt: skip
         app.include_router(module.router)
