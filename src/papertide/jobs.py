@@ -51,6 +51,9 @@ class Context:
     http: HttpClient
     settings: Settings
     now: dt.datetime
+    # Set when the worker is asked to stop (SIGTERM): long jobs finish what is in hand and
+    # hand back the rest (a digest sender releases its unsent claims).
+    stop: threading.Event = field(default_factory=threading.Event)
 
 
 @dataclass(frozen=True, slots=True)
@@ -188,7 +191,7 @@ def digest_retry(ctx: Context) -> JobResult:
 
 def _send_editions(ctx: Context, kind: str | None, name: str, notes: list[str]) -> JobResult:
     report = Report(notes=notes)
-    for sent in digest_send.send_due(ctx.db, ctx.settings, kind=kind):
+    for sent in digest_send.send_due(ctx.db, ctx.settings, kind=kind, stop=ctx.stop):
         report.records_read += sent.sent
         report.notes.append(sent.summary())
     sent_total = report.records_read
@@ -293,6 +296,7 @@ class Worker:
         self.sleep = sleep
         self.tick_s = tick_s
         self.holder = default_holder()
+        self.stop = threading.Event()
 
     def run_due(self) -> list[Outcome]:
         """Run every job that is due now; returns what happened."""
@@ -305,7 +309,7 @@ class Worker:
             now = self.clock()
             if job.schedule.due_at(last, now) > now:
                 continue
-            ctx = Context(self.db, self.http, self.settings, now)
+            ctx = Context(self.db, self.http, self.settings, now, self.stop)
             action = functools.partial(job.action, ctx)
             outcome = run_job(self.db, job.name, action, self.clock, self.holder)
             log.info("%s: %s %s", job.name, outcome.status, outcome.message or "")
@@ -313,9 +317,9 @@ class Worker:
         return outcomes
 
     def run_forever(self, stop: threading.Event | None = None, ticks: int | None = None) -> None:
-        """Tick until `stop` is set (or `ticks` ticks have passed)."""
+        """Tick until `stop` (or `self.stop`) is set, or `ticks` ticks have passed."""
         done = 0
-        while not (stop and stop.is_set()):
+        while not (stop and stop.is_set()) and not self.stop.is_set():
             self.run_due()
             done += 1
             if ticks is not None and done >= ticks:

@@ -300,7 +300,9 @@ def test_a_log_in_stays_fast_while_submissions_wait_on_a_stalled_arxiv(
         threads = [threading.Thread(target=submit_one, args=(n,)) for n in range(42)]
         for thread in threads:
             thread.start()
+        waited_since = time.monotonic()
         while len(replay.requests) < 2:  # both lookup slots are stuck on arXiv now
+            assert time.monotonic() - waited_since < 30, "no submission reached arXiv"
             time.sleep(0.01)
         with httpx.Client(base_url=base_url) as visitor:
             started = time.monotonic()

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import os
+import signal
 from typing import Annotated
 
 import typer
@@ -19,6 +20,8 @@ from papertide.cli.common import (
     load_or_exit,
 )
 from papertide.config import settings_environment
+
+GRACEFUL_SHUTDOWN_S = 20
 
 
 def app_from_environment() -> object:
@@ -62,6 +65,8 @@ def serve(
         workers=workers,
         log_level="info",
         access_log=access_log,
+        # SIGTERM: stop accepting, let requests in flight finish (at most this long).
+        timeout_graceful_shutdown=GRACEFUL_SHUTDOWN_S,
         loop="uvloop" if _has("uvloop") else "auto",
         http="httptools" if _has("httptools") else "auto",
     )
@@ -93,10 +98,22 @@ def worker(
         console.print(f"{job.name}: {job.schedule.describe() if job.schedule else 'on demand'}")
     with jobs.http_client(settings) as http:
         runner = jobs.Worker(db, settings, scheduled, http)
+        # A stop ends the wait between ticks at once.
+        runner.sleep = lambda seconds: None if runner.stop.wait(seconds) else None
+
+        def graceful(signum: int, _frame: object) -> None:
+            # SIGTERM (systemd, docker stop): finish the job in hand, hand back unsent digest
+            # claims, exit. A second signal stops at once.
+            console.print(f"{signal.Signals(signum).name}: stopping after the current job.")
+            runner.stop.set()
+            signal.signal(signum, signal.SIG_DFL)
+
+        signal.signal(signal.SIGTERM, graceful)
         try:
             runner.run_forever(ticks=1 if once else None)
         except KeyboardInterrupt:
-            console.print("Worker stopped.")
+            runner.stop.set()
+        console.print("Worker stopped.")
 
 
 def list_jobs(

@@ -237,11 +237,13 @@ def send_due(
     options: SendOptions | None = None,
     watch: Watch | None = None,
     on_report: Callable[[SendReport], None] | None = None,
+    stop: threading.Event | None = None,
 ) -> list[SendReport]:
     """Send the edition asked for, or every unfinished edition (of `kind`), oldest first,
     through one mailer from the settings that is closed however it ends: the one send path
     of `papertide digest send` and the worker's digest jobs. `watch(edition_id, options)`,
-    around each edition, may yield a progress callback; `on_report` gets each report."""
+    around each edition, may yield a progress callback; `on_report` gets each report; once
+    `stop` is set no further message is sent and unsent claims are released."""
     options = options or SendOptions.from_settings(settings)
     editions = editions_to_send(db, edition_id, kind)
     reports: list[SendReport] = []
@@ -250,10 +252,13 @@ def send_due(
     mailer = make_mailer(settings)
     try:
         for edition in editions:
+            if stop is not None and stop.is_set():
+                break
             with watch(edition, options) if watch else nullcontext() as progress:
                 report = send_edition_in_processes(
-                    db, edition, mailer, settings, worker_name, options=options, progress=progress
-                )
+                    db, edition, mailer, settings, worker_name,
+                    options=options, progress=progress, stop=stop,
+                )  # fmt: skip
             reports.append(report)
             if on_report is not None:
                 on_report(report)
