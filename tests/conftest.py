@@ -86,6 +86,25 @@ def samples(shared_data: Path) -> Path:
     return shared_data / "hf_daily_papers" / "samples"
 
 
+class DatabaseFactory:
+    """Further databases for tests that need more than their own (two apps, a module-wide
+    corpus): a SQLite file in the given folder, or a fresh migrated PostgreSQL database."""
+
+    def __init__(self, postgres: PostgresServer | None) -> None:
+        self.postgres = postgres
+
+    def url(self, folder: Path) -> str:
+        if self.postgres is None:
+            folder.mkdir(parents=True, exist_ok=True)
+            return f"sqlite:///{folder / 'papertide.db'}"
+        return self.postgres.new_database()
+
+
+@pytest.fixture(scope="session")
+def databases(postgres: PostgresServer | None) -> DatabaseFactory:
+    return DatabaseFactory(postgres)
+
+
 @pytest.fixture
 def db(database_url: str) -> Iterator[Database]:
     """This test's fresh, migrated database (SQLite in tmp_path, or PostgreSQL)."""

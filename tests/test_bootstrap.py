@@ -30,15 +30,16 @@ def test_empty_database_gets_the_demo_once(tmp_path: Path) -> None:
     assert rows["daily_entry"] == 600
     assert rows["paper"] == 598  # a few papers were featured on more than one day
     assert days == 30
-    assert (first, last) == ("2026-07-13", "2026-08-21")
+    assert (str(first), str(last)) == ("2026-07-13", "2026-08-21")
     assert latest == dt.date(2026, 8, 21)
     db.dispose()
 
     again = open_database(settings)
     with again.read() as conn:
         assert writes.count_rows(conn) == rows
+    if again.dialect == "sqlite":
+        assert (tmp_path / "papertide.db").is_file()
     again.dispose()
-    assert (tmp_path / "papertide.db").is_file()
 
 
 def test_the_demo_load_reports_only_new_papers(tmp_path: Path) -> None:

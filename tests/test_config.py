@@ -86,7 +86,10 @@ def test_invalid_value_is_a_config_error(tmp_path: Path) -> None:
         load_settings(mode="staging")
 
 
-def test_resolved_database_url_defaults_into_data_dir(tmp_path: Path) -> None:
+def test_resolved_database_url_defaults_into_data_dir(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv("PAPERTIDE_DATABASE_URL", raising=False)  # set on a PostgreSQL run
     settings = load_settings(data_dir=tmp_path / "data")
     assert settings.resolved_database_url == f"sqlite:///{tmp_path / 'data' / 'papertide.db'}"
     relative = Settings(data_dir=Path("rel"))

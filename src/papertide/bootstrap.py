@@ -53,7 +53,11 @@ def load_demo_vectors(db: Database) -> int:
 
 def open_database(settings: Settings) -> Database:
     """The ready-to-use database for `settings`: migrated, and seeded if empty and allowed."""
-    db = Database(settings.resolved_database_url)
+    db = Database(
+        settings.resolved_database_url,
+        settings.database_pool_size,
+        settings.database_max_overflow,
+    )
     # Hosts starting together on one PostgreSQL: one migrates and seeds, the others wait.
     with db.exclusive("papertide-startup"):
         upgrade(db)

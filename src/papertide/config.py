@@ -81,6 +81,10 @@ class Settings(BaseSettings):
     mode: Literal["development", "production"] = "development"
     data_dir: Path = Field(default=Path("papertide-data"))
     database_url: str | None = None  # default: SQLite file in data_dir
+    # PostgreSQL connections one process keeps open, and how many more it may open at a peak
+    # (docs/deploy.md, "Connection pools").
+    database_pool_size: int = Field(default=5, ge=1, le=200)
+    database_max_overflow: int = Field(default=10, ge=0, le=200)
     host: str = "127.0.0.1"
     port: int = Field(default=8000, ge=1, le=65535)
     secret_key: str = DEV_SECRET_KEY

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
-from tests.conftest import SHARED_DATA
+from tests.conftest import SHARED_DATA, DatabaseFactory
 
 from papertide.config import Settings
 from papertide.ingest.arxiv_jsonl import arxiv_jsonl_source
@@ -34,9 +34,11 @@ def sample_items(day: str) -> list[dict[str, object]]:
     return items
 
 
-def make_app(tmp_path: Path, *paths: Path) -> FastAPI:
-    """A fresh app on an empty database in `tmp_path` with the given HF day files imported."""
-    app = create_app(Settings(data_dir=tmp_path / "data", load_demo=False))
+def make_app(tmp_path: Path, *paths: Path, database_url: str | None = None) -> FastAPI:
+    """A fresh app on an empty database in `tmp_path` (or at `database_url`) with the given
+    HF day files imported."""
+    settings = Settings(data_dir=tmp_path / "data", load_demo=False, database_url=database_url)
+    app = create_app(settings)
     if paths:
         run_import(app.state.db, HfDailySource(list(paths)))
     return app
@@ -80,9 +82,10 @@ def client(tmp_path: Path) -> Iterator[TestClient]:
 
 
 @pytest.fixture
-def empty_client(tmp_path: Path) -> Iterator[TestClient]:
-    """A client for an app with an empty database."""
-    with TestClient(make_app(tmp_path / "empty")) as test_client:
+def empty_client(tmp_path: Path, databases: DatabaseFactory) -> Iterator[TestClient]:
+    """A client for an app with an empty database of its own (not `client`'s)."""
+    url = databases.url(tmp_path / "empty" / "data")
+    with TestClient(make_app(tmp_path / "empty", database_url=url)) as test_client:
         yield test_client
 
 

@@ -5,6 +5,8 @@ from __future__ import annotations
 import logging
 import os
 import signal
+import threading
+from collections.abc import Callable
 from typing import Annotated
 
 import typer
@@ -98,8 +100,7 @@ def worker(
         console.print(f"{job.name}: {job.schedule.describe() if job.schedule else 'on demand'}")
     with jobs.http_client(settings) as http:
         runner = jobs.Worker(db, settings, scheduled, http)
-        # A stop ends the wait between ticks at once.
-        runner.sleep = lambda seconds: None if runner.stop.wait(seconds) else None
+        runner.sleep = _waiter(runner.stop)  # a stop ends the wait between ticks at once
 
         def graceful(signum: int, _frame: object) -> None:
             # SIGTERM (systemd, docker stop): finish the job in hand, hand back unsent digest
@@ -114,6 +115,13 @@ def worker(
         except KeyboardInterrupt:
             runner.stop.set()
         console.print("Worker stopped.")
+
+
+def _waiter(stop: threading.Event) -> Callable[[float], None]:
+    def wait(seconds: float) -> None:
+        stop.wait(seconds)
+
+    return wait
 
 
 def list_jobs(

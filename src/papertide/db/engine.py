@@ -34,7 +34,7 @@ def driver_url(url: str) -> sa.URL:
     return parsed
 
 
-def make_engine(url: str) -> sa.Engine:
+def make_engine(url: str, pool_size: int = 5, max_overflow: int = 10) -> sa.Engine:
     """Create an engine for `url`; SQLite files get WAL, foreign keys and their directory."""
     parsed = driver_url(url)
     if parsed.get_backend_name() == "sqlite":
@@ -47,15 +47,20 @@ def make_engine(url: str) -> sa.Engine:
             engine = sa.create_engine(parsed, connect_args=args, pool_size=8, max_overflow=16)
         sa.event.listen(engine, "connect", _sqlite_pragmas)
         return engine
-    return sa.create_engine(parsed, pool_pre_ping=True)
+    return sa.create_engine(
+        parsed,
+        pool_pre_ping=True,  # a connection the server or a proxy dropped is replaced
+        pool_size=pool_size,
+        max_overflow=max_overflow,
+    )
 
 
 class Database:
     """A handle on one database: the engine and short-lived connections from it."""
 
-    def __init__(self, url: str) -> None:
+    def __init__(self, url: str, pool_size: int = 5, max_overflow: int = 10) -> None:
         self.url = url
-        self.engine = make_engine(url)
+        self.engine = make_engine(url, pool_size, max_overflow)
 
     @property
     def dialect(self) -> str:

@@ -84,7 +84,8 @@ def acquire_lock(
     if taken.rowcount:
         return True
     insert = _insert_ignoring_conflicts(conn).values(job=job, holder=holder, expires_at=expires)
-    return bool(conn.execute(insert).rowcount)  # 0: someone else holds it
+    # RETURNING, not rowcount: psycopg reports -1 for an INSERT that SQLAlchemy compiled.
+    return conn.execute(insert.returning(job_lock.c.job)).first() is not None
 
 
 def _insert_ignoring_conflicts(conn: sa.Connection) -> Any:

@@ -148,11 +148,21 @@ def feed(
     return cards, total
 
 
-def _feed_order_keys(sort: FeedSort) -> list[tuple[sa.ColumnElement[Any], bool]]:
-    """The feed's sort keys, each with whether it is descending; paper.id breaks ties."""
+def _feed_order_keys(sort: FeedSort) -> list[tuple[sa.ColumnElement[Any], bool, bool]]:
+    """The feed's sort keys, each with whether it is descending and whether it may be NULL;
+    paper.id and the day break ties."""
+    tail = [(paper.c.id, False, False), (daily_entry.c.date, False, False)]
     if sort == "upvotes":
-        return [(_upvotes, True), (daily_entry.c.submitted_at, False), (paper.c.id, False)]
-    return [(daily_entry.c.submitted_at, True), (paper.c.published_at, True), (paper.c.id, False)]
+        return [(_upvotes, True, False), (daily_entry.c.submitted_at, False, True), *tail]
+    return [(daily_entry.c.submitted_at, True, True), (paper.c.published_at, True, True), *tail]
+
+
+def _ordering(key: Any, desc: bool, nullable: bool) -> Any:
+    """`key` descending or ascending. NULLs go where SQLite puts them, on both backends:
+    first when ascending, last when descending (PostgreSQL's default is the other way)."""
+    if not nullable:
+        return key.desc() if desc else key
+    return key.desc().nulls_last() if desc else key.asc().nulls_first()
 
 
 @functools.cache
@@ -169,19 +179,19 @@ def _feed_query(sort: FeedSort, paged: bool) -> sa.Select[Any]:
             sa.select(*_FEED_COLUMNS)
             .select_from(entries.outerjoin(user, user.c.id == daily_entry.c.submitted_by))
             .where(_IN_PERIOD)
-            .order_by(*(key.desc() if desc else key for key, desc in keys))
+            .order_by(*(_ordering(*key) for key in keys))
         )
-    labelled = [(key.label(f"key{i}"), desc) for i, (key, desc) in enumerate(keys)]
+    labelled = [(key.label(f"key{i}"), desc, null) for i, (key, desc, null) in enumerate(keys)]
     ranked = (
-        sa.select(daily_entry.c.id.label("entry_id"), *(key for key, _ in labelled))
+        sa.select(daily_entry.c.id.label("entry_id"), *(key for key, _, _ in labelled))
         .select_from(entries)
         .where(_IN_PERIOD)
-        .order_by(*(key.desc() if desc else key for key, desc in labelled))
+        .order_by(*(_ordering(*key) for key in labelled))
         .limit(sa.bindparam("limit", type_=sa.Integer))
         .offset(sa.bindparam("offset", type_=sa.Integer))
         .subquery("ranked")
     )
-    ranked_keys = [(ranked.c[f"key{i}"], desc) for i, (_, desc) in enumerate(keys)]
+    ranked_keys = [(ranked.c[f"key{i}"], desc, null) for i, (_, desc, null) in enumerate(keys)]
     return (
         sa.select(*_FEED_COLUMNS)
         .select_from(
@@ -189,7 +199,7 @@ def _feed_query(sort: FeedSort, paged: bool) -> sa.Select[Any]:
             .join(paper, paper.c.id == daily_entry.c.paper_id)
             .outerjoin(user, user.c.id == daily_entry.c.submitted_by)
         )
-        .order_by(*(key.desc() if desc else key for key, desc in ranked_keys))
+        .order_by(*(_ordering(*key) for key in ranked_keys))
     )
 
 

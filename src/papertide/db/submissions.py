@@ -90,13 +90,12 @@ def claim(
     if cap is not None:
         values = values.where(_in_use(user_id, now.date(), now) < cap)
     columns = ["user_id", "paper_id", "date", "started_at"]
-    result = conn.execute(submission_claim.insert().from_select(columns, values))
-    if result.rowcount != 1:
+    inserted = conn.execute(
+        submission_claim.insert().from_select(columns, values).returning(submission_claim.c.id)
+    ).first()
+    if inserted is None:
         raise ClaimRefused(in_use(conn, user_id, now))
-    found = conn.execute(
-        sa.select(submission_claim.c.id).where(submission_claim.c.paper_id == paper_id)
-    ).scalar_one()
-    return int(found)
+    return int(inserted[0])
 
 
 def in_use(conn: sa.Connection, user_id: int, now: dt.datetime) -> int:

@@ -37,7 +37,8 @@ def _insert_ignoring_duplicate(conn: sa.Connection, values: dict[str, Any]) -> i
         statement = sqlite.insert(upvote).values(**values).on_conflict_do_nothing()
     else:  # pragma: no cover - only SQLite and PostgreSQL are supported
         raise NotImplementedError(f"upvotes on {dialect}")
-    return int(conn.execute(statement).rowcount)
+    # RETURNING, not rowcount: psycopg reports -1 for an INSERT that SQLAlchemy compiled.
+    return len(conn.execute(statement.returning(upvote.c.user_id)).all())
 
 
 def set_upvote(

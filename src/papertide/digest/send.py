@@ -315,7 +315,11 @@ def _helper(settings: Settings, edition_id: int, name: str, options: SendOptions
     """One helper process of send_edition_in_processes."""
     if settings.digest_send_nice and hasattr(os, "nice"):
         os.nice(settings.digest_send_nice)
-    db = Database(settings.resolved_database_url)
+    db = Database(
+        settings.resolved_database_url,
+        settings.database_pool_size,
+        settings.database_max_overflow,
+    )
     mailer = make_mailer(settings)
     try:
         return send_edition(db, edition_id, mailer, settings, name, options=options).counts()
