@@ -148,6 +148,7 @@ class Settings(BaseSettings):
     github_token: str | None = None
     hf_api_url: str = "https://huggingface.co/api"
     # Worker schedule: HH:MM in UTC; intervals in hours. An empty time turns a job off.
+    worker_tick_s: float = Field(default=30.0, gt=0, le=3600)  # how often a worker looks
     schedule_arxiv_new: str = "01:30"  # weekdays, after arXiv's 20:00 US-Eastern announcement
     schedule_hf_daily: str = "08:30"  # daily mirror of HF's feed for the day
     schedule_github_stars_hours: float = Field(default=6.0, ge=0)

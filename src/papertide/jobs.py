@@ -7,6 +7,7 @@ same per-job lock (one run of a kind at a time, across processes and machines).
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import datetime as dt
 import functools
@@ -15,7 +16,7 @@ import os
 import socket
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -39,7 +40,10 @@ from papertide.search.embedder import load_embedder
 from papertide.search.reindex import refresh
 
 log = logging.getLogger(__name__)
-LOCK_TTL = dt.timedelta(hours=3)
+# A job's lock lasts this long unless its holder renews it, which a running job does every
+# LOCK_RENEW_S: a worker that was killed frees its jobs for the others within two minutes.
+LOCK_TTL = dt.timedelta(minutes=2)
+LOCK_RENEW_S = 20.0
 MONDAYS = frozenset({0})
 
 
@@ -80,6 +84,9 @@ class Job:
     name: str
     action: Action
     schedule: Schedule | None  # None: only run on demand
+    # False: any number of workers may run it at once (digest sending: the delivery ledger
+    # already shares the work out, so a second worker speeds an edition up).
+    exclusive: bool = True
 
 
 @dataclass(frozen=True, slots=True)
@@ -224,7 +231,7 @@ def scheduled_jobs(settings: Settings) -> list[Job]:
         )
     if settings.schedule_digest_retry_minutes:
         every = Every(dt.timedelta(minutes=settings.schedule_digest_retry_minutes))
-        jobs.append(Job("digest-retry", digest_retry, every))
+        jobs.append(Job("digest-retry", digest_retry, every, exclusive=False))
     return jobs
 
 
@@ -239,15 +246,18 @@ def run_job(
     action: Callable[[], JobResult],
     clock: Callable[[], dt.datetime] = utcnow,
     holder: str | None = None,
+    exclusive: bool = True,
 ) -> Outcome:
-    """Run one job under its lock, recording a job_run row before and after."""
+    """Run one job under its lock (unless it is not `exclusive`), recording a job_run row
+    before and after. The lock is renewed while the job runs."""
     holder = holder or default_holder()
     with db.write() as conn:
-        if not job_records.acquire_lock(conn, name, holder, clock(), LOCK_TTL):
+        if exclusive and not job_records.acquire_lock(conn, name, holder, clock(), LOCK_TTL):
             return Outcome(name, "busy", message=f"{name} is already running elsewhere")
         run_id = job_records.start_run(conn, name, clock())
     try:
-        result = action()
+        with _renewing(db, name, holder, clock) if exclusive else contextlib.nullcontext():
+            result = action()
     except Exception as exc:  # a job's failure is recorded, and the worker carries on
         message = f"{type(exc).__name__}: {exc}"
         if isinstance(exc, FetchError):  # the source is down or refused: no traceback needed
@@ -258,6 +268,30 @@ def run_job(
         return Outcome(name, "failed", run_id, message=message)
     _finish(db, name, holder, run_id, "ok", clock(), result.counts, result.message())
     return Outcome(name, "ok", run_id, result, result.message())
+
+
+@contextlib.contextmanager
+def _renewing(
+    db: Database, name: str, holder: str, clock: Callable[[], dt.datetime]
+) -> Iterator[None]:
+    """Renew the lock of `name` every LOCK_RENEW_S until the block ends."""
+    done = threading.Event()
+
+    def renew() -> None:
+        while not done.wait(LOCK_RENEW_S):
+            try:
+                with db.write() as conn:
+                    job_records.acquire_lock(conn, name, holder, clock(), LOCK_TTL)
+            except Exception as exc:  # the next renewal may succeed; the job goes on
+                log.warning("could not renew the lock of %s: %s", name, exc)
+
+    thread = threading.Thread(target=renew, name=f"papertide-lock-{name}", daemon=True)
+    thread.start()
+    try:
+        yield
+    finally:
+        done.set()
+        thread.join()
 
 
 def _finish(
@@ -311,7 +345,9 @@ class Worker:
                 continue
             ctx = Context(self.db, self.http, self.settings, now, self.stop)
             action = functools.partial(job.action, ctx)
-            outcome = run_job(self.db, job.name, action, self.clock, self.holder)
+            outcome = run_job(
+                self.db, job.name, action, self.clock, self.holder, exclusive=job.exclusive
+            )
             log.info("%s: %s %s", job.name, outcome.status, outcome.message or "")
             outcomes.append(outcome)
         return outcomes

@@ -99,7 +99,7 @@ def worker(
     for job in scheduled:
         console.print(f"{job.name}: {job.schedule.describe() if job.schedule else 'on demand'}")
     with jobs.http_client(settings) as http:
-        runner = jobs.Worker(db, settings, scheduled, http)
+        runner = jobs.Worker(db, settings, scheduled, http, tick_s=settings.worker_tick_s)
         runner.sleep = _waiter(runner.stop)  # a stop ends the wait between ticks at once
 
         def graceful(signum: int, _frame: object) -> None:
