@@ -199,6 +199,22 @@ def test_a_different_source_does_not_resume_another_copy(tmp_path: Path) -> None
     assert code == 0, output
 
 
+def test_a_resumed_copy_takes_in_a_table_it_did_not_know(tmp_path: Path) -> None:
+    """Resuming with a newer Papertide: a table the first run had no state for is copied too."""
+    from papertide.db.copy import Copier, copy_state
+
+    source = sqlite_db(tmp_path / "source.db")
+    add_small_deployment(source)
+    target = sqlite_db(tmp_path / "target.db")
+    Copier(source, target).plan()
+    with target.write() as conn:
+        conn.execute(copy_state.delete().where(copy_state.c.table_name == "comment"))
+    code, output = copy(source.url, target.url)
+    assert code == 0, output
+    assert "Resuming the copy: 0 rows were copied before." in output
+    assert all_rows(target) == all_rows(source)
+
+
 def test_errors_name_what_is_wrong(tmp_path: Path) -> None:
     source = sqlite_db(tmp_path / "source.db")
     code, output = copy(f"sqlite:///{tmp_path / 'missing.db'}", source.url)

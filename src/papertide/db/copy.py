@@ -163,7 +163,9 @@ class Copier:
                     f"the target holds an unfinished copy from {', '.join(sorted(sources))}: "
                     "resume it with that --from, or start over with --force"
                 )
-            return self._plans(state), True
+            self._add_state_rows(source_name, [t for t in self.tables if t.name not in state])
+            with self.target.read() as conn:
+                return self._plans(_read_state(conn)), True
         if not state and not force:
             self._refuse_non_empty()
         self._start(source_name)
@@ -221,13 +223,18 @@ class Copier:
             conn.execute(copy_state.delete())
             for table in reversed(self.tables):
                 conn.execute(table.delete())
-            conn.execute(
-                copy_state.insert(),
-                [
-                    {"table_name": t.name, "source": source_name, "rows_copied": 0, "done": False}
-                    for t in self.tables
-                ],
-            )
+        self._add_state_rows(source_name, self.tables)
+
+    def _add_state_rows(self, source_name: str, tables: Sequence[sa.Table]) -> None:
+        """Start recording the progress of `tables` (a resumed copy may meet a new one)."""
+        if not tables:
+            return
+        rows = [
+            {"table_name": t.name, "source": source_name, "rows_copied": 0, "done": False}
+            for t in tables
+        ]
+        with self.target.write() as conn:
+            conn.execute(copy_state.insert(), rows)
 
     def copy_table(self, plan: TablePlan, progress: Callable[[int], None]) -> None:
         """Copy the rest of one table, a batch per transaction; `progress(rows)` after each."""
