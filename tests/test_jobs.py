@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import threading
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import httpx
@@ -15,6 +17,7 @@ from papertide.config import Settings
 from papertide.db import Database, queries
 from papertide.db import jobs as job_records
 from papertide.ingest import arxiv_rss
+from papertide.schedule import Every
 
 START = dt.datetime(2026, 8, 19, 0, 0)  # a Wednesday
 CATEGORIES = ["cs.LG", "cs.CL"]
@@ -165,3 +168,43 @@ def test_arxiv_requests_are_spaced_by_the_configured_interval(tmp_path: Path) ->
     for _ in range(3):
         http.get("https://export.arxiv.org/api/query", params={"id_list": "2401.00001"})
     assert replay.slept == [pytest.approx(3.0), pytest.approx(3.0)]
+
+
+def test_two_workers_on_one_database_run_a_due_job_once(
+    db: Database, database_url: str, tmp_path: Path
+) -> None:
+    # Two workers (two processes' handles on one database) see a job due at the same
+    # moment: one runs it; the other finds it locked or, if the first has already finished
+    # and released the lock, no longer due (issue #11).
+    config = settings(tmp_path)
+    calls: list[str] = []
+    now = [START]
+    start = threading.Barrier(2)
+
+    def action(ctx: jobs.Context) -> jobs.JobResult:
+        calls.append(threading.current_thread().name)
+        return jobs.JobResult("counted", changed=False)
+
+    job = jobs.Job("counted", action, Every(dt.timedelta(hours=1)))
+    handles = [Database(database_url) for _ in range(2)]
+    http = jobs.http_client(config, transport=Replay().transport)
+    workers = [jobs.Worker(handle, config, [job], http, clock=lambda: now[0]) for handle in handles]
+    for n, worker in enumerate(workers):
+        worker.holder = f"host-{n}:1:1"
+
+    def tick(worker: jobs.Worker) -> list[str]:
+        start.wait()
+        return [outcome.status for outcome in worker.run_due()]
+
+    try:
+        for _ in range(8):  # the two interleave differently from round to round
+            with ThreadPoolExecutor(2) as pool:
+                statuses = sorted(status for found in pool.map(tick, workers) for status in found)
+            assert statuses in (["busy", "ok"], ["ok"]), statuses
+            now[0] += dt.timedelta(hours=1)
+    finally:
+        for handle in handles:
+            handle.dispose()
+    assert len(calls) == 8
+    with db.read() as conn:
+        assert len(job_records.recent_runs(conn, job="counted")) == 8

@@ -247,14 +247,28 @@ def run_job(
     clock: Callable[[], dt.datetime] = utcnow,
     holder: str | None = None,
     exclusive: bool = True,
+    schedule: Schedule | None = None,
 ) -> Outcome:
     """Run one job under its lock (unless it is not `exclusive`), recording a job_run row
-    before and after. The lock is renewed while the job runs."""
+    before and after. The lock is renewed while the job runs.
+
+    With a `schedule`, an exclusive job runs only if it is still due once the lock is held:
+    another worker may have run it (and released the lock) since this one saw it due, and
+    without this second look it would run twice (issue #11).
+    """
     holder = holder or default_holder()
     with db.write() as conn:
         if exclusive and not job_records.acquire_lock(conn, name, holder, clock(), LOCK_TTL):
             return Outcome(name, "busy", message=f"{name} is already running elsewhere")
-        run_id = job_records.start_run(conn, name, clock())
+        now = clock()
+        if (
+            exclusive
+            and schedule is not None
+            and schedule.due_at(job_records.last_started(conn, name), now) > now
+        ):
+            job_records.release_lock(conn, name, holder)
+            return Outcome(name, "busy", message=f"{name} was just run elsewhere")
+        run_id = job_records.start_run(conn, name, now)
     try:
         with _renewing(db, name, holder, clock) if exclusive else contextlib.nullcontext():
             result = action()
@@ -346,7 +360,13 @@ class Worker:
             ctx = Context(self.db, self.http, self.settings, now, self.stop)
             action = functools.partial(job.action, ctx)
             outcome = run_job(
-                self.db, job.name, action, self.clock, self.holder, exclusive=job.exclusive
+                self.db,
+                job.name,
+                action,
+                self.clock,
+                self.holder,
+                exclusive=job.exclusive,
+                schedule=job.schedule,
             )
             log.info("%s: %s %s", job.name, outcome.status, outcome.message or "")
             outcomes.append(outcome)

@@ -5,6 +5,8 @@ from __future__ import annotations
 import copy
 import datetime as dt
 import json
+import threading
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
@@ -243,3 +245,38 @@ def test_reimport_of_real_days_is_a_no_op(db: Database, samples: Path) -> None:
     with db.read() as conn:
         assert writes.count_rows(conn) == before
         assert conn.execute(sa.select(sa.func.max(paper.c.modified_at))).scalar_one() == modified
+
+
+def test_concurrent_writers_number_papers_without_collisions(
+    db: Database, database_url: str
+) -> None:
+    # Four processes' worth of handles writing at once: each batch reads max(seq) and
+    # max(revision), so without serialised paper writers two batches would reuse a seq
+    # (`UNIQUE constraint failed: paper.seq`) or commit revisions out of order (issue #11).
+    handles = [Database(database_url) for _ in range(4)]
+    start = threading.Barrier(len(handles))
+
+    def write(n: int) -> None:
+        start.wait()
+        for batch in range(5):
+            records = [
+                PaperRecord(arxiv_id=f"2609.{n}{batch}{i:03d}", title=f"P {n} {batch} {i}")
+                for i in range(10)
+            ]
+            # Every writer also touches one shared paper, so updates race with inserts.
+            records.append(PaperRecord(arxiv_id=ID, version=batch + 1, title=f"v{batch + 1}"))
+            with handles[n].write() as conn:
+                writes.write_batch(conn, records)
+
+    try:
+        with ThreadPoolExecutor(len(handles)) as pool:
+            list(pool.map(write, range(len(handles))))
+        with handles[0].read() as conn:
+            seqs = list(conn.execute(sa.select(paper.c.seq).order_by(paper.c.seq)).scalars())
+            revisions = list(conn.execute(sa.select(paper.c.revision)).scalars())
+    finally:
+        for handle in handles:
+            handle.dispose()
+    assert seqs == list(range(1, 4 * 5 * 10 + 2))
+    # Each batch gave its ten new papers a revision of its own: 1 to 20, none shared.
+    assert set(revisions) == set(range(1, 21))

@@ -84,3 +84,15 @@ def test_limits_can_be_turned_off(tmp_path: Path) -> None:
             for n in range(15)
         }
         assert answers == {400}
+
+
+def test_a_limit_holds_across_two_web_processes(tmp_path: Path) -> None:
+    # Two apps on one database, as two hosts behind a load balancer: 3 log-ins a minute
+    # between them, not 3 each (issue #11).
+    settings = Settings(data_dir=tmp_path / "data", load_demo=False, rate_limit_login="3/minute")
+    first, second = create_app(settings), create_app(settings)
+    with TestClient(first) as one, TestClient(second) as two:
+        answers = [log_in(client, "nobody", "x" * 10).status_code for client in (one, two, one)]
+        assert answers == [400, 400, 400]
+        assert log_in(two, "nobody", "x" * 10).status_code == 429
+        assert log_in(one, "nobody", "x" * 10).status_code == 429

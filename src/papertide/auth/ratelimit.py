@@ -1,8 +1,9 @@
-"""A small in-process rate limiter: at most N events per window for each key.
+"""Rate limits: at most N events per sliding window for each key, shared by every process.
 
 Used for sign-ups and log-ins (by client address) and votes (by account); comments,
-submissions and subscriptions reuse it with their own `Rate`. Each web process counts on its
-own, so with W worker processes a client may get up to W times the limit (docs/accounts.md).
+submissions and subscriptions reuse it with their own `Rate`. The counts live in the
+database (papertide.db.ratelimit), so W web processes on one or many hosts allow the limit
+once between them, not W times (issue #11, docs/accounts.md).
 """
 
 from __future__ import annotations
@@ -10,21 +11,26 @@ from __future__ import annotations
 import math
 import threading
 import time
-from collections import OrderedDict, deque
 from collections.abc import Callable
 
 from papertide.config import Rate
+from papertide.db import ratelimit as rate_rows
+from papertide.db.engine import Database
+
+SWEEP_EVERY_S = 300.0  # how often a limiter deletes every key's expired events
 
 
 class RateLimiter:
-    """Sliding-window counts per (bucket, key); thread-safe; remembers at most `max_keys`."""
+    """Sliding-window counts per (bucket, key), kept in the database; thread-safe.
 
-    def __init__(
-        self, clock: Callable[[], float] = time.monotonic, max_keys: int = 100_000
-    ) -> None:
+    `clock` gives seconds since the epoch: every process must read the same time, so not a
+    monotonic clock, which each process counts from its own start.
+    """
+
+    def __init__(self, db: Database, clock: Callable[[], float] = time.time) -> None:
+        self.db = db
         self.clock = clock
-        self.max_keys = max_keys
-        self._events: OrderedDict[tuple[str, str], deque[float]] = OrderedDict()
+        self._next_sweep = 0.0
         self._lock = threading.Lock()
 
     def hit(self, bucket: str, key: str, rate: Rate) -> float:
@@ -32,29 +38,20 @@ class RateLimiter:
         if rate.unlimited:
             return 0.0
         now = self.clock()
-        with self._lock:
-            events = self._events.get((bucket, key))
-            if events is None:
-                events = self._events[(bucket, key)] = deque()
-                self._forget_oldest()
-            else:
-                self._events.move_to_end((bucket, key))
-            while events and events[0] <= now - rate.window_s:
-                events.popleft()
-            if len(events) >= rate.count:
-                return max(events[0] + rate.window_s - now, 0.001)
-            events.append(now)
-            return 0.0
+        with self.db.write() as conn:
+            wait = rate_rows.hit(conn, bucket, key, rate.count, rate.window_s, now)
+        self._maybe_sweep(now)
+        return wait
 
-    def _forget_oldest(self) -> None:
-        # Least recently used keys go first: an address that stopped sending is forgotten
-        # before one that is still sending.
-        while len(self._events) > self.max_keys:
-            self._events.popitem(last=False)
-
-    def reset(self) -> None:
+    def _maybe_sweep(self, now: float) -> None:
+        # Each hit forgets its own key's old events; keys that stopped coming are deleted
+        # here, by whichever process's turn it is, every few minutes.
         with self._lock:
-            self._events.clear()
+            if now < self._next_sweep:
+                return
+            self._next_sweep = now + SWEEP_EVERY_S
+        with self.db.write() as conn:
+            rate_rows.sweep(conn, now)
 
 
 def retry_after_header(wait_s: float) -> str:

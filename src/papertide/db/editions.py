@@ -212,6 +212,10 @@ _ADD_DIGEST_PAPER = (
 )
 
 
+# psycopg's INSERT rowcount is lost unless asked for (issue #11).
+_KEEP_ROWCOUNT: Any = {"preserve_rowcount": True}
+
+
 def _driver_sql(conn: sa.Connection, template: str) -> str:
     """`template` with the driver's placeholders (`?` for sqlite3, `%s` for psycopg)."""
     marker = "?" if conn.dialect.paramstyle == "qmark" else "%s"
@@ -225,6 +229,7 @@ def add_deliveries(conn: sa.Connection, edition_id: int, rows: Sequence[NewDeliv
     result = conn.exec_driver_sql(
         _driver_sql(conn, _ADD_DELIVERY),
         [(edition_id, r.subscriber_id, json.dumps(r.papers), r.status) for r in rows],
+        execution_options=_KEEP_ROWCOUNT,
     )
     papers = [(r.subscriber_id, pid, edition_id) for r in rows for pid in r.papers]
     if papers:

@@ -132,6 +132,22 @@ login_throttle = sa.Table(
 )
 sa.Index("ix_login_throttle_last_failure_at", login_throttle.c.last_failure_at)
 
+# Rate-limited events (sign-ups, log-ins, votes, ...), one row per event allowed, shared by
+# every web process on the database (issue #11). Times are seconds since the epoch.
+rate_limit_hit = sa.Table(
+    "rate_limit_hit",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("bucket", sa.String(40), nullable=False),
+    sa.Column("key", sa.String(300), nullable=False),
+    sa.Column("at", sa.Float, nullable=False),
+    sa.Column("expires_at", sa.Float, nullable=False),  # when it leaves its window
+)
+sa.Index(
+    "ix_rate_limit_hit_bucket", rate_limit_hit.c.bucket, rate_limit_hit.c.key, rate_limit_hit.c.at
+)
+sa.Index("ix_rate_limit_hit_expires_at", rate_limit_hit.c.expires_at)
+
 upvote = sa.Table(
     "upvote",
     metadata,

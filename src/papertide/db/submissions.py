@@ -12,8 +12,10 @@ one left behind by a crashed process stops counting after STALE_AFTER.
 from __future__ import annotations
 
 import datetime as dt
+from typing import Any
 
 import sqlalchemy as sa
+from sqlalchemy.dialects import postgresql, sqlite
 
 from papertide.db import writes
 from papertide.db.schema import daily_entry, submission_claim, user
@@ -90,12 +92,27 @@ def claim(
     if cap is not None:
         values = values.where(_in_use(user_id, now.date(), now) < cap)
     columns = ["user_id", "paper_id", "date", "started_at"]
+    # ON CONFLICT DO NOTHING: on PostgreSQL another member's claim of the same paper may
+    # commit between the check above and this insert; the insert then waits for it and
+    # writes nothing, instead of failing the transaction (issue #11).
     inserted = conn.execute(
-        submission_claim.insert().from_select(columns, values).returning(submission_claim.c.id)
+        _insert_ignoring_conflicts(conn)
+        .from_select(columns, values)
+        .returning(submission_claim.c.id)
     ).first()
     if inserted is None:
-        raise ClaimRefused(in_use(conn, user_id, now))
+        taken = conn.execute(
+            sa.select(submission_claim.c.id).where(submission_claim.c.paper_id == paper_id)
+        ).first()
+        raise ClaimRefused(None if taken else in_use(conn, user_id, now))
     return int(inserted[0])
+
+
+def _insert_ignoring_conflicts(conn: sa.Connection) -> Any:
+    """INSERT ... ON CONFLICT DO NOTHING into submission_claim in the connection's dialect."""
+    if conn.dialect.name == "postgresql":
+        return postgresql.insert(submission_claim).on_conflict_do_nothing()
+    return sqlite.insert(submission_claim).on_conflict_do_nothing()
 
 
 def in_use(conn: sa.Connection, user_id: int, now: dt.datetime) -> int:

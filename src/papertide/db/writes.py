@@ -148,6 +148,7 @@ def upsert_papers(
             *_FILL_ONLY,
         )
     ]
+    serialise_paper_writes(conn)
     existing = {
         row["id"]: dict(row)
         for row in conn.execute(
@@ -258,11 +259,38 @@ def add_daily_entries(conn: sa.Connection, records: Sequence[DailyRecord]) -> in
     return len(rows)
 
 
+# The PostgreSQL advisory lock of paper writers (any constant unique to this purpose).
+PAPER_WRITE_LOCK = 0x7061706572  # "paper"
+
+
+def serialise_paper_writes(conn: sa.Connection) -> None:
+    """Make this transaction the only paper writer until it ends (issue #11).
+
+    New papers are numbered max(seq) + 1 and changes get max(revision) + 1; two writers
+    reading the same maximum would insert the same seq (`UNIQUE constraint failed:
+    paper.seq`), and a revision committed after a higher one would be skipped by the
+    keyword index catching up by revision. So paper writers take turns: on PostgreSQL
+    through a transaction-level advisory lock, on SQLite by writing first, which takes the
+    database's write lock before anything is read (a read first would number from a
+    snapshot another writer may already have moved past). Both are released at commit.
+    """
+    if conn.dialect.name == "postgresql":
+        conn.execute(sa.select(sa.func.pg_advisory_xact_lock(PAPER_WRITE_LOCK)))
+        return
+    conn.execute(
+        site_state.update()
+        .where(site_state.c.key == CONTENT_VERSION)
+        .values(value=site_state.c.value)
+    )
+
+
 def next_revision(conn: sa.Connection) -> int:
     """The revision to give papers changed by this write: one more than any stored.
 
-    Writers are serialised (SQLite's write lock), so revisions only grow in commit order.
+    Writers are serialised (`serialise_paper_writes`, taken here if not yet), so revisions
+    only grow in commit order.
     """
+    serialise_paper_writes(conn)
     current = conn.execute(sa.select(sa.func.max(paper.c.revision))).scalar()
     return int(current or 0) + 1
 

@@ -277,6 +277,6 @@ def enforce_rate(request: Request, bucket: str, key: str, rate: Rate, what: str)
 
 def install_auth(app: FastAPI) -> None:
     """The limiter and the LoginRequired redirect for `app` (the CSRF guard is a dependency)."""
-    app.state.rate_limiter = RateLimiter()
+    app.state.rate_limiter = RateLimiter(app.state.db)
     handler: Callable[[Request, Exception], Awaitable[Response]] = _login_required
     app.add_exception_handler(LoginRequired, handler)
