@@ -7,13 +7,12 @@ known by heart: the most upvoted first.
 from __future__ import annotations
 
 import datetime as dt
-import json
 from typing import Any
 
 import sqlalchemy as sa
 
 from papertide.db import Database
-from papertide.db.schema import subscriber, upvote, user
+from papertide.db.schema import delivery, subscriber, upvote, user
 from papertide.db.writes import write_batch
 from papertide.models import DailyRecord, PaperRecord
 
@@ -172,7 +171,9 @@ def deliveries(db: Database, edition_id: int) -> dict[int, tuple[str, list[str]]
     """subscriber id -> (status, papers) of an edition's deliveries."""
     with db.read() as conn:
         rows = conn.execute(
-            sa.text("SELECT subscriber_id, status, papers FROM delivery WHERE edition_id = :e"),
-            {"e": edition_id},
+            sa.select(delivery.c.subscriber_id, delivery.c.status, delivery.c.papers).where(
+                delivery.c.edition_id == edition_id
+            )
         ).all()
-    return {row[0]: (row[1], json.loads(row[2])) for row in rows}
+    # Through the column's JSON type: psycopg decodes PostgreSQL's json itself (issue #11).
+    return {row[0]: (row[1], list(row[2])) for row in rows}
