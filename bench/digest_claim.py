@@ -9,7 +9,8 @@ edition of that many deliveries, 90 % of them already sent (late in a send, wher
 hurts most), and the candidate query of a claim of 50 timed 20 times: the ledger's two
 single-status queries (`db/deliveries.py`: expired claims, then due ones, each walking the
 (edition_id, status, id) index in id order) against the baseline of one query with
-`pending OR claimed`, which is what the ledger used before and which SQLite can only answer by reading and sorting the whole edition.
+`pending OR claimed`, which is what the ledger used before and which SQLite can only
+answer by reading and sorting the whole edition.
 """
 
 from __future__ import annotations
