@@ -114,3 +114,11 @@ def postgres_server() -> Iterator[PostgresServer]:
     finally:
         pg.cleanup()
         shutil.rmtree(folder, ignore_errors=True)
+
+
+def this_tests_database(sqlite_url: str) -> str:
+    """The current test's database: `sqlite_url` on SQLite, or on PostgreSQL the fresh
+    database the autouse `database_url` fixture made (and put in PAPERTIDE_DATABASE_URL)."""
+    if not on_postgresql():
+        return sqlite_url
+    return os.environ["PAPERTIDE_DATABASE_URL"]

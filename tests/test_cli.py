@@ -7,6 +7,7 @@ import shutil
 from pathlib import Path
 
 import pytest
+from tests.backends import this_tests_database
 from typer.testing import CliRunner
 
 from papertide import cli
@@ -23,7 +24,7 @@ def _wide_console(monkeypatch: pytest.MonkeyPatch) -> None:
 
 
 def _url(tmp_path: Path) -> str:
-    return f"sqlite:///{tmp_path / 'cli.db'}"
+    return this_tests_database(f"sqlite:///{tmp_path / 'cli.db'}")
 
 
 def _paper_count(tmp_path: Path) -> int:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from tests.backends import this_tests_database
 from typer.testing import CliRunner
 
 from papertide import cli
@@ -22,7 +23,7 @@ def _wide_console(monkeypatch: pytest.MonkeyPatch) -> None:
 
 
 def _url(tmp_path: Path) -> str:
-    return f"sqlite:///{tmp_path / 'cli.db'}"
+    return this_tests_database(f"sqlite:///{tmp_path / 'cli.db'}")
 
 
 def _create(tmp_path: Path, username: str, email: str, password: str) -> object:

@@ -6,6 +6,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
+from tests.backends import this_tests_database
 from tests.replay import Replay
 from typer.testing import CliRunner
 
@@ -21,11 +22,15 @@ runner = CliRunner()
 HF_URL = "https://huggingface.co/api/daily_papers?date={day}&limit=100"
 
 
+def _url(tmp_path: Path) -> str:
+    return this_tests_database(f"sqlite:///{tmp_path / 'cli.db'}")
+
+
 @pytest.fixture
 def replay(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Replay:
     """Every live job of the CLI talks to this replay instead of the network."""
     monkeypatch.setattr(cli.console, "width", 1000)
-    monkeypatch.setenv("PAPERTIDE_DATABASE_URL", f"sqlite:///{tmp_path / 'cli.db'}")
+    monkeypatch.setenv("PAPERTIDE_DATABASE_URL", _url(tmp_path))
     replay = Replay()
     real: Callable[..., HttpClient] = jobs.http_client
 
@@ -54,7 +59,7 @@ def test_a_failing_source_exits_1_and_is_recorded(replay: Replay, tmp_path: Path
     result = runner.invoke(app, ["ingest", "hf-daily", "--date", "2026-08-20"])
     assert result.exit_code == EXIT_ERROR
     assert "hf-daily failed" in result.output and "404" in result.output
-    db = Database(f"sqlite:///{tmp_path / 'cli.db'}")
+    db = Database(_url(tmp_path))
     with db.read() as conn:
         (run,) = job_records.recent_runs(conn)
     assert run.status == "failed" and "404" in (run.message or "")
@@ -62,7 +67,7 @@ def test_a_failing_source_exits_1_and_is_recorded(replay: Replay, tmp_path: Path
 
 def test_a_job_running_elsewhere_exits_5(replay: Replay, tmp_path: Path) -> None:
     runner.invoke(app, ["migrate"])
-    db = Database(f"sqlite:///{tmp_path / 'cli.db'}")
+    db = Database(_url(tmp_path))
     with db.write() as conn:
         job_records.acquire_lock(conn, "hf-daily", "elsewhere", utcnow(), jobs.LOCK_TTL)
     result = runner.invoke(app, ["ingest", "hf-daily", "--date", "2026-08-20"])

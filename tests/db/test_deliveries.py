@@ -6,6 +6,7 @@ import datetime as dt
 from pathlib import Path
 
 import sqlalchemy as sa
+from tests.backends import this_tests_database
 
 from papertide.db import Database
 from papertide.db import deliveries as ledger
@@ -19,7 +20,7 @@ Row = tuple[str, str, dt.datetime | None, dt.datetime | None]  # subscriber stat
 
 def seeded(tmp_path: Path, rows: dict[int, Row], topics: object = None) -> Database:
     """Edition 1 with delivery n to subscriber n for each row."""
-    db = Database(f"sqlite:///{tmp_path / 'papertide.db'}")
+    db = Database(this_tests_database(f"sqlite:///{tmp_path / 'papertide.db'}"))
     upgrade(db)
     with db.write() as conn:
         conn.execute(

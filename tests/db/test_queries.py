@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
+from tests.conftest import DatabaseFactory
 
 from papertide.db import Database, queries, writes
 from papertide.db.migrate import upgrade
@@ -21,8 +22,10 @@ DAYS = [dt.date(2024, 5, 27), dt.date(2024, 12, 11), dt.date(2025, 9, 8), dt.dat
 
 
 @pytest.fixture(scope="module")
-def sample_db(tmp_path_factory: pytest.TempPathFactory, samples: Path) -> Iterator[Database]:
-    db = Database(f"sqlite:///{tmp_path_factory.mktemp('queries') / 'papertide.db'}")
+def sample_db(
+    tmp_path_factory: pytest.TempPathFactory, samples: Path, databases: DatabaseFactory
+) -> Iterator[Database]:
+    db = Database(databases.url(tmp_path_factory.mktemp("queries")))
     upgrade(db)
     result = run_import(db, HfDailySource(sorted(samples.glob("*.json"))))
     assert result.report.problems == []

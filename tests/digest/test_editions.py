@@ -9,6 +9,7 @@ from typing import Any
 import numpy as np
 import pytest
 import sqlalchemy as sa
+from tests.backends import this_tests_database
 from tests.digest import edition_scenario as scenario
 from tests.digest.edition_scenario import MON, P1, P2, P3, P4, P5, P6, P7, P8, THURSDAY_ORDER
 
@@ -263,7 +264,7 @@ def test_the_cli_builds_then_reports_unchanged(
 
     monkeypatch.setattr(cli.console, "width", 1000)  # one message, one line
 
-    url = f"sqlite:///{tmp_path / 'cli.db'}"
+    url = this_tests_database(f"sqlite:///{tmp_path / 'cli.db'}")
     db = Database(url)
     upgrade(db)
     scenario.build(db)

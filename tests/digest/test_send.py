@@ -16,6 +16,7 @@ from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
+from tests.backends import this_tests_database
 from tests.digest.smtp_server import Faults, SmtpServer
 
 from papertide.config import Settings, settings_environment
@@ -97,7 +98,7 @@ def sender_command(
 ) -> tuple[Database, int, dict[str, str], list[str]]:
     """A database file with an edition for `subscribers` confirmed ones, and the environment
     and command line of `papertide digest send` for it, as another process runs it."""
-    url = f"sqlite:///{tmp_path / 'papertide.db'}"
+    url = this_tests_database(f"sqlite:///{tmp_path / 'papertide.db'}")
     db = Database(url)
     upgrade(db)
     edition_id = add_edition(db, ["confirmed"] * subscribers)
@@ -109,14 +110,6 @@ def sender_command(
     environment = {**os.environ, **settings_environment(settings), "COLUMNS": "200"}
     command = [sys.executable, "-m", "papertide", "digest", "send", "--edition", str(edition_id)]
     return db, edition_id, environment, command
-
-
-@pytest.fixture
-def db(tmp_path: Path) -> Iterator[Database]:
-    database = Database(f"sqlite:///{tmp_path / 'papertide.db'}")
-    upgrade(database)
-    yield database
-    database.dispose()
 
 
 @pytest.fixture
@@ -251,7 +244,7 @@ def test_the_backoff_doubles_and_is_capped() -> None:
 
 
 def test_two_senders_at_once_send_each_message_once(tmp_path: Path, server: SmtpServer) -> None:
-    url = f"sqlite:///{tmp_path / 'papertide.db'}"
+    url = this_tests_database(f"sqlite:///{tmp_path / 'papertide.db'}")
     setup = Database(url)
     upgrade(setup)
     edition_id = add_edition(setup, ["confirmed"] * 600)

@@ -15,6 +15,7 @@ from typing import Any
 import httpx
 import pytest
 import sqlalchemy as sa
+from tests.conftest import DatabaseFactory
 from tests.replay import Replay, response
 
 from papertide.db import Database
@@ -74,8 +75,8 @@ def pages(recordings: Path) -> list[str]:
 
 
 @pytest.fixture
-def other_db(tmp_path: Path) -> Any:
-    database = Database(f"sqlite:///{tmp_path / 'other.db'}")
+def other_db(tmp_path: Path, databases: DatabaseFactory) -> Any:
+    database = Database(databases.url(tmp_path / "other"))
     upgrade(database)
     yield database
     database.dispose()

@@ -8,6 +8,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from tests.conftest import DatabaseFactory
 
 from papertide.db import Database, queries
 from papertide.ingest.arxiv_snapshot import (
@@ -27,12 +28,12 @@ def snapshot_file(shared_data: Path) -> Path:
 
 @pytest.fixture(scope="module")
 def snapshot_db(
-    tmp_path_factory: pytest.TempPathFactory, snapshot_file: Path
+    tmp_path_factory: pytest.TempPathFactory, snapshot_file: Path, databases: DatabaseFactory
 ) -> Iterator[tuple[Database, ImportResult]]:
     from papertide.db.migrate import upgrade
 
     folder = tmp_path_factory.mktemp("snapshot")
-    db = Database(f"sqlite:///{folder / 'papertide.db'}")
+    db = Database(databases.url(folder))
     upgrade(db)
     result = run_import(db, arxiv_snapshot_source([snapshot_file]))
     yield db, result

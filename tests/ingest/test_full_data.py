@@ -10,6 +10,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from tests.conftest import DatabaseFactory
 
 from papertide.db import Database, queries, writes
 from papertide.db.migrate import upgrade
@@ -28,8 +29,10 @@ def tarballs(shared_data: Path) -> list[Path]:
 
 
 @pytest.fixture(scope="module")
-def full_db(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Database]:
-    db = Database(f"sqlite:///{tmp_path_factory.mktemp('full') / 'papertide.db'}")
+def full_db(
+    tmp_path_factory: pytest.TempPathFactory, databases: DatabaseFactory
+) -> Iterator[Database]:
+    db = Database(databases.url(tmp_path_factory.mktemp("full")))
     upgrade(db)
     yield db
     db.dispose()
