@@ -19,7 +19,13 @@ from papertide.config import Settings
 ROOT = Path(__file__).resolve().parents[1]
 DOCS = ROOT / "docs"
 VARIABLE = re.compile(r"PAPERTIDE_[A-Z0-9_]*")
-NOT_SETTINGS = {"PAPERTIDE_CONFIG"}  # names the settings file; not a setting itself
+NOT_SETTINGS = {
+    "PAPERTIDE_CONFIG",  # names the settings file; not a setting itself
+    # The test suite's own (tests/backends.py, scripts/test.sh; docs/development.md).
+    "PAPERTIDE_TEST_BACKEND",
+    "PAPERTIDE_TEST_BACKENDS",
+    "PAPERTIDE_TEST_DATABASE_URL",
+}
 
 
 def setting_variables() -> set[str]:
