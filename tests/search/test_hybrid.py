@@ -10,8 +10,9 @@ from collections.abc import Iterator
 import numpy as np
 import pytest
 import sqlalchemy as sa
+from tests.conftest import DatabaseFactory
 
-from papertide.db import Database, fts, writes
+from papertide.db import Database, embeddings, fts, writes
 from papertide.db.fts import Filters
 from papertide.db.migrate import upgrade
 from papertide.models import PaperRecord, SearchResults
@@ -29,8 +30,9 @@ from papertide.search.hybrid import (
     min_max,
     rrf,
 )
+from papertide.search.pg_vectors import PaperVectors as VectorIndex
+from papertide.search.reindex import ensure_vectors
 from papertide.search.text_index import ensure_text_index
-from papertide.search.vectors import VectorIndex
 
 # Four directions of meaning: molecules, proteins, images, language.
 MOLECULES, PROTEINS, IMAGES, LANGUAGE = np.eye(4, dtype=np.float32)
@@ -105,9 +107,11 @@ def embed(text: str) -> np.ndarray:
 
 
 @pytest.fixture(scope="module")
-def corpus(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Database, VectorIndex]]:
+def corpus(
+    tmp_path_factory: pytest.TempPathFactory, databases: DatabaseFactory
+) -> Iterator[tuple[Database, VectorIndex]]:
     folder = tmp_path_factory.mktemp("hybrid")
-    db = Database(f"sqlite:///{folder / 'papertide.db'}")
+    db = Database(databases.url(folder))
     upgrade(db)
     records = [
         PaperRecord(
@@ -124,7 +128,10 @@ def corpus(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Database,
         writes.upsert_papers(conn, records)
     ids = list(PAPERS)
     vectors = np.stack([PAPERS[pid][4] for pid in ids])
-    index = VectorIndex.build(folder, "test-model", 4, [(ids, vectors)])
+    with db.write() as conn:
+        embeddings.upsert_vectors(conn, "test-model", ids, vectors, dt.datetime(2024, 7, 1))
+    # The app's index on this backend: files on SQLite, pgvector on PostgreSQL.
+    index = ensure_vectors(db, folder, "test-model", 4)
     yield db, index
     db.dispose()
 

@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
+from tests.conftest import DatabaseFactory
 
 from papertide.db import Database, fts, queries, writes
 from papertide.db.fts import Filters
@@ -45,10 +46,13 @@ GENERIC = "2609.00003"  # titled just "Language Models"
 
 @pytest.fixture(scope="module")
 def search_db(
-    tmp_path_factory: pytest.TempPathFactory, samples: Path, shared_data: Path
+    tmp_path_factory: pytest.TempPathFactory,
+    samples: Path,
+    shared_data: Path,
+    databases: DatabaseFactory,
 ) -> Iterator[Database]:
     folder = tmp_path_factory.mktemp("search")
-    db = Database(f"sqlite:///{folder / 'papertide.db'}")
+    db = Database(databases.url(folder))
     upgrade(db)
     run_import(db, HfDailySource(sorted(samples.glob("*.json"))))
     listing = shared_data / "arxiv_listings" / "arxiv_listings_2025-09.jsonl.gz"
@@ -140,7 +144,7 @@ def test_part_of_a_title_pins_nothing(conn: sa.Connection) -> None:
 
 
 def test_snippet_escapes_html(conn: sa.Connection) -> None:
-    results = search(conn, "script inert")
+    results = search(conn, "script inert escaped")
     assert _ids(results) == [SCRIPT]
     snippet = results.cards[0].snippet_html or ""
     assert "&lt;" in snippet and "&gt;" in snippet
@@ -326,3 +330,14 @@ def test_author_query(conn: sa.Connection) -> None:
     assert dates == sorted(dates, key=lambda d: d or dt.datetime.min, reverse=True)
     assert search(conn, f'author:"{name}" hallucinate').cards[0].arxiv_id == HALLUCINATE
     assert search(conn, "author:Nobody Atall").total == 0
+
+
+def test_accents_and_case_are_folded_on_both_sides(db: Database) -> None:
+    # FTS5's remove_diacritics on SQLite; papertide_fold on PostgreSQL (migration 0014).
+    with db.write() as conn:
+        writes.upsert_papers(
+            conn, [PaperRecord("2501.00001", title="Café models", abstract="A naïve ÉCOLE.")]
+        )
+    with db.read() as conn:
+        for query in ("cafe", "CAFÉ", "naive ecole", "école"):
+            assert _ids(search(conn, query)) == ["2501.00001"], query

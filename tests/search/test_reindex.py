@@ -6,11 +6,14 @@ from __future__ import annotations
 import datetime as dt
 import gzip
 import itertools
+import os
 from collections.abc import Sequence
 from pathlib import Path
 
 import numpy as np
 import pytest
+import sqlalchemy as sa
+from tests.backends import on_postgresql
 from typer.testing import CliRunner
 
 from papertide import cli, jobs
@@ -23,9 +26,9 @@ from papertide.ingest.arxiv_jsonl import arxiv_jsonl_source
 from papertide.ingest.runner import run_import
 from papertide.models import PaperRecord
 from papertide.search.embedder import OnnxMiniLM, normalise, paper_text
-from papertide.search.reindex import embed_missing, pending, refresh
+from papertide.search.reindex import embed_missing, ensure_vectors, pending, refresh
 from papertide.search.text_index import TextIndex
-from papertide.search.vectors import ModelChanged, VectorIndex, ensure_index
+from papertide.search.vectors import ModelChanged, VectorIndex
 
 PAPERS = 12
 runner = CliRunner()
@@ -72,6 +75,16 @@ def _stored(db: Database, model: str) -> int:
         return embeddings.count(conn, model)
 
 
+def _host_index_count(data_dir: Path) -> int:
+    """The vectors in the host's index files; on PostgreSQL there are none (all are in the
+    database), so the count of the index every host searches there."""
+    if not on_postgresql():
+        return VectorIndex.open(data_dir, "minilm-int8", 384).count
+    assert not (data_dir / "vectors").exists()
+    with Database(os.environ["PAPERTIDE_DATABASE_URL"]).read() as conn:
+        return embeddings.count(conn, "minilm-int8")
+
+
 def test_embed_missing_is_incremental_and_resumable(
     papers_db: Database, minilm: OnnxMiniLM
 ) -> None:
@@ -93,8 +106,8 @@ def test_stored_vectors_are_the_model_s_float16_vectors(
     embed_missing(papers_db, minilm)
     with papers_db.read() as conn:
         [(ids, rows)] = list(embeddings.iter_vectors(conn, minilm.name, 384))
-        paper = conn.exec_driver_sql(
-            "SELECT title, abstract FROM paper WHERE id = ?", (ids[0],)
+        paper = conn.execute(
+            sa.text("SELECT title, abstract FROM paper WHERE id = :id"), {"id": ids[0]}
         ).one()
     assert rows.dtype == np.float16 and rows.shape == (PAPERS, 384)
     fresh = minilm.embed([paper_text(paper.title, paper.abstract)])[0]
@@ -117,7 +130,7 @@ def test_a_model_change_is_refused_then_reindexed(
     papers_db: Database, minilm: OnnxMiniLM, tmp_path: Path
 ) -> None:
     embed_missing(papers_db, minilm)
-    ensure_index(papers_db, tmp_path, minilm.name)
+    ensure_vectors(papers_db, tmp_path, minilm.name)
     other = HashingEmbedder()
     with pytest.raises(ModelChanged, match="papertide reindex"):
         embed_missing(papers_db, other)
@@ -125,14 +138,15 @@ def test_a_model_change_is_refused_then_reindexed(
     embed_missing(papers_db, other, limit=10, replace_other_models=True)
     for name in (minilm.name, other.name):
         with pytest.raises(ModelChanged, match="reindex is unfinished"):
-            ensure_index(papers_db, tmp_path, name, dim=384)
+            ensure_vectors(papers_db, tmp_path, name, dim=384)
     done = refresh(papers_db, tmp_path, other, rebuild_all=True)
     assert done.embedded == PAPERS - 10 and done.vectors.count == len(done.keywords) == PAPERS
     assert _stored(papers_db, other.name) == PAPERS and _stored(papers_db, minilm.name) == 0
-    index = ensure_index(papers_db, tmp_path, other.name)
+    index = ensure_vectors(papers_db, tmp_path, other.name)
     assert index.count == PAPERS
-    # The old model's index files went with it.
-    assert sorted(p.name for p in (tmp_path / "vectors").glob("*.json")) == ["hashing-test.json"]
+    # The old model's index files went with it (PostgreSQL's index is in the database: none).
+    files = sorted(p.name for p in (tmp_path / "vectors").glob("*.json"))
+    assert files == ([] if on_postgresql() else ["hashing-test.json"])
     assert refresh(papers_db, tmp_path, other, rebuild_all=True).embedded == 0
 
 
@@ -144,8 +158,7 @@ def test_reindex_command(
     result = runner.invoke(app, [*args, "--batch-size", "16"])
     assert result.exit_code == EXIT_CHANGED, result.output
     assert f"Embedded {PAPERS} papers with minilm-int8" in result.output
-    index = VectorIndex.open(tmp_path, "minilm-int8", 384)
-    assert index.count == PAPERS
+    assert _host_index_count(tmp_path) == PAPERS
     assert f"The keyword index holds {PAPERS} papers." in result.output
     assert len(TextIndex.open(tmp_path)) == PAPERS
     again = runner.invoke(app, args)
@@ -153,7 +166,8 @@ def test_reindex_command(
     assert "Embedded 0 papers" in again.output
     rebuilt = runner.invoke(app, [*args, "--rebuild-only"])
     assert rebuilt.exit_code == EXIT_CHANGED, rebuilt.output
-    assert f"holds {PAPERS} vectors (exact)" in rebuilt.output
+    kind = "pgvector" if on_postgresql() else "exact"
+    assert f"holds {PAPERS} vectors ({kind})" in rebuilt.output
     wrong = runner.invoke(app, [*args, "--rebuild-only", "--model", "sentence-transformers:x"])
     assert wrong.exit_code == EXIT_ERROR, wrong.output
     assert "reindex failed" in wrong.output and "made by minilm-int8" in wrong.output
@@ -177,6 +191,6 @@ def test_embed_new_job(tmp_path: Path, listing: Path) -> None:
         )
         second = jobs.embed_new(ctx)
     assert second.report.records_read == PAPERS - 10
-    assert VectorIndex.open(tmp_path, "minilm-int8", 384).count == PAPERS
+    assert _host_index_count(tmp_path) == PAPERS
     assert f"the keyword index {PAPERS} papers" in second.report.notes[-1]
     db.dispose()

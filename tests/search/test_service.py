@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 import pytest
+from tests.conftest import DatabaseFactory
 
 from papertide.bootstrap import open_database
 from papertide.config import Settings
@@ -13,8 +14,11 @@ from papertide.search.service import SearchService
 
 
 @pytest.fixture(scope="module")
-def demo(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Database, Settings]]:
-    settings = Settings(data_dir=tmp_path_factory.mktemp("demo"), load_demo=True)
+def demo(
+    tmp_path_factory: pytest.TempPathFactory, databases: DatabaseFactory
+) -> Iterator[tuple[Database, Settings]]:
+    data_dir = tmp_path_factory.mktemp("demo")
+    settings = Settings(data_dir=data_dir, database_url=databases.url(data_dir), load_demo=True)
     db = open_database(settings)
     yield db, settings
     db.dispose()

@@ -13,6 +13,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+import sqlalchemy as sa
 
 from papertide.db import Database, embeddings, writes
 from papertide.models import PaperRecord
@@ -253,7 +254,7 @@ def test_catches_up_with_new_changed_and_deleted_vectors(
     _store(db, ids[30:], rows[30:])  # new papers
     with db.write() as conn:
         embeddings.upsert_vectors(conn, MODEL, [ids[0]], rows[39:40], NOW)  # re-embedded
-        conn.exec_driver_sql("DELETE FROM paper WHERE id = ?", (ids[5],))  # cascades
+        conn.execute(sa.text("DELETE FROM paper WHERE id = :id"), {"id": ids[5]})  # cascades
     index = ensure_index(db, tmp_path, MODEL)
     assert index.count == 39 and ids[5] not in index and ids[35] in index
     assert {pid for pid, _ in index.search(rows[39], 2)} == {ids[0], ids[39]}

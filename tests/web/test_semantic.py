@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 from fastapi.testclient import TestClient
+from tests.conftest import DatabaseFactory
 
 from papertide.config import Settings
 from papertide.web.app import create_app
@@ -16,9 +17,12 @@ CARD_IDS = re.compile(r'class="card-title"><a href="/papers/([^"]+)"')
 
 
 @pytest.fixture(scope="module")
-def demo(tmp_path_factory: pytest.TempPathFactory) -> Iterator[TestClient]:
+def demo(
+    tmp_path_factory: pytest.TempPathFactory, databases: DatabaseFactory
+) -> Iterator[TestClient]:
     data_dir = tmp_path_factory.mktemp("demo")
-    with TestClient(create_app(Settings(data_dir=data_dir, load_demo=True))) as client:
+    settings = Settings(data_dir=data_dir, database_url=databases.url(data_dir), load_demo=True)
+    with TestClient(create_app(settings)) as client:
         yield client
 
 

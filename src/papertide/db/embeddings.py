@@ -15,6 +15,7 @@ import numpy as np
 import numpy.typing as npt
 import sqlalchemy as sa
 
+from papertide.db import vector_sql
 from papertide.db.schema import paper, paper_embedding
 
 STORED_DTYPE = np.dtype("<f2")  # float16, little-endian, whatever the machine
@@ -84,6 +85,11 @@ def upsert_vectors(
     conn.execute(paper_embedding.delete().where(paper_embedding.c.paper_id.in_(list(present))))
     if rows:
         conn.execute(paper_embedding.insert(), rows)
+        if conn.dialect.name == "postgresql":
+            # The searchable copy of each vector (pgvector halfvec; migration 0014).
+            halves = np.asarray(vectors, dtype=STORED_DTYPE)
+            kept = [(pid, row) for pid, row in zip(ids, halves, strict=True) if pid in present]
+            vector_sql.fill(conn, [pid for pid, _ in kept], [row for _, row in kept])
     return len(rows)
 
 

@@ -1,6 +1,7 @@
-"""Keyword search over SQLite FTS5 (the embedded backend; PostgreSQL gets tsvector later).
+"""Keyword search over SQLite FTS5, or PostgreSQL full text (db/pg_text.py, issue #11).
 
-Takes an already-sanitised FTS5 MATCH expression from papertide.search.keyword.
+Takes an already-sanitised FTS5 MATCH expression from papertide.search.keyword; on
+PostgreSQL db/pg_text.py translates it into a tsquery.
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ from typing import Any
 
 import sqlalchemy as sa
 
+from papertide.db import pg_text
 from papertide.text import title_key, words
 
 # Column weights for bm25(): title, authors, abstract.
@@ -38,7 +40,11 @@ class Hit:
     snippet: str  # raw text with MARK_OPEN / MARK_CLOSE around matches
 
 
-def _filter_sql(filters: Filters, params: dict[str, object]) -> str:
+def _on_postgresql(conn: sa.Connection) -> bool:
+    return conn.dialect.name == "postgresql"
+
+
+def _filter_sql(conn: sa.Connection, filters: Filters, params: dict[str, object]) -> str:
     clauses = []
     if filters.date_from:
         clauses.append("p.published_at >= :date_from")
@@ -47,7 +53,9 @@ def _filter_sql(filters: Filters, params: dict[str, object]) -> str:
         clauses.append("p.published_at < :date_to")
         params["date_to"] = dt.datetime.combine(filters.date_to + dt.timedelta(days=1), dt.time())
     if filters.category:
-        clauses.append("p.categories LIKE :category ESCAPE '\\'")
+        # PostgreSQL's json type has no LIKE: its text (as written) has.
+        json_text = "::text" if _on_postgresql(conn) else ""
+        clauses.append(f"p.categories{json_text} LIKE :category ESCAPE '\\'")
         escaped = filters.category.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
         params["category"] = f'%"{escaped}"%'
     if filters.has_code:
@@ -69,8 +77,12 @@ def match(
 
     Papers in `exclude` (pinned ones, shown apart) are left out of both.
     """
-    params: dict[str, object] = {"q": expression, "limit": limit, "offset": offset}
-    filter_sql = _filter_sql(filters, params)
+    values: dict[str, object] = {"mo": MARK_OPEN, "mc": MARK_CLOSE}
+    filter_sql = _filter_sql(conn, filters, values)
+    if _on_postgresql(conn):
+        found, count = pg_text.match(conn, expression, filter_sql, values, (limit, offset), exclude)
+        return [Hit(*row) for row in found], count
+    params: dict[str, object] = {"q": expression, "limit": limit, "offset": offset, **values}
     # Without filters the index alone answers: joining paper for every match (tens of
     # thousands for a broad word) cost more than the ranking itself (issue #2). The triggers
     # of migration 0001 keep the index and paper in step, so the answers are the same.
@@ -135,7 +147,7 @@ def exact_title_ids(conn: sa.Connection, title: str) -> list[str]:
 def browse(conn: sa.Connection, filters: Filters, limit: int, offset: int) -> tuple[list[Hit], int]:
     """Papers matching only the filters (no words), newest first."""
     params: dict[str, object] = {"limit": limit, "offset": offset}
-    where = "1 = 1" + _filter_sql(filters, params)
+    where = "1 = 1" + _filter_sql(conn, filters, params)
     total = conn.execute(
         sa.text(f"SELECT count(*) FROM paper p WHERE {where}"), params
     ).scalar_one()
@@ -161,8 +173,11 @@ def ranked(
     The candidate list of hybrid search (issue #4): no snippets and no count, so it stays
     cheap for a few hundred candidates.
     """
-    params: dict[str, object] = {"q": expression, "limit": limit, **_bm25_params()}
-    filter_sql = _filter_sql(filters, params)
+    values: dict[str, object] = {}
+    filter_sql = _filter_sql(conn, filters, values)
+    if _on_postgresql(conn):
+        return pg_text.ranked(conn, expression, filter_sql, values, limit)
+    params: dict[str, object] = {"q": expression, "limit": limit, **_bm25_params(), **values}
     source = "paper_fts JOIN paper p ON p.seq = paper_fts.rowid" if filter_sql else "paper_fts"
     rows = conn.execute(
         sa.text(
@@ -180,6 +195,8 @@ def snippets_for(conn: sa.Connection, ids: Sequence[str], expression: str) -> di
     """Highlighted abstract snippets of the given papers; papers that do not match are absent."""
     if not ids:
         return {}
+    if _on_postgresql(conn):
+        return pg_text.snippets_for(conn, ids, expression, (MARK_OPEN, MARK_CLOSE))
     seqs = _seqs_by_id(conn, ids)
     if not seqs:
         return {}
@@ -209,7 +226,7 @@ def filtered_ids(conn: sa.Connection, filters: Filters) -> set[str] | None:
     The vector retriever searches inside this set, so a filter never empties a top-k cut.
     """
     params: dict[str, object] = {}
-    filter_sql = _filter_sql(filters, params)
+    filter_sql = _filter_sql(conn, filters, params)
     if not filter_sql:
         return None
     rows = conn.execute(sa.text(f"SELECT p.id FROM paper p WHERE 1 = 1{filter_sql}"), params)
@@ -224,16 +241,19 @@ def author_ids(
     `expression` holds the name's words as a phrase in the authors column (and maybe more);
     each author is then checked, so "Jane Doe" does not match "Jane Smith, John Doe".
     """
-    params: dict[str, object] = {"q": expression, "limit": limit * 4}
-    filter_sql = _filter_sql(filters, params)
-    rows = conn.execute(
-        sa.text(
-            "SELECT p.id, p.authors FROM paper_fts JOIN paper p ON p.seq = paper_fts.rowid "
-            f"WHERE paper_fts MATCH :q{filter_sql} "
-            "ORDER BY p.published_at DESC, p.id LIMIT :limit"
-        ),
-        params,
-    ).all()
+    values: dict[str, object] = {}
+    filter_sql = _filter_sql(conn, filters, values)
+    if _on_postgresql(conn):
+        rows = pg_text.author_rows(conn, expression, filter_sql, values, limit * 4)
+    else:
+        rows = conn.execute(
+            sa.text(
+                "SELECT p.id, p.authors FROM paper_fts JOIN paper p ON p.seq = paper_fts.rowid "
+                f"WHERE paper_fts MATCH :q{filter_sql} "
+                "ORDER BY p.published_at DESC, p.id LIMIT :limit"
+            ),
+            {"q": expression, "limit": limit * 4, **values},
+        ).all()
     wanted = words(name)
     found = [row.id for row in rows if any(_contains(words(a), wanted) for a in _authors(row))]
     return found[:limit]

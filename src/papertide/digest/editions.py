@@ -43,7 +43,7 @@ if TYPE_CHECKING:
     import sqlalchemy as sa
 
     from papertide.config import Settings
-    from papertide.search.vectors import VectorIndex
+    from papertide.search.service import PaperVectors
 
 log = logging.getLogger(__name__)
 BATCH_SIZE = 1000  # subscribers per transaction
@@ -161,7 +161,7 @@ class TopicMatcher:
         self,
         papers: Mapping[str, DigestPaper],
         abstracts: Mapping[str, str],
-        vectors: VectorIndex | None = None,
+        vectors: PaperVectors | None = None,
     ) -> None:
         self.papers = papers
         self._text = rows.CandidateText(
@@ -244,7 +244,7 @@ def _search_expression(query: str) -> str:
     return " AND ".join(parts)
 
 
-def open_vectors(db: Database, settings: Settings) -> VectorIndex | None:
+def open_vectors(db: Database, settings: Settings) -> PaperVectors | None:
     """The vector index for "like my upvotes", or None (those topics then match nothing).
 
     It comes from the search service, as search and related papers get it: caught up with
@@ -267,7 +267,7 @@ def build_edition(
     now: dt.datetime,
     settings: Settings,
     progress: Progress | None = None,
-    vectors: VectorIndex | None = _DEFAULT,
+    vectors: PaperVectors | None = _DEFAULT,
     batch_size: int = BATCH_SIZE,
 ) -> EditionSummary:
     """Build (or finish building) the `kind` edition of the latest complete period.
@@ -313,7 +313,7 @@ def _finish(
     *,
     settings: Settings,
     progress: Progress | None,
-    vectors: VectorIndex | None,
+    vectors: PaperVectors | None,
     batch_size: int,
 ) -> int:
     """Write the edition's missing deliveries, then mark it built; returns how many."""
@@ -347,7 +347,7 @@ def _freeze_deliveries(
     found: rows.EditionRow,
     settings: Settings,
     progress: Progress | None,
-    vectors: VectorIndex | None,
+    vectors: PaperVectors | None,
     batch_size: int,
 ) -> int:
     """Write the missing deliveries, one transaction per batch of subscribers."""

@@ -12,12 +12,13 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from papertide.clock import utcnow
-from papertide.db import Database, embeddings
+from papertide.db import Database, embeddings, vector_sql
 from papertide.search.embedder import Embedder, paper_text
+from papertide.search.pg_vectors import PaperVectors, ensure_pg_index
 from papertide.search.text_index import Progress as KeywordProgress
 from papertide.search.text_index import TextIndex, ensure_text_index
 from papertide.search.vector_files import IndexMissing, drop_index, index_folder, read_meta
-from papertide.search.vectors import VectorIndex, check_model, ensure_index, rebuild_index
+from papertide.search.vectors import check_model, ensure_index, rebuild_index
 
 Progress = Callable[[int], None]
 
@@ -70,7 +71,7 @@ class Refreshed:
     """What a refresh did: how many papers it embedded, and both search indexes after it."""
 
     embedded: int
-    vectors: VectorIndex
+    vectors: PaperVectors
     keywords: TextIndex
 
 
@@ -100,7 +101,7 @@ def refresh(
             db, data_dir, embedder.name, embedder.dim, keyword_progress
         )
     else:
-        vectors = ensure_index(db, data_dir, embedder.name, embedder.dim)
+        vectors = ensure_vectors(db, data_dir, embedder.name, embedder.dim)
         keywords = ensure_text_index(db, data_dir, keyword_progress)
     return Refreshed(embedded, vectors, keywords)
 
@@ -111,18 +112,30 @@ def rebuild_indexes(
     model: str,
     dim: int | None = None,
     keyword_progress: KeywordProgress | None = None,
-) -> tuple[VectorIndex, TextIndex]:
+) -> tuple[PaperVectors, TextIndex]:
     """Both search indexes built afresh from the database (`papertide reindex --rebuild-only`)."""
     return rebuild(db, data_dir, model, dim), TextIndex.build(db, data_dir, keyword_progress)
 
 
-def rebuild(db: Database, data_dir: Path, model: str, dim: int | None = None) -> VectorIndex:
-    """Rebuild `model`'s index from the database and delete the index files of other models.
+def ensure_vectors(
+    db: Database, data_dir: Path, model: str, dim: int | None = None
+) -> PaperVectors:
+    """`model`'s vector index, caught up: the files on SQLite, pgvector on PostgreSQL."""
+    if vector_sql.searches_vectors(db):
+        return ensure_pg_index(db, model, dim)
+    return ensure_index(db, data_dir, model, dim)
+
+
+def rebuild(db: Database, data_dir: Path, model: str, dim: int | None = None) -> PaperVectors:
+    """Rebuild `model`'s index from the database and delete the index files of other models
+    (on PostgreSQL the index lives in the database: it is only made ready).
 
     Raises ModelChanged while the database still holds other models' vectors.
     """
     with db.read() as conn:
         dim = check_model(conn, model, dim)
+    if vector_sql.searches_vectors(db):
+        return ensure_pg_index(db, model, dim)
     index = rebuild_index(db, data_dir, model, dim)
     folder = index_folder(data_dir)
     for meta_file in folder.glob("*.json"):

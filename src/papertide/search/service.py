@@ -18,14 +18,17 @@ from typing import Any
 import numpy as np
 
 from papertide.config import Settings
-from papertide.db import queries
+from papertide.db import queries, vector_sql
 from papertide.db.engine import Database
 from papertide.db.fts import Filters
 from papertide.models import PaperCard, SearchResults
 from papertide.search import hybrid
 from papertide.search.embedder import Embedder, load_embedder
+from papertide.search.pg_vectors import PaperVectors, ensure_pg_index
 from papertide.search.text_index import TextIndex, ensure_text_index
-from papertide.search.vectors import VectorIndex, ensure_index
+from papertide.search.vectors import ensure_index
+
+__all__ = ["PaperVectors", "SearchService"]
 
 log = logging.getLogger(__name__)
 RECHECK_S = 60.0
@@ -44,7 +47,7 @@ class SearchService:
         )
         self._lock = threading.Lock()
         self._embedder: Embedder | None = None
-        self._index: VectorIndex | None = None
+        self._index: PaperVectors | None = None
         self._checked_at = -RECHECK_S
         self._text: TextIndex | None = None
         self._text_checked_at = -RECHECK_S
@@ -131,7 +134,7 @@ class SearchService:
         with self.db.read() as conn:
             return queries.cards_by_ids(conn, neighbours)
 
-    def index(self) -> VectorIndex | None:
+    def index(self) -> PaperVectors | None:
         """The vector index, loaded (and kept in step with the database) lazily."""
         if time.monotonic() - self._checked_at < RECHECK_S:
             return self._index
@@ -146,11 +149,16 @@ class SearchService:
         try:
             if self._embedder is None:
                 self._embedder = load_embedder(model, threads=1)
-            self._index = ensure_index(self.db, self.settings.data_dir, model, self._embedder.dim)
+            self._index = self._ensure_index(model, self._embedder.dim)
             self.unavailable = None
         except Exception as exc:  # search must keep working on keywords whatever happened
             log.warning("semantic search is off: %s", exc)
             self._index, self.unavailable = None, str(exc)
+
+    def _ensure_index(self, model: str, dim: int) -> PaperVectors:
+        if vector_sql.searches_vectors(self.db):
+            return ensure_pg_index(self.db, model, dim)  # nothing to build on this host
+        return ensure_index(self.db, self.settings.data_dir, model, dim)
 
     def _embed_query(self, text: str) -> Any:
         assert self._embedder is not None
