@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
-from tests.backends import PostgresServer, postgres_server
+from tests.backends import PostgresServer, on_postgresql, postgres_server
 from tests.db.deployment import (
     NOW,
     add_community,
@@ -248,6 +248,10 @@ def test_errors_name_what_is_wrong(tmp_path: Path) -> None:
 
 
 @pytest.mark.slow
+@pytest.mark.skipif(
+    not on_postgresql(),
+    reason="the same SQLite -> PostgreSQL -> SQLite copy on either pass: run once, on PostgreSQL",
+)
 def test_full_data_set_to_postgresql_and_back(
     tmp_path: Path, server: PostgresServer, shared_data: Path
 ) -> None:
