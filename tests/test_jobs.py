@@ -208,3 +208,24 @@ def test_two_workers_on_one_database_run_a_due_job_once(
     assert len(calls) == 8
     with db.read() as conn:
         assert len(job_records.recent_runs(conn, job="counted")) == 8
+
+
+def test_a_stopped_worker_starts_no_further_job_of_its_tick(db: Database) -> None:
+    ran: list[str] = []
+
+    def first(_ctx: jobs.Context) -> jobs.JobResult:
+        ran.append("first")
+        worker.stop.set()  # SIGTERM arrives while the first job runs
+        return jobs.JobResult("done", False, {})
+
+    def second(_ctx: jobs.Context) -> jobs.JobResult:
+        ran.append("second")
+        return jobs.JobResult("done", False, {})
+
+    due = Every(dt.timedelta(hours=1))
+    worker = jobs.Worker(
+        db, Settings(), [jobs.Job("first", first, due), jobs.Job("second", second, due)],
+        http=None,  # type: ignore[arg-type]
+    )  # fmt: skip
+    worker.run_forever()
+    assert ran == ["first"]

@@ -42,3 +42,9 @@ def test_every_interval_counts_from_the_previous_start() -> None:
 def test_bad_times_are_refused_with_the_text(text: str) -> None:
     with pytest.raises(ValueError, match="HH:MM"):
         DailyAt.parse(text)
+
+
+def test_daily_schedules_name_their_days() -> None:
+    assert DailyAt.parse("07:00", WEEKDAYS).describe() == "weekdays at 07:00 UTC"
+    assert DailyAt.parse("08:30").describe() == "every day at 08:30 UTC"
+    assert DailyAt.parse("07:30", frozenset({0})).describe() == "Mondays at 07:30 UTC"

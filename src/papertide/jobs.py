@@ -347,10 +347,10 @@ class Worker:
         self.stop = threading.Event()
 
     def run_due(self) -> list[Outcome]:
-        """Run every job that is due now; returns what happened."""
+        """Run every job that is due now (none after a stop); returns what happened."""
         outcomes = []
         for job in self.jobs:
-            if job.schedule is None:
+            if job.schedule is None or self.stop.is_set():
                 continue
             with self.db.read() as conn:
                 last = job_records.last_started(conn, job.name)

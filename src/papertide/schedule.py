@@ -50,7 +50,14 @@ class DailyAt:
         return min(slot for slot in self._slots_around(last_started) if slot > last_started)
 
     def describe(self) -> str:
-        which = "weekdays" if self.days == WEEKDAYS else "every day"
+        names = ("Mondays", "Tuesdays", "Wednesdays", "Thursdays", "Fridays", "Saturdays")
+        names += ("Sundays",)
+        if self.days == WEEKDAYS:
+            which = "weekdays"
+        elif self.days == EVERY_DAY:
+            which = "every day"
+        else:
+            which = ", ".join(names[day] for day in sorted(self.days))
         return f"{which} at {self.time:%H:%M} UTC"
 
 

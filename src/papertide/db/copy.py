@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import copy
 import datetime as dt
+import warnings
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -193,7 +194,9 @@ class Copier:
         """Columns both databases have, less those a backend computes itself."""
         present = []
         for database in (self.source, self.target):
-            with database.read() as conn:
+            with database.read() as conn, warnings.catch_warnings():
+                # pgvector's types are unknown to SQLAlchemy's reflection; only names matter.
+                warnings.filterwarnings("ignore", "Did not recognize type", sa.exc.SAWarning)
                 present.append({c["name"] for c in sa.inspect(conn).get_columns(table.name)})
         return [
             c.name
