@@ -41,6 +41,7 @@ from rich.table import Table
 # onnxruntime must load before usearch in one process (the other order crashes here), so the
 # embedder module comes first.
 from papertide.search.embedder import Embedder, load_embedder, paper_text  # isort: skip
+import pg_corpus
 from papertide.db import Database, writes
 from papertide.db import embeddings as stored
 from papertide.db.migrate import upgrade
@@ -53,8 +54,10 @@ from papertide.search.hybrid import (
     hybrid_search,
     semantic_candidates,
 )
+from papertide.search.pg_vectors import PaperVectors
+from papertide.search.reindex import ensure_vectors
 from papertide.search.text_index import ensure_text_index
-from papertide.search.vectors import VectorIndex, ensure_index, slug
+from papertide.search.vectors import slug
 
 console = Console(stderr=True)
 OUT = Path(__file__).resolve().parent / "out" / "relevance"
@@ -146,11 +149,12 @@ def corpus_vectors(data: Beir, embedder: Embedder) -> np.ndarray:
 
 def build_index(
     db: Database, data_dir: Path, embedder: Embedder, ids: list[str], vectors: np.ndarray
-) -> VectorIndex:
-    """Store the vectors as the worker does, then open the index as the web app does."""
+) -> PaperVectors:
+    """Store the vectors as the worker does, then open the index as the web app does (the
+    files on SQLite, pgvector on PostgreSQL)."""
     with db.write() as conn:
         stored.upsert_vectors(conn, embedder.name, ids, vectors, dt.datetime(2025, 1, 2))
-    return ensure_index(db, data_dir, embedder.name, embedder.dim)
+    return ensure_vectors(db, data_dir, embedder.name, embedder.dim)
 
 
 def ndcg_at(ranked: list[str], relevant: dict[str, int], k: int = 10) -> float:
@@ -174,7 +178,7 @@ class Runs:
 
 def run_modes(
     db: Database,
-    index: VectorIndex,
+    index: PaperVectors,
     embed: Callable[[str], np.ndarray],
     data: Beir,
     query_ids: list[str],
@@ -266,6 +270,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--rrf-k", type=int, default=defaults.rrf_k)
     parser.add_argument("--candidates", type=int, default=defaults.candidates)
     parser.add_argument(
+        "--backend",
+        choices=["sqlite", "postgresql"],
+        default="sqlite",
+        help="the database: a SQLite file, or a private PostgreSQL with pgvector (issue #11)",
+    )
+    parser.add_argument(
         "--keyword-engine",
         choices=["index", "fts5"],
         default="index",
@@ -280,7 +290,13 @@ def main(argv: list[str] | None = None) -> int:
     query_ids = query_ids[: args.limit_queries] if args.limit_queries else query_ids
     embedder = load_embedder(args.model)
     with tempfile.TemporaryDirectory(prefix="papertide-relevance-") as folder:
-        db = Database(f"sqlite:///{Path(folder) / 'papertide.db'}")
+        server = None
+        if args.backend == "postgresql":
+            server = pg_corpus.start_server(Path(folder))
+            pg_corpus.create_database(server, "relevance")
+            db = Database(pg_corpus.database_url(server, "relevance"))
+        else:
+            db = Database(f"sqlite:///{Path(folder) / 'papertide.db'}")
         try:
             upgrade(db)
             mapping = load_papers(db, data)
@@ -292,9 +308,11 @@ def main(argv: list[str] | None = None) -> int:
             runs = run_modes(db, index, _embed_one(embedder), data, query_ids, fusion, engine)
         finally:
             db.dispose()
+            if server is not None:
+                server.cleanup()
     figures = score(runs, mapping, data, query_ids)
     _table(figures, runs, data, len(query_ids), fusion)
-    console.print(f"hybrid keyword candidates from: {args.keyword_engine}")
+    console.print(f"hybrid keyword candidates from: {args.keyword_engine}; on {args.backend}")
     if args.json:
         print(json.dumps(figures))
     return 0
