@@ -21,6 +21,9 @@ class Schedule(Protocol):
         ...
 
 
+DAY_NAMES = ("Mondays", "Tuesdays", "Wednesdays", "Thursdays", "Fridays", "Saturdays", "Sundays")
+
+
 @dataclass(frozen=True, slots=True)
 class DailyAt:
     """At HH:MM UTC on the given weekdays (0 = Monday)."""
@@ -50,14 +53,12 @@ class DailyAt:
         return min(slot for slot in self._slots_around(last_started) if slot > last_started)
 
     def describe(self) -> str:
-        names = ("Mondays", "Tuesdays", "Wednesdays", "Thursdays", "Fridays", "Saturdays")
-        names += ("Sundays",)
         if self.days == WEEKDAYS:
             which = "weekdays"
         elif self.days == EVERY_DAY:
             which = "every day"
         else:
-            which = ", ".join(names[day] for day in sorted(self.days))
+            which = ", ".join(DAY_NAMES[day] for day in sorted(self.days))
         return f"{which} at {self.time:%H:%M} UTC"
 
 

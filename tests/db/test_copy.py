@@ -80,6 +80,10 @@ def test_round_trip_sqlite_postgresql_sqlite(tmp_path: Path, server: PostgresSer
     assert re.search(r"│ paper +│ 8 +│ 8 +│ 8 +│ ok", output), output
     middle = Database(middle_url)
     assert all_rows(middle) == expected
+    with middle.read() as conn:  # every copied vector has its pgvector column too
+        missing = "SELECT count(*) FROM paper_embedding WHERE embedding IS NULL"
+        assert conn.exec_driver_sql(missing).scalar_one() == 0
+        assert conn.exec_driver_sql("SELECT count(*) FROM paper_embedding").scalar_one() > 0
     code, output = copy(middle_url, back_url)
     assert code == 0, output
     back = Database(back_url)

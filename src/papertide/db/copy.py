@@ -20,6 +20,7 @@ from typing import Any
 
 import sqlalchemy as sa
 
+from papertide.db import vector_sql
 from papertide.db.engine import Database, driver_url
 from papertide.db.migrate import current_revision, head_revision, is_known_revision, upgrade
 from papertide.db.schema import metadata
@@ -267,12 +268,19 @@ class Copier:
             progress(len(rows))
 
     def finish(self) -> None:
-        """Move the target's id counters past the copied ids."""
+        """Move the target's id counters past the copied ids; on PostgreSQL also give every
+        copied vector its pgvector column (the blob is what travels), so search and related
+        papers have all of them at once rather than after the hosts fill them in."""
         with self.target.write() as conn:
             for table in self.tables:
                 column = table.autoincrement_column
                 if column is not None and self.target.dialect == "postgresql":
                     _advance_sequence(conn, table, column)
+        if self.target.dialect == "postgresql":
+            filled = 1
+            while filled:
+                with self.target.write() as conn:
+                    filled = vector_sql.fill_missing(conn)
 
     def verify(self, sample: int) -> list[TableCheck]:
         """Counts of every table on both sides, and up to `sample` random rows compared."""
