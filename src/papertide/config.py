@@ -153,6 +153,7 @@ class Settings(BaseSettings):
     schedule_hf_daily: str = "08:30"  # daily mirror of HF's feed for the day
     schedule_github_stars_hours: float = Field(default=6.0, ge=0)
     schedule_embed_new_hours: float = Field(default=1.0, ge=0)  # embed papers new since
+    schedule_trending_minutes: float = Field(default=5.0, ge=0)  # store trending rankings
     admin_token: str | None = None  # enables /admin/* with HTTP Basic (user "admin")
     # Search (issue #4).
     embedding_model: str = "minilm-int8"  # or "sentence-transformers:<name or path>"
@@ -182,6 +183,9 @@ class Settings(BaseSettings):
     trending_star_weight: float = Field(default=0.1, ge=0, le=100)  # one star, in upvotes
     trending_new_account_days: float = Field(default=7.0, ge=0, le=365)  # 0: no discount
     trending_new_account_weight: float = Field(default=0.25, ge=0, le=1)
+    # Stored rankings (issue #11): an out-of-date one is recomputed by a web process once it
+    # is this old (one process at a time; the others serve it meanwhile).
+    trending_max_stale_s: float = Field(default=10.0, ge=0, le=24 * 3600)
 
     @field_validator("smtp_local_hostname")
     @classmethod

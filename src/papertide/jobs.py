@@ -35,6 +35,8 @@ from papertide.ingest.github import GithubStars
 from papertide.ingest.hf_live import HfLive
 from papertide.ingest.http import FetchError, HttpClient, client_from_settings
 from papertide.ingest.runner import run_import
+from papertide.ranking import stored as stored_trending
+from papertide.ranking.trending import TrendingParams
 from papertide.schedule import WEEKDAYS, DailyAt, Every, Schedule
 from papertide.search.embedder import load_embedder
 from papertide.search.reindex import refresh
@@ -108,7 +110,19 @@ def ingest(ctx: Context, source: Source) -> JobResult:
     """Run one ingest source into the database; counts as the admin's job table shows them."""
     result = run_import(ctx.db, source)
     counts = {**dataclasses.asdict(result.counts), "skipped": len(result.report.problems)}
+    if result.counts.changed:  # new papers, votes or stars: store trending now (issue #11)
+        params = TrendingParams.from_settings(ctx.settings)
+        refreshed = stored_trending.refresh(ctx.db, params, utcnow())
+        result.report.notes.append(refreshed.summary())
     return JobResult(result.summary(), result.counts.changed, counts, result.report)
+
+
+def trending(ctx: Context) -> JobResult:
+    """Compute and store each trending window whose stored ranking is out of date."""
+    params = TrendingParams.from_settings(ctx.settings)
+    refreshed = stored_trending.refresh(ctx.db, params, ctx.now)
+    counts = {"computed": len(refreshed.computed), "busy": len(refreshed.busy)}
+    return JobResult(refreshed.summary(), bool(refreshed.computed), counts)
 
 
 def arxiv_new(ctx: Context) -> JobResult:
@@ -220,6 +234,9 @@ def scheduled_jobs(settings: Settings) -> list[Job]:
     if settings.schedule_embed_new_hours:
         every = Every(dt.timedelta(hours=settings.schedule_embed_new_hours))
         jobs.append(Job("embed-new", embed_new, every))
+    if settings.schedule_trending_minutes:
+        every = Every(dt.timedelta(minutes=settings.schedule_trending_minutes))
+        jobs.append(Job("trending", trending, every))
     if settings.schedule_digest_daily:
         daily = functools.partial(digest_edition, kind="daily")
         at = DailyAt.parse(settings.schedule_digest_daily, WEEKDAYS)

@@ -270,7 +270,7 @@ def test_every_trending_setting_is_documented() -> None:
     readme = (root / "README.md").read_text(encoding="utf-8")
     guide = (root / "docs" / "trending.md").read_text(encoding="utf-8")
     names = [name for name in Settings.model_fields if name.startswith("trending_")]
-    assert len(names) == 4
+    assert len(names) == 5
     for name in names:
         variable = f"PAPERTIDE_{name.upper()}"
         default = f"{Settings.model_fields[name].default:g}"

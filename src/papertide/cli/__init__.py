@@ -18,7 +18,7 @@ from papertide.cli.common import (
 )
 from papertide.cli.database import db_app
 from papertide.cli.digest import digest_app
-from papertide.cli.imports import import_app, ingest_app
+from papertide.cli.imports import import_app, ingest_app, trending
 
 __all__ = [
     "EXIT_BUSY",
@@ -41,3 +41,4 @@ app.command("create-admin")(accounts.create_admin)
 app.command()(serve.worker)
 app.command()(search.reindex)
 app.command("jobs")(serve.list_jobs)
+app.command("trending")(trending)

@@ -133,6 +133,12 @@ def _live(name: str, action: jobs.Action, config: Path | None, show: int = 20) -
     raise typer.Exit(EXIT_CHANGED if outcome.result.changed else EXIT_UNCHANGED)
 
 
+def trending(config: ConfigOption = None) -> None:
+    """Compute and store the trending windows that are out of date (the worker's `trending`
+    job, run now); web processes serve the stored rankings (docs/trending.md)."""
+    _live("trending", jobs.trending, config)
+
+
 def _date(text: str | None) -> dt.date | None:
     if text is None:
         return None

@@ -205,6 +205,19 @@ job_lock = sa.Table(
     sa.Column("expires_at", sa.DateTime, nullable=False),
 )
 
+# Each trending window's ranking, computed once for all web hosts (issue #11,
+# papertide.ranking.stored): `params` are the formula's parameters it was computed with,
+# `ranking` the clock, the window's start and the scored papers, as JSON.
+trending_ranking = sa.Table(
+    "trending_ranking",
+    metadata,
+    sa.Column("window_name", sa.String(8), primary_key=True),
+    sa.Column("content_version", sa.Integer, nullable=False),
+    sa.Column("computed_at", sa.DateTime, nullable=False),
+    sa.Column("params", sa.JSON, nullable=False),
+    sa.Column("ranking", sa.JSON, nullable=False),
+)
+
 # Cursors and checkpoints of live sources (e.g. the OAI-PMH harvest's last datestamp).
 ingest_state = sa.Table(
     "ingest_state",

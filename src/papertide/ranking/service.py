@@ -2,8 +2,11 @@
 
 The trending page, the paper page and the API all call it (issue #10: it lived in `web/`).
 Scoring a window reads every event of its papers (for "all", every featured paper), so a
-ranking is kept until `site_state.content_version` changes, as the page cache does; unlike
-the page cache it also serves signed-in visitors and every page number of a window.
+window's ranking is computed once for all hosts and stored (papertide.ranking.stored, issue
+#11): a process reads the stored one and keeps it until `site_state.content_version` changes,
+as the page cache does; unlike the page cache it also serves signed-in visitors and every page
+number of a window. When the stored ranking is out of date, one process recomputes it
+(`max_stale_s` after it was computed) while the others serve it as it is.
 """
 
 from __future__ import annotations
@@ -15,9 +18,11 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 from papertide.clock import utcnow
-from papertide.db import queries
+from papertide.db import queries, trending_store
 from papertide.db.engine import Database
 from papertide.models import PaperCard
+from papertide.ranking import stored
+from papertide.ranking.stored import Stored
 from papertide.ranking.trending import (
     TrendingEvents,
     TrendingParams,
@@ -58,24 +63,44 @@ class TrendingService:
     """
 
     def __init__(
-        self, db: Database, params: TrendingParams, clock: Callable[[], dt.datetime] = utcnow
+        self,
+        db: Database,
+        params: TrendingParams,
+        clock: Callable[[], dt.datetime] = utcnow,
+        max_stale_s: float = 10.0,
     ) -> None:
         self.db = db
         self.params = params
         self.clock = clock
-        self._cache: dict[Window, tuple[int, TrendingRanking]] = {}
+        self.max_stale = dt.timedelta(seconds=max_stale_s)
+        self._cache: dict[Window, Stored] = {}
         self._sorted: OrderedDict[tuple[str, ...], tuple[int, TrendingRanking]] = OrderedDict()
 
     def window(self, window: Window) -> TrendingRanking:
-        """The ranking of `window`, recomputed only when the content version has moved."""
+        """The ranking of `window`: the stored one, recomputed here only when it is out of
+        date, `max_stale` old and no other process is recomputing it (docs/trending.md)."""
         with self.db.read() as conn:
             version = queries.content_version(conn)
-            cached = self._cache.get(window)
-            if cached is not None and cached[0] == version:
-                return cached[1]
-            ranking = rank_window(conn, window, self.params, self.clock())
-        self._cache[window] = (version, ranking)
-        return ranking
+            held = self._cache.get(window)
+            if held is not None and held.version == version:
+                return held.ranking
+            stamp = trending_store.stamp(conn, window)
+        if stamp is None or stamp.params != stored.params_dict(self.params):
+            held = None
+        elif held is None or (held.version, held.computed_at) != stamp[:2]:
+            held = stored.load(self.db, window, self.params)
+        if held is None or (
+            held.version != version and self.clock() - held.computed_at >= self.max_stale
+        ):
+            held = stored.compute(self.db, window, self.params, self.clock()) or held
+        if held is None:  # nothing stored and another process is computing it: compute here
+            with self.db.read() as conn:
+                ranking = rank_window(conn, window, self.params, self.clock())
+            return ranking
+        self._cache[window] = held
+        if held.version == version:
+            return held.ranking
+        return dataclasses.replace(held.ranking, stale=True)
 
     def forget(self) -> None:
         """Drop the cached rankings (for benchmarks: a content change does it by itself)."""

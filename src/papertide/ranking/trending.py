@@ -327,6 +327,9 @@ class TrendingRanking:
     scores: list[TrendingScore]  # best first, those scoring 0 last
     featured_on: Mapping[str, dt.date]  # the day each paper was (last) featured
     window: Window | None = None
+    # True when a newer content version exists and another process is computing it
+    # (papertide.ranking.stored): the page says so and is not cached.
+    stale: bool = False
     trending: list[TrendingScore] = field(init=False)  # the papers scoring above 0
 
     def __post_init__(self) -> None:

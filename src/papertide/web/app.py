@@ -69,7 +69,9 @@ def create_app(settings: Settings) -> FastAPI:
     app.state.settings = settings
     app.state.db = db
     app.state.search = SearchService(db, settings)
-    app.state.trending = TrendingService(db, TrendingParams.from_settings(settings))
+    app.state.trending = TrendingService(
+        db, TrendingParams.from_settings(settings), max_stale_s=settings.trending_max_stale_s
+    )
     app.state.templates = make_templates(settings)
     app.state.login_backoff = Backoff(
         free_failures=settings.login_lockout_after,

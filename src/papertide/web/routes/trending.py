@@ -25,6 +25,10 @@ def trending_page(
     number: PageQuery = 1,
 ) -> HTMLResponse:
     """Papers featured in the window, by score, each saying why it is there."""
-    return page.render(
-        "trending.html", nav="trending", trending=trending_view(trending, window, number)
-    )
+    view = trending_view(trending, window, number)
+    response = page.render("trending.html", nav="trending", trending=view)
+    if view.ranking.stale:
+        # An out-of-date ranking is served while another process recomputes it; cached, the
+        # page would outlive the recomputation (which moves no content version). Issue #11.
+        response.headers["Cache-Control"] = "no-store"
+    return response

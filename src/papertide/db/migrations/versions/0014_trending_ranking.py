@@ -1,0 +1,28 @@
+"""Trending rankings computed once (by a worker, or one host at a time) and stored (issue #11).
+
+Revision ID: 0014
+Revises: 0013
+"""
+
+import sqlalchemy as sa
+from alembic import op
+
+revision = "0014"
+down_revision = "0013"
+branch_labels = None
+depends_on = None
+
+
+def upgrade() -> None:
+    op.create_table(
+        "trending_ranking",
+        sa.Column("window_name", sa.String(8), primary_key=True),
+        sa.Column("content_version", sa.Integer, nullable=False),
+        sa.Column("computed_at", sa.DateTime, nullable=False),
+        sa.Column("params", sa.JSON, nullable=False),
+        sa.Column("ranking", sa.JSON, nullable=False),
+    )
+
+
+def downgrade() -> None:
+    op.drop_table("trending_ranking")
