@@ -14,7 +14,7 @@ from tests.replay import Replay
 
 from papertide import jobs
 from papertide.config import Settings
-from papertide.db import Database, queries
+from papertide.db import Database, queries, trending_store
 from papertide.db import jobs as job_records
 from papertide.ingest import arxiv_rss
 from papertide.schedule import Every
@@ -50,6 +50,7 @@ def settings(tmp_path: Path) -> Settings:
         schedule_digest_daily="",
         schedule_digest_weekly="",
         schedule_digest_retry_minutes=0,
+        schedule_trending_minutes=0,  # the ingest jobs store trending themselves
     )
 
 
@@ -112,6 +113,12 @@ def test_the_worker_runs_the_schedule_end_to_end(
     assert first["papers_new"] == len(fresh) == 935  # the real full-arXiv announcement
     assert again["papers_new"] == again["papers_updated"] == 0  # same feed: nothing changes
     assert featured == 15  # HF's real 2026-08-20, mirrored on Thursday
+    # Each ingest that changed something stored the trending rankings (issue #11).
+    with db.read() as conn:
+        version = queries.content_version(conn)
+        stamps = [trending_store.stamp(conn, window) for window in ("7d", "30d", "all")]
+    assert [stamp.content_version if stamp else None for stamp in stamps] == [version] * 3
+    assert "trending: 3 computed" in (runs[-2].message or "")  # hf-daily, Thursday
     stars = runs[2].counts
     assert stars is not None and stars["stars_new"] > 0
     # arXiv politeness: requests to arXiv hosts are spaced by the configured 3 s.

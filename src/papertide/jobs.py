@@ -113,7 +113,7 @@ def ingest(ctx: Context, source: Source) -> JobResult:
     if result.counts.changed:  # new papers, votes or stars: store trending now (issue #11)
         params = TrendingParams.from_settings(ctx.settings)
         refreshed = stored_trending.refresh(ctx.db, params, utcnow())
-        result.report.notes.append(refreshed.summary())
+        result.report.notes.insert(0, refreshed.summary())
     return JobResult(result.summary(), result.counts.changed, counts, result.report)
 
 
