@@ -317,7 +317,7 @@ def parse_args() -> argparse.Namespace:
 
 
 def measure(backend: Backend, args: argparse.Namespace, out: Path) -> dict[str, Any]:
-    n, cold_n, seconds = (100, 10, 5) if args.quick else (500, 30, 10)
+    n, cold_n, seconds = (100, 10, 5) if args.quick else (300, 20, 10)
     figures: dict[str, Any] = {"import": built(backend, args.data, args.size, args.reuse)}
     if args.build_only:
         return figures
