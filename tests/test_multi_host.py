@@ -206,7 +206,9 @@ def _workers(
         "worker_tick_s": "0.5",
         "smtp_host": "127.0.0.1",
         "smtp_port": str(smtp_port),
-        "smtp_timeout_s": "1",
+        # Long enough that a busy machine never times out a message the server took (a
+        # retry after such a timeout sends it twice: at least once, by design).
+        "smtp_timeout_s": "5",
         "public_url": "https://papers.example.org",
         "mail_from": "Papertide <digest@papers.example.org>",
         "digest_send_threads": "2",
@@ -286,8 +288,8 @@ def test_two_workers_send_an_edition_once_and_survive_a_kill(
         # One worker SIGKILLed mid-send: the other finishes the edition, nobody is missed,
         # and only the messages in flight at the kill may have gone twice.
         second = add_edition(db, ["confirmed"] * SUBSCRIBERS, period="2026-11-28")
-        quick = {"digest_max_per_second": "20", "smtp_timeout_s": "1"}
-        lease = Settings(smtp_timeout_s=1, digest_max_per_second=20).send_worst_case_s
+        quick = {"digest_max_per_second": "20"}
+        lease = Settings(smtp_timeout_s=5, digest_max_per_second=20).send_worst_case_s
         folder = tmp_path / "kill"
         with _workers(database_url, folder, smtp.port, ("w3",), **quick,
                       digest_claim_lease_s=str(lease)) as doomed:  # fmt: skip
