@@ -14,10 +14,12 @@ import time
 from collections.abc import Iterator
 from pathlib import Path
 
+import numpy as np
 import pytest
 import sqlalchemy as sa
 from tests.backends import PostgresServer, on_postgresql, postgres_server
 from tests.db.deployment import (
+    MODEL,
     NOW,
     add_community,
     add_full_deployment,
@@ -30,7 +32,8 @@ from typer.testing import CliRunner
 
 from papertide import cli
 from papertide.cli import EXIT_ERROR, app
-from papertide.db import Database, fts
+from papertide.db import Database, fts, vector_sql
+from papertide.db import copy as copying
 from papertide.db.copy import STATE_TABLE
 from papertide.db.migrate import upgrade
 from papertide.db.schema import paper, user
@@ -111,6 +114,42 @@ def test_round_trip_sqlite_postgresql_sqlite(tmp_path: Path, server: PostgresSer
     for database in (source, middle, back):
         database.dispose()
     server.drop(middle_url)
+
+
+def test_a_large_fill_builds_the_hnsw_indexes_once(
+    tmp_path: Path, server: PostgresServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Over REBUILD_HNSW_OVER vectors the copy drops the HNSW indexes, fills every halfvec
+    and builds one index per stored dimension; a copy killed before that build is finished
+    by running it again."""
+    monkeypatch.setattr(copying, "REBUILD_HNSW_OVER", 1)
+    source = sqlite_db(tmp_path / "source.db")
+    add_small_deployment(source)
+    target_url = server.new_database(migrated=False)
+    code, output = copy(source.url, target_url)
+    assert code == 0, output
+    target = Database(target_url)
+    with target.read() as conn:
+        assert vector_sql.missing_count(conn) == 0
+        dims = sorted(conn.exec_driver_sql("SELECT DISTINCT dim FROM paper_embedding").scalars())
+        assert dims == [16]
+        # The migration's index for the default model, and one for the copied vectors.
+        assert vector_sql.hnsw_dims(conn) == [16, 384]
+        query = vector_sql.literal(np.ones(16, dtype=np.float32))
+        assert len(vector_sql.nearest(conn, MODEL, 16, query, 3)) == 3
+
+    # Killed after the drop, with vectors still to fill: the copy, run again, mends both.
+    with target.write() as conn:
+        conn.exec_driver_sql("UPDATE paper_embedding SET embedding = NULL")
+        for dim in vector_sql.hnsw_dims(conn):
+            vector_sql.drop_hnsw(conn, dim)
+    copying.Copier(source, target).finish()
+    with target.read() as conn:
+        assert vector_sql.missing_count(conn) == 0
+        assert vector_sql.hnsw_dims(conn) == [16]
+    target.dispose()
+    source.dispose()
+    server.drop(target_url)
 
 
 def test_refuses_a_non_empty_target_unless_forced(db: Database, server: PostgresServer) -> None:

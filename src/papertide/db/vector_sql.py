@@ -59,6 +59,28 @@ def ensure_hnsw(conn: sa.Connection, dim: int) -> None:
     )
 
 
+def hnsw_dims(conn: sa.Connection) -> list[int]:
+    """The dimensions that have an HNSW index (`ensure_hnsw`'s names), ascending."""
+    names = conn.execute(
+        sa.text(
+            "SELECT indexname FROM pg_indexes WHERE tablename = 'paper_embedding' "
+            "AND indexname LIKE 'ix\\_paper\\_embedding\\_hnsw\\_%'"
+        )
+    ).scalars()
+    return sorted(int(name.rsplit("_", 1)[1]) for name in names)
+
+
+def drop_hnsw(conn: sa.Connection, dim: int) -> None:
+    """Drop the HNSW index of `dim` dimensions, if there is one (for a bulk fill)."""
+    conn.exec_driver_sql(f"DROP INDEX IF EXISTS ix_paper_embedding_hnsw_{_dim(dim)}")
+
+
+def missing_count(conn: sa.Connection) -> int:
+    """Stored vectors that have no halfvec yet."""
+    query = "SELECT count(*) FROM paper_embedding WHERE embedding IS NULL"
+    return int(conn.execute(sa.text(query)).scalar_one())
+
+
 def fill(conn: sa.Connection, ids: Sequence[str], vectors: Sequence[npt.NDArray[Any]]) -> None:
     """Set the halfvec of each of `ids` (rows the caller has just written) to its vector."""
     if not ids:
