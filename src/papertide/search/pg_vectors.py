@@ -24,6 +24,7 @@ from papertide.search.vectors import (
     Matches,
     VectorIndex,
     check_model,
+    ranked,
 )
 
 FILL_ROUNDS = 50  # batches of rows without a halfvec filled per ensure (100k rows)
@@ -57,18 +58,18 @@ class PgVectorIndex:
         with self.db.read() as conn:
             if allowed is None:
                 if self.count <= EXACT_LIMIT:
-                    return _sorted(vector_sql.exact(conn, self.model, self.dim, text, k))
-                return _sorted(vector_sql.nearest(conn, self.model, self.dim, text, k))
+                    return ranked(vector_sql.exact(conn, self.model, self.dim, text, k))
+                return ranked(vector_sql.nearest(conn, self.model, self.dim, text, k))
             ids = set(allowed)
             if not ids:
                 return []
             if self.count <= EXACT_LIMIT or len(ids) <= EXACT_FILTER_ROWS:
-                return _sorted(vector_sql.exact(conn, self.model, self.dim, text, k, ids))
+                return ranked(vector_sql.exact(conn, self.model, self.dim, text, k, ids))
             found = vector_sql.nearest_allowed(conn, self.model, self.dim, text, k, ids)
             if len(found) >= k:
-                return _sorted(found)
+                return ranked(found)
             # The iterative scan gave up (a rare filter far from the query): exact is complete.
-            return _sorted(vector_sql.exact(conn, self.model, self.dim, text, k, ids))
+            return ranked(vector_sql.exact(conn, self.model, self.dim, text, k, ids))
 
     def neighbours(self, paper_id: str, k: int) -> Matches:
         """Related papers: the nearest to `paper_id`'s vector, without itself or duplicates."""
@@ -91,11 +92,6 @@ class PgVectorIndex:
 
 # Vector files in the data directory (SQLite), or pgvector inside PostgreSQL.
 PaperVectors = VectorIndex | PgVectorIndex
-
-
-def _sorted(found: Matches) -> Matches:
-    # The same tie-break as the file index (search/vectors.py): equal scores in id order.
-    return sorted(found, key=lambda match: (-match[1], match[0]))
 
 
 def ensure_pg_index(db: Database, model: str, dim: int | None = None) -> PgVectorIndex:

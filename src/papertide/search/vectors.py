@@ -61,6 +61,9 @@ DUPLICATE_COSINE = 0.999  # a neighbour this close is the same paper (a duplicat
 CHUNK_ROWS = 65_536  # exact scoring, a chunk of rows at a time
 GRAPH_VISIT_COST = 32  # exact distances a filtered graph search costs per candidate asked for
 DEAD_ROWS_LIMIT = 0.25  # rewrite a patched graph once this share of its rows are removed
+# Cosines are kept to this many decimals: the stored vectors are float16 (3 significant
+# digits), so further digits are the arithmetic's noise, and they differ by kernel.
+SCORE_DECIMALS = 6
 
 Matches = list[tuple[str, float]]
 FloatRows = npt.NDArray[Any]
@@ -112,6 +115,20 @@ def _block_top(
     scores = np.asarray(block @ q, dtype=np.float32)
     best = _top(scores, k).astype(np.int64)
     return best, scores[best]
+
+
+def ranked(found: Iterable[tuple[str, float]]) -> Matches:
+    """(id, cosine) pairs best first, cosines to SCORE_DECIMALS, equal cosines in id order.
+
+    Two papers with one vector (one record under two ids) score alike only to the noise of
+    the arithmetic: usearch's graph kernel and its exact one differ in the 7th decimal, and
+    returns equal scores in an order of its own that differs between releases and processors,
+    so such papers swapped places from one machine to the next (issue #10). Rounded, they tie,
+    and the id is the one tie-breaker that survives a rebuild or a replaced vector. pgvector's
+    answers are ranked by the same rule (search/pg_vectors.py).
+    """
+    rounded = [(pid, round(float(score), SCORE_DECIMALS)) for pid, score in found]
+    return sorted(rounded, key=lambda match: (-match[1], match[0]))
 
 
 class VectorIndex:
@@ -285,13 +302,7 @@ class VectorIndex:
     def _matches(self, rows: npt.NDArray[np.int64], scores: npt.NDArray[np.float32]) -> Matches:
         """(id, cosine) pairs, best first; equal scores in id order."""
         ids = self._ids[rows].tolist() if rows.size else []
-        found = [(pid.decode(), float(s)) for pid, s in zip(ids, scores.tolist(), strict=True)]
-        # usearch returns equal scores in an order of its own that differs between releases and
-        # processors, so papers with identical vectors (one record under two ids) swapped places
-        # from one machine to the next (issue #10). The id is the one tie-breaker that survives
-        # a rebuild or a replaced vector.
-        found.sort(key=lambda match: (-match[1], match[0]))
-        return found
+        return ranked([(pid.decode(), s) for pid, s in zip(ids, scores.tolist(), strict=True)])
 
     def _score_rows(
         self, q: npt.NDArray[np.float32], k: int, rows: npt.NDArray[np.int64] | None
