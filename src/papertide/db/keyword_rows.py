@@ -25,6 +25,12 @@ def max_revision(conn: sa.Connection) -> int:
     return int(conn.execute(sa.text("SELECT max(revision) FROM paper")).scalar() or 0)
 
 
+def changed_since(conn: sa.Connection, watermark: int) -> int:
+    """How many papers changed after revision `watermark` (ix_paper_revision)."""
+    query = sa.text("SELECT count(*) FROM paper WHERE revision > :watermark")
+    return int(conn.execute(query, {"watermark": watermark}).scalar_one())
+
+
 def index_rows(
     conn: sa.Connection, since: int | None = None, upto: int | None = None, batch: int = 5_000
 ) -> Iterator[sa.Row[Any]]:

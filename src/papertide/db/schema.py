@@ -218,6 +218,36 @@ trending_ranking = sa.Table(
     sa.Column("ranking", sa.JSON, nullable=False),
 )
 
+# The keyword index (search/text_index.py) packed by a worker, so that a new web host
+# downloads it instead of building it (issue #11, search/text_snapshot.py). A snapshot is
+# written chunk by chunk and marked complete last; readers only take a complete one.
+keyword_snapshot = sa.Table(
+    "keyword_snapshot",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("format", sa.Integer, nullable=False),  # text_index.FORMAT it was packed in
+    sa.Column("watermark", sa.Integer, nullable=False),  # the highest paper.revision it holds
+    sa.Column("docs", sa.Integer, nullable=False),
+    sa.Column("byte_size", sa.BigInteger, nullable=False),  # of the archive, all chunks
+    sa.Column("sha256", sa.String(64), nullable=False),  # of the archive
+    sa.Column("created_at", sa.DateTime, nullable=False),
+    sa.Column("complete", sa.Boolean, nullable=False, server_default=sa.false()),
+)
+
+# ~8 MiB pieces of a snapshot's archive, so that no single value is huge.
+keyword_snapshot_chunk = sa.Table(
+    "keyword_snapshot_chunk",
+    metadata,
+    sa.Column(
+        "snapshot_id",
+        sa.Integer,
+        sa.ForeignKey("keyword_snapshot.id", ondelete="CASCADE"),
+        primary_key=True,
+    ),
+    sa.Column("ordinal", sa.Integer, primary_key=True),
+    sa.Column("data", sa.LargeBinary, nullable=False),
+)
+
 # Cursors and checkpoints of live sources (e.g. the OAI-PMH harvest's last datestamp).
 ingest_state = sa.Table(
     "ingest_state",
