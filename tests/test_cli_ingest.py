@@ -87,6 +87,7 @@ def test_worker_once_runs_what_is_due(
     monkeypatch.setenv("PAPERTIDE_SCHEDULE_ARXIV_NEW", "")
     monkeypatch.setenv("PAPERTIDE_SCHEDULE_GITHUB_STARS_HOURS", "0")
     monkeypatch.setenv("PAPERTIDE_SCHEDULE_EMBED_NEW_HOURS", "0")
+    monkeypatch.setenv("PAPERTIDE_SCHEDULE_KEYWORD_SNAPSHOT_HOURS", "0")
     today = utcnow().date()
     for day in (today.fromordinal(today.toordinal() - 1), today):
         replay.add(HF_URL.format(day=day.isoformat()), 200, "[]")

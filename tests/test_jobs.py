@@ -51,6 +51,7 @@ def settings(tmp_path: Path) -> Settings:
         schedule_digest_weekly="",
         schedule_digest_retry_minutes=0,
         schedule_trending_minutes=0,  # the ingest jobs store trending themselves
+        schedule_keyword_snapshot_hours=0,
     )
 
 

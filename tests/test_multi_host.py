@@ -202,6 +202,7 @@ def _workers(
         **{f"schedule_{name}": value for name, value in off.items()},
         "schedule_github_stars_hours": "0",
         "schedule_embed_new_hours": "0",
+        "schedule_keyword_snapshot_hours": "0",
         "schedule_digest_retry_minutes": "0.02",
         "worker_tick_s": "0.5",
         "smtp_host": "127.0.0.1",

@@ -154,6 +154,8 @@ class Settings(BaseSettings):
     schedule_github_stars_hours: float = Field(default=6.0, ge=0)
     schedule_embed_new_hours: float = Field(default=1.0, ge=0)  # embed papers new since
     schedule_trending_minutes: float = Field(default=5.0, ge=0)  # store trending rankings
+    # PostgreSQL: store the keyword index for new hosts to download (issue #11).
+    schedule_keyword_snapshot_hours: float = Field(default=6.0, ge=0)
     admin_token: str | None = None  # enables /admin/* with HTTP Basic (user "admin")
     # Search (issue #4).
     embedding_model: str = "minilm-int8"  # or "sentence-transformers:<name or path>"

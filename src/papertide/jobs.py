@@ -38,6 +38,7 @@ from papertide.ingest.runner import run_import
 from papertide.ranking import stored as stored_trending
 from papertide.ranking.trending import TrendingParams
 from papertide.schedule import WEEKDAYS, DailyAt, Every, Schedule
+from papertide.search import text_snapshot
 from papertide.search.embedder import load_embedder
 from papertide.search.reindex import refresh
 
@@ -199,6 +200,17 @@ def embed_new(ctx: Context, limit: int | None = EMBED_NEW_LIMIT) -> JobResult:
     )
 
 
+def keyword_snapshot(ctx: Context) -> JobResult:
+    """Catch this worker's keyword index up and store it for new web hosts to download, when
+    the stored snapshot is missing or behind (PostgreSQL only: search/text_snapshot.py)."""
+    done = text_snapshot.refresh(ctx.db, ctx.settings.data_dir)
+    published = done.published
+    counts = {"published": int(published is not None)}
+    if published is not None:
+        counts |= {"papers": published.docs, "bytes": published.byte_size}
+    return JobResult(done.summary(), published is not None, counts)
+
+
 def digest_edition(ctx: Context, kind: Kind) -> JobResult:
     """Build the latest `kind` edition (if not built yet), then send what is due of it."""
     summary = build_edition(ctx.db, kind, ctx.now, ctx.settings)
@@ -237,6 +249,9 @@ def scheduled_jobs(settings: Settings) -> list[Job]:
     if settings.schedule_trending_minutes:
         every = Every(dt.timedelta(minutes=settings.schedule_trending_minutes))
         jobs.append(Job("trending", trending, every))
+    if settings.schedule_keyword_snapshot_hours:
+        every = Every(dt.timedelta(hours=settings.schedule_keyword_snapshot_hours))
+        jobs.append(Job("keyword-snapshot", keyword_snapshot, every))
     if settings.schedule_digest_daily:
         daily = functools.partial(digest_edition, kind="daily")
         at = DailyAt.parse(settings.schedule_digest_daily, WEEKDAYS)

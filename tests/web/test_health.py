@@ -25,6 +25,13 @@ def test_a_ready_host_answers_200_naming_its_checks(empty_client: TestClient) ->
         "expected": migrate.head_revision(),
     }
     assert checks["search"]["ok"] is True
+    # Which keyword engine ranks now, and where this host's keyword index stands (the demo's
+    # is opened by the first search, not at start-up).
+    assert checks["search"]["keyword"] == "database full text"
+    assert checks["search"]["keyword_index"] == "not opened yet"
+    empty_client.get("/api/papers/search", params={"q": "transformer"})
+    search = empty_client.get("/healthz").json()["checks"]["search"]
+    assert (search["keyword"], search["keyword_index"]) == ("index", "ready")
     assert response.headers["cache-control"] == "no-store"
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from pathlib import Path
 from typing import Annotated
 
 import typer
@@ -20,6 +21,7 @@ from papertide.cli.common import (
     counting_bar,
     load_or_exit,
 )
+from papertide.db import Database
 from papertide.search import reindex as reindexing
 from papertide.search.embedder import EmbedderUnavailable, load_embedder
 from papertide.search.text_index import TextIndexUnavailable
@@ -45,7 +47,8 @@ def reindex(
     ] = 256,
 ) -> None:
     """Embed every paper without a current vector (all of them after a model change), then
-    rebuild the vector index. Resumable: after an interruption, run it again."""
+    rebuild the vector index and the keyword index. Resumable: after an interruption, run it
+    again. On PostgreSQL the keyword index is then stored for new web hosts to download."""
     settings = load_or_exit(config, data_dir=data_dir, database_url=database_url)
     name = model or settings.embedding_model
     db = open_database(settings.model_copy(update={"load_demo": False}))
@@ -58,6 +61,7 @@ def reindex(
                 )
             console.print(f"The {name} index holds {index.count} vectors ({index.kind}).")
             console.print(f"The keyword index holds {len(text)} papers.")
+            _share_keyword_index(db, settings.data_dir)
             raise typer.Exit(EXIT_CHANGED)
         embedder = load_embedder(name)
         with counting_bar("[bold]{task.description}[/bold]") as progress:
@@ -78,6 +82,7 @@ def reindex(
         console.print(f"[red]reindex failed:[/red] {exc}")
         raise typer.Exit(EXIT_ERROR) from exc
     console.print(f"The keyword index holds {len(done.keywords)} papers.")
+    _share_keyword_index(db, settings.data_dir)
     console.print(f"Embedded {done.embedded} papers with {name}; the vector index is rebuilt.")
     if name != settings.embedding_model:
         console.print(
@@ -85,6 +90,20 @@ def reindex(
             "worker use these vectors."
         )
     raise typer.Exit(EXIT_CHANGED if done.embedded else EXIT_UNCHANGED)
+
+
+def _share_keyword_index(db: Database, data_dir: Path) -> None:
+    """Store the rebuilt keyword index for new web hosts (PostgreSQL); a failure is reported,
+    not fatal: the worker's keyword-snapshot job tries again."""
+    try:
+        published = reindexing.share_keyword_index(db, data_dir)
+    except Exception as exc:
+        console.print(f"[yellow]The keyword index snapshot was not stored:[/yellow] {exc}")
+        return
+    if published is not None:
+        console.print(
+            f"Stored the keyword index for new hosts ({published.byte_size / 2**20:.1f} MiB)."
+        )
 
 
 def _advance(progress: Progress, task: TaskID) -> Callable[[int, int], None]:

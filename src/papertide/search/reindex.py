@@ -13,10 +13,12 @@ from pathlib import Path
 
 from papertide.clock import utcnow
 from papertide.db import Database, embeddings, vector_sql
+from papertide.search import text_snapshot
 from papertide.search.embedder import Embedder, paper_text
 from papertide.search.pg_vectors import PaperVectors, ensure_pg_index
 from papertide.search.text_index import Progress as KeywordProgress
 from papertide.search.text_index import TextIndex, ensure_text_index
+from papertide.search.text_snapshot import Published
 from papertide.search.vector_files import IndexMissing, drop_index, index_folder, read_meta
 from papertide.search.vectors import check_model, ensure_index, rebuild_index
 
@@ -115,6 +117,14 @@ def rebuild_indexes(
 ) -> tuple[PaperVectors, TextIndex]:
     """Both search indexes built afresh from the database (`papertide reindex --rebuild-only`)."""
     return rebuild(db, data_dir, model, dim), TextIndex.build(db, data_dir, keyword_progress)
+
+
+def share_keyword_index(db: Database, data_dir: Path) -> Published | None:
+    """After a rebuild: store the keyword index for new hosts to download (PostgreSQL only,
+    search/text_snapshot.py); None where there is nothing to share it with."""
+    if not text_snapshot.worth_sharing(db):
+        return None
+    return text_snapshot.publish(db, data_dir)
 
 
 def ensure_vectors(

@@ -51,6 +51,9 @@ class SearchService:
         self._checked_at = -RECHECK_S
         self._text: TextIndex | None = None
         self._text_checked_at = -RECHECK_S
+        # Where the keyword index stands, for /healthz: "not opened yet", "downloading
+        # snapshot", "building", "ready", or why it is unavailable.
+        self.text_phase = "not opened yet"
         self.unavailable: str | None = None  # why semantic search is off, if it is
 
     def run(
@@ -84,9 +87,10 @@ class SearchService:
         """The keyword index, caught up with the database; None (FTS5 serves) if unavailable.
 
         Catching up costs one indexed max() per search when nothing changed. A missing index
-        is built on first use: in the request for a small corpus (under a second for the
-        demo), else in a background thread while FTS5 answers (`papertide reindex` builds it
-        ahead of time).
+        is opened on first use (or at start-up: `warm_up`): downloaded from the database's
+        snapshot or built, in the request for a small corpus (under a second for the demo),
+        else in a background thread while the database's full text answers (`papertide
+        reindex` builds it ahead of time).
         """
         text = self._text
         if text is not None:
@@ -97,31 +101,62 @@ class SearchService:
             return text
         if time.monotonic() - self._text_checked_at < RECHECK_S:
             return None
-        with self._lock:
-            if self._text is None and time.monotonic() - self._text_checked_at >= RECHECK_S:
-                self._text_checked_at = time.monotonic()
-                with self.db.read() as conn:
-                    papers = queries.paper_count(conn)
-                if papers <= SYNC_BUILD_PAPERS:
-                    self._open_text_index()
-                else:
-                    threading.Thread(
-                        target=self._open_text_index, name="papertide-keyword-index", daemon=True
-                    ).start()
+        self._start_text_index()
         return self._text
+
+    def warm_up(self) -> None:
+        """At start-up: on a large corpus, start opening the keyword index (downloading its
+        snapshot or building it) in the background, so it is ready before the first searches
+        rather than after. A small corpus is left to the first search, which opens it at once."""
+        try:
+            with self.db.read() as conn:
+                papers = queries.paper_count(conn)
+        except Exception as exc:  # the first search tries again; start-up goes on
+            log.warning("could not count the papers at start-up: %s", exc)
+            return
+        if papers > SYNC_BUILD_PAPERS:
+            self._start_text_index(background=True)
+
+    def _start_text_index(self, background: bool | None = None) -> None:
+        """Open the keyword index: in a thread if `background` (by default: if the corpus is
+        too large to build within a request)."""
+        with self._lock:
+            if self._text is not None or time.monotonic() - self._text_checked_at < RECHECK_S:
+                return
+            self._text_checked_at = time.monotonic()
+            if background is None:
+                with self.db.read() as conn:
+                    background = queries.paper_count(conn) > SYNC_BUILD_PAPERS
+            if not background:
+                self._open_text_index()
+                return
+            threading.Thread(
+                target=self._open_text_index, name="papertide-keyword-index", daemon=True
+            ).start()
 
     def _open_text_index(self) -> None:
         try:
-            self._text = ensure_text_index(self.db, self.settings.data_dir, wait=False)
-        except Exception as exc:  # FTS5 answers meanwhile
-            log.warning("keyword index unavailable, using FTS5: %s", exc)
+            self._text = ensure_text_index(
+                self.db, self.settings.data_dir, wait=False, on_phase=self._set_phase
+            )
+            self.text_phase = "ready"
+        except Exception as exc:  # the database's full text answers meanwhile
+            self.text_phase = f"unavailable: {exc}"
+            log.warning("keyword index unavailable, using the database's full text: %s", exc)
+
+    def _set_phase(self, phase: str) -> None:
+        self.text_phase = phase
+        log.info("keyword index: %s", phase)
 
     def readiness(self) -> dict[str, Any]:
         """For /healthz: how this host ranks right now. Search is ready whenever it can rank
-        correctly: the database's own full text answers until the keyword index is built."""
+        correctly: the database's own full text answers until the keyword index is opened.
+        `keyword` names the engine ranking now; `keyword_index` where the index stands
+        ("ready", "downloading snapshot", "building", ...)."""
         return {
             "ok": True,
             "keyword": "index" if self._text is not None else "database full text",
+            "keyword_index": self.text_phase,
             "semantic": "off: " + self.unavailable if self.unavailable else "on",
         }
 

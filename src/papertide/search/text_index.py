@@ -132,6 +132,19 @@ def _write_state(root: Path, state: State) -> None:
     os.replace(temporary, root / "current.json")
 
 
+def new_generation() -> str:
+    """A name for a new generation folder: sortable by time, unique."""
+    return utcnow().strftime("%Y%m%dT%H%M%S-") + secrets.token_hex(3)
+
+
+def drop_other_generations(root: Path, keep: str) -> None:
+    """Delete every generation folder but `keep` (the writer lock held)."""
+    for other in root.iterdir():
+        if other.is_dir() and other.name != keep:
+            # Readers of an old generation keep their open files (POSIX unlink semantics).
+            shutil.rmtree(other, ignore_errors=True)
+
+
 @contextlib.contextmanager
 def _writer_lock(root: Path, wait: bool) -> Iterator[bool]:
     """Hold the index's writer lock; yields False (holding nothing) if busy and not `wait`."""
@@ -205,7 +218,7 @@ class TextIndex:
 
     @classmethod
     def _build_locked(cls, db: Database, root: Path, progress: Progress | None) -> TextIndex:
-        generation = utcnow().strftime("%Y%m%dT%H%M%S-") + secrets.token_hex(3)
+        generation = new_generation()
         folder = root / generation
         folder.mkdir(parents=True)
         index = _open_index(folder, create=True)
@@ -226,10 +239,7 @@ class TextIndex:
         if progress is not None:
             progress(docs, docs)
         _write_state(root, State(generation, watermark, docs))
-        for other in root.iterdir():
-            if other.is_dir() and other.name != generation:
-                # Readers of an old generation keep their open files (POSIX unlink semantics).
-                shutil.rmtree(other, ignore_errors=True)
+        drop_other_generations(root, generation)
         return cls(root, State(generation, watermark, docs))
 
     # Keeping up with the database.
@@ -340,9 +350,15 @@ class TextIndex:
 
 
 def ensure_text_index(
-    db: Database, data_dir: Path, progress: Progress | None = None, wait: bool = True
+    db: Database,
+    data_dir: Path,
+    progress: Progress | None = None,
+    wait: bool = True,
+    on_phase: Callable[[str], None] | None = None,
 ) -> TextIndex:
-    """The keyword index, built if missing and caught up with the database."""
+    """The keyword index, caught up with the database. A host without one downloads the
+    snapshot the database holds (search/text_snapshot.py), or else builds it; `on_phase`
+    hears which ("downloading snapshot", "building")."""
     try:
         index = TextIndex.open(data_dir)
     except TextIndexUnavailable:
@@ -352,8 +368,25 @@ def ensure_text_index(
             try:
                 index = TextIndex.open(data_dir)  # another process built it meanwhile
             except TextIndexUnavailable:
-                return TextIndex._build_locked(db, index_root(data_dir), progress)
+                index = _restore_or_build(db, index_root(data_dir), progress, on_phase)
     return _caught_up(index, db, wait)
+
+
+def _restore_or_build(
+    db: Database,
+    root: Path,
+    progress: Progress | None,
+    on_phase: Callable[[str], None] | None,
+) -> TextIndex:
+    # Imported here: text_snapshot builds on this module's state file and lock.
+    from papertide.search import text_snapshot
+
+    restored = text_snapshot.restore_locked(db, root, on_phase)
+    if restored is not None:
+        return restored
+    if on_phase is not None:
+        on_phase("building")
+    return TextIndex._build_locked(db, root, progress)
 
 
 def _caught_up(index: TextIndex, db: Database, wait: bool = True) -> TextIndex:

@@ -24,6 +24,7 @@ from papertide.web.auth import csrf_guard, install_auth
 from papertide.web.cache import PageCache
 from papertide.web.errors import install_error_handlers
 from papertide.web.filters import FILTERS
+from papertide.web.offload import off_loop
 from papertide.web.routes import (
     accounts,
     admin,
@@ -50,6 +51,9 @@ def create_app(settings: Settings) -> FastAPI:
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        # A new host of a large corpus starts fetching its keyword index now, not at the
+        # first search (issue #11): /healthz says how far it is.
+        await off_loop(app.state.search.warm_up)
         yield
         app.state.mailer.close()
         lookup = getattr(app.state, "arxiv_lookup", None)
