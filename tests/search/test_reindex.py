@@ -19,7 +19,7 @@ from typer.testing import CliRunner
 from papertide import cli, jobs
 from papertide.cli import EXIT_CHANGED, EXIT_ERROR, EXIT_UNCHANGED, app
 from papertide.config import Settings
-from papertide.db import Database, embeddings, writes
+from papertide.db import Database, embeddings, keyword_snapshots, writes
 from papertide.db.embeddings import StoredModel
 from papertide.db.migrate import upgrade
 from papertide.ingest.arxiv_jsonl import arxiv_jsonl_source
@@ -161,6 +161,12 @@ def test_reindex_command(
     assert _host_index_count(tmp_path) == PAPERS
     assert f"The keyword index holds {PAPERS} papers." in result.output
     assert len(TextIndex.open(tmp_path)) == PAPERS
+    # On PostgreSQL the rebuilt keyword index is stored for new hosts (search/text_snapshot).
+    stored = "Stored the keyword index for new hosts" in result.output
+    assert stored == on_postgresql(), result.output
+    with papers_db.read() as conn:
+        snapshot = keyword_snapshots.latest(conn)
+    assert (snapshot is not None and snapshot.docs == PAPERS) == on_postgresql()
     again = runner.invoke(app, args)
     assert again.exit_code == EXIT_UNCHANGED, again.output
     assert "Embedded 0 papers" in again.output
