@@ -24,6 +24,7 @@ FILL_BATCH = 2_000
 EF_SEARCH = 100
 # Rows a filtered, iterative HNSW scan may visit before giving up (then: exact over the set).
 MAX_SCAN_TUPLES = 40_000
+HNSW_BUILD_MEMORY = "512MB"  # at least this much maintenance_work_mem to build an index
 
 
 def literal(vector: npt.NDArray[Any]) -> str:
@@ -53,6 +54,17 @@ def ensure_hnsw(conn: sa.Connection, dim: int) -> None:
     name = f"ix_paper_embedding_hnsw_{d}"
     if conn.execute(sa.text("SELECT to_regclass(:name)"), {"name": name}).scalar() is not None:
         return
+    # The build keeps its graph in maintenance_work_mem and slows down once it no longer
+    # fits: 80,317 vectors took 74.6 s with the default 64 MB and 28.0 s with 512 MB. Raised
+    # for this transaction only, never lowered.
+    conn.execute(
+        sa.text(
+            "SELECT set_config('maintenance_work_mem', greatest("
+            "pg_size_bytes(current_setting('maintenance_work_mem')), pg_size_bytes(:least)"
+            ") / 1024 || 'kB', true)"
+        ),
+        {"least": HNSW_BUILD_MEMORY},
+    )
     conn.exec_driver_sql(
         f"CREATE INDEX IF NOT EXISTS ix_paper_embedding_hnsw_{d} ON paper_embedding "
         f"USING hnsw ((embedding::halfvec({d})) halfvec_cosine_ops) WHERE dim = {d}"
