@@ -406,10 +406,13 @@ class Worker:
 
     def run_forever(self, stop: threading.Event | None = None, ticks: int | None = None) -> None:
         """Tick until `stop` (or `self.stop`) is set, or `ticks` ticks have passed."""
+        def stopped() -> bool:
+            return bool(stop and stop.is_set()) or self.stop.is_set()
+
         done = 0
-        while not (stop and stop.is_set()) and not self.stop.is_set():
+        while not stopped():
             self.run_due()
             done += 1
-            if ticks is not None and done >= ticks:
-                return
+            if (ticks is not None and done >= ticks) or stopped():
+                return  # a stop during the tick ends the worker now, not after the wait
             self.sleep(self.tick_s)
