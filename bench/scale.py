@@ -25,6 +25,7 @@ import argparse
 import asyncio
 import json
 import os
+import shutil
 import sys
 import time
 from collections.abc import Callable, Iterator
@@ -330,6 +331,9 @@ def measure(backend: Backend, args: argparse.Namespace, out: Path) -> dict[str, 
 
 def main() -> None:
     args = parse_args()
+    if not (args.no_load or args.build_only) and shutil.which("wrk") is None:
+        # Said before the build, which takes minutes to an hour, rather than after it.
+        raise SystemExit("wrk is not installed: apt-get install wrk, or run with --no-load")
     out = (args.out / "scale").resolve()
     out.mkdir(parents=True, exist_ok=True)
     runtime = out / "runtime"
