@@ -229,7 +229,9 @@ def restore_locked(
         with db.read() as conn:
             snapshot = keyword_snapshots.latest(conn, FORMAT)
         if snapshot is None:
-            log.info("keyword index: no snapshot of format %d in the database, building", FORMAT)
+            # Expected on SQLite, where nothing publishes one (`worth_sharing`).
+            level = logging.INFO if worth_sharing(db) else logging.DEBUG
+            log.log(level, "keyword index: no snapshot of format %d in the database", FORMAT)
             return None
         if snapshot.id in tried:
             log.warning("keyword index: no usable snapshot in the database, building")
