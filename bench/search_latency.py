@@ -425,19 +425,7 @@ def measure_corpus(name: str, db_file: Path, args: argparse.Namespace) -> dict[s
         }
     else:
         build = _child(["--child-build", *common], f"{name}: building the vector index")
-    if args.keep_index and (data_dir / "keyword-index" / "current.json").exists():
-        keyword_build: dict[str, Any] = {
-            "skipped": "skipped (--keep-index)",
-            "index_mib": _keyword_mib(data_dir),
-        }
-    else:
-        keyword_build = _child(
-            ["--child-build-keyword", *common], f"{name}: building the keyword index"
-        )
-    measured = _child(
-        ["--child-measure", *common, *_measure_options(args)],
-        f"{name}: timing searches ({args.rounds} rounds of {len(corpus_queries())} queries)",
-    )
+    keyword_build, measured = _keyword_index_and_searches(name, common, data_dir, args)
     papers = corpus._count(db_file)
     db_mib = sum(f.stat().st_size for f in data_dir.glob(f"{db_file.name}*")) / 2**20
     return {
@@ -447,6 +435,27 @@ def measure_corpus(name: str, db_file: Path, args: argparse.Namespace) -> dict[s
         "keyword_build": keyword_build,
         **measured,
     }
+
+
+def _keyword_index_and_searches(
+    label: str, common: list[str], data_dir: Path, args: argparse.Namespace
+) -> tuple[dict[str, Any], dict[str, Any]]:
+    """The host's keyword index (built in a child, or kept with --keep-index), then the
+    timed searches in another child: one host's view of a corpus, either backend."""
+    if args.keep_index and (data_dir / "keyword-index" / "current.json").exists():
+        keyword_build: dict[str, Any] = {
+            "skipped": "skipped (--keep-index)",
+            "index_mib": _keyword_mib(data_dir),
+        }
+    else:
+        keyword_build = _child(
+            ["--child-build-keyword", *common], f"{label}: building the keyword index"
+        )
+    measured = _child(
+        ["--child-measure", *common, *_measure_options(args)],
+        f"{label}: timing searches ({args.rounds} rounds of {len(corpus_queries())} queries)",
+    )
+    return keyword_build, measured
 
 
 def measure_corpus_pg(
@@ -460,18 +469,8 @@ def measure_corpus_pg(
         "skipped": f"none on a host (HNSW built in PostgreSQL: {copied['hnsw_seconds']} s)",
         "index_mib": _hnsw_mib(url),
     }
-    if args.keep_index and (data_dir / "keyword-index" / "current.json").exists():
-        keyword_build: dict[str, Any] = {
-            "skipped": "skipped (--keep-index)",
-            "index_mib": _keyword_mib(data_dir),
-        }
-    else:
-        keyword_build = _child(
-            ["--child-build-keyword", *common], f"{name} on PostgreSQL: building the keyword index"
-        )
-    measured = _child(
-        ["--child-measure", *common, *_measure_options(args)],
-        f"{name} on PostgreSQL: timing searches",
+    keyword_build, measured = _keyword_index_and_searches(
+        f"{name} on PostgreSQL", common, data_dir, args
     )
     return {
         "papers": copied["papers"],
