@@ -5,9 +5,9 @@
 
 With --backend postgresql every corpus is also copied into a private PostgreSQL with pgvector
 (bench/pg_corpus.py) and measured there in the same run, in a column beside SQLite's: vectors
-searched by pgvector inside the database, the keyword page on PostgreSQL full text, hybrid's
-keyword candidates from the host's tantivy index (built from PostgreSQL) and, for comparison,
-from PostgreSQL full text.
+searched by pgvector inside the database; the keyword page and hybrid's keyword candidates
+from the host's tantivy index (built from PostgreSQL) and, for comparison, from PostgreSQL
+full text.
 
 Corpora (bench/corpus.py builds them once under --out/search and reuses them):
 - real: the 80,317 real papers bench/core.py imports (copied from its database when there);
@@ -23,7 +23,8 @@ Each query of bench/queries.txt is embedded for real every time it is run. For e
 fresh child process loads the embedder and the index (memory-mapped) as a web process would,
 then times, per query and round (the first round warms up):
 - keyword page: papertide.search.keyword.search (the keyword-only page: AND, OR fallback,
-  count, snippets, cards);
+  count, snippets, cards) ranked by the keyword index, as the app serves it, and by the
+  database's full text (FTS5 / PostgreSQL), its fallback and the baseline, in the same run;
 - keyword retriever: hybrid's BM25 candidates from the keyword index (tantivy, any word, top
   k), and the same from SQLite FTS5 as the baseline, in the same run;
 - query embedding, vector search, and semantic = both (k = the fusion's candidate count);
@@ -60,6 +61,7 @@ from procstat import mib, status_kib
 ROOT = Path(__file__).resolve().parent.parent
 MODEL = "minilm-int8"
 HYBRID_P50_MS, HYBRID_P99_MS = 20.0, 60.0  # targets at 1M papers (issue #4)
+KEYWORD_PAGE_P99_MS = 60.0  # the keyword-only page at 1M papers (issue #12)
 
 console = Console(stderr=True)
 
@@ -212,7 +214,7 @@ def child_measure(
                 embed_query=embed_query,
                 index=index,
                 fusion=fusion,
-                keyword_retriever=text,
+                keyword_index=text,
             )
             served[f"{results.mode}" + (f" ({results.notice})" if results.notice else "")] += 1
             return results
@@ -224,11 +226,12 @@ def child_measure(
                 embed_query=embed_query,
                 index=index,
                 fusion=fusion,
-                keyword_retriever=hybrid.FTS5,
+                keyword_index=None,
             )
 
         paths: dict[str, Callable[[str], object]] = {
-            "keyword page": lambda q: keyword.search(conn, q),
+            "keyword page": lambda q: keyword.search(conn, q, index=text),
+            DATABASE_PAGE: lambda q: keyword.search(conn, q),
             "keyword retriever": lambda q: hybrid.keyword_candidates(
                 conn, keyword.terms(keyword.parse_query(q).text), fts.Filters(), k, text
             ),
@@ -506,9 +509,11 @@ def _ms(value: float) -> str:
 
 
 DATABASE_RETRIEVER = "keyword retriever (database full text: FTS5 / PostgreSQL)"
+DATABASE_PAGE = "keyword page (database full text: FTS5 / PostgreSQL)"
 DATABASE_HYBRID = "hybrid, candidates from database full text"
 PATHS = (
     "keyword page",
+    DATABASE_PAGE,
     "keyword retriever",
     DATABASE_RETRIEVER,
     "query embedding",
@@ -614,14 +619,30 @@ def print_report(figures: dict[str, Any]) -> None:
         if name not in runs:
             continue
         h = runs[name].get("hybrid")
-        if h is None:
-            continue
-        ok = h["p50_ms"] < HYBRID_P50_MS and h["p99_ms"] < HYBRID_P99_MS
-        verdict = "[green]met[/green]" if ok else "[red]missed[/red]"
-        out.print(
-            f"Target at 1M ({name}): hybrid p50 < {HYBRID_P50_MS:.0f} ms and p99 < "
-            f"{HYBRID_P99_MS:.0f} ms: {verdict} ({_ms(h['p50_ms'])} / {_ms(h['p99_ms'])} ms)"
-        )
+        if h is not None:
+            ok = h["p50_ms"] < HYBRID_P50_MS and h["p99_ms"] < HYBRID_P99_MS
+            out.print(
+                f"Target at 1M ({name}): hybrid p50 < {HYBRID_P50_MS:.0f} ms and p99 < "
+                f"{HYBRID_P99_MS:.0f} ms: {_verdict(ok)} "
+                f"({_ms(h['p50_ms'])} / {_ms(h['p99_ms'])} ms)"
+            )
+        page, baseline = runs[name].get("keyword page"), runs[name].get(DATABASE_PAGE)
+        if page is not None:
+            against = (
+                f"; the database's full text in this run: {_ms(baseline['p50_ms'])} / "
+                f"{_ms(baseline['p99_ms'])} ms"
+                if baseline is not None
+                else ""
+            )
+            out.print(
+                f"Target at 1M ({name}): keyword page p99 < {KEYWORD_PAGE_P99_MS:.0f} ms: "
+                f"{_verdict(page['p99_ms'] < KEYWORD_PAGE_P99_MS)} "
+                f"({_ms(page['p50_ms'])} / {_ms(page['p99_ms'])} ms{against})"
+            )
+
+
+def _verdict(ok: bool) -> str:
+    return "[green]met[/green]" if ok else "[red]missed[/red]"
 
 
 def _measure_options(args: argparse.Namespace) -> list[str]:

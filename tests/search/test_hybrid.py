@@ -18,11 +18,9 @@ from papertide.db.migrate import upgrade
 from papertide.models import PaperRecord, SearchResults
 from papertide.search import keyword
 from papertide.search.hybrid import (
-    FTS5,
     NOTICE_SLOW,
     NOTICE_UNAVAILABLE,
     Fusion,
-    KeywordRetriever,
     convex,
     fuse,
     hybrid_search,
@@ -32,7 +30,7 @@ from papertide.search.hybrid import (
 )
 from papertide.search.pg_vectors import PaperVectors as VectorIndex
 from papertide.search.reindex import ensure_vectors
-from papertide.search.text_index import ensure_text_index
+from papertide.search.text_index import TextIndex, ensure_text_index
 
 # Four directions of meaning: molecules, proteins, images, language.
 MOLECULES, PROTEINS, IMAGES, LANGUAGE = np.eye(4, dtype=np.float32)
@@ -147,15 +145,16 @@ def index(corpus: tuple[Database, VectorIndex]) -> VectorIndex:
     return corpus[1]
 
 
-@pytest.fixture(params=["fts5", "keyword-index"])
-def retriever(
+@pytest.fixture(params=["full text", "keyword-index"])
+def keyword_index(
     request: pytest.FixtureRequest,
     corpus: tuple[Database, VectorIndex],
     tmp_path_factory: pytest.TempPathFactory,
-) -> KeywordRetriever:
-    """Each keyword engine hybrid search can use: SQLite FTS5 and the tantivy index."""
-    if request.param == "fts5":
-        return FTS5
+) -> TextIndex | None:
+    """Each keyword engine hybrid search can use: the database's full text (None) and the
+    tantivy index."""
+    if request.param == "full text":
+        return None
     return ensure_text_index(corpus[0], tmp_path_factory.mktemp("keyword"))
 
 
@@ -237,9 +236,9 @@ def test_rrf_fusion_through_search(conn: sa.Connection, index: VectorIndex) -> N
 
 
 def test_hybrid_finds_papers_keyword_search_misses(
-    conn: sa.Connection, index: VectorIndex, retriever: KeywordRetriever
+    conn: sa.Connection, index: VectorIndex, keyword_index: TextIndex | None
 ) -> None:
-    results = _search(conn, index, "molecule graph", keyword_retriever=retriever)
+    results = _search(conn, index, "molecule graph", keyword_index=keyword_index)
     assert (results.mode, results.notice) == ("hybrid", None)
     assert _ids(results)[:2] == ["2401.00001", "2401.00002"]
     # 2401.00007 has neither word; only its vector brings it in.
@@ -276,7 +275,7 @@ def test_author_query_pins_that_authors_papers(conn: sa.Connection, index: Vecto
 
 
 def test_filters_apply_inside_both_retrievers(
-    conn: sa.Connection, index: VectorIndex, retriever: KeywordRetriever
+    conn: sa.Connection, index: VectorIndex, keyword_index: TextIndex | None
 ) -> None:
     # 2401.00001 is first for both retrievers; with one candidate each, a filter applied
     # after the cut would leave nothing.
@@ -290,7 +289,7 @@ def test_filters_apply_inside_both_retrievers(
             query,
             embed_query=embed,
             index=index,
-            keyword_retriever=retriever,
+            keyword_index=keyword_index,
             **kwargs,  # type: ignore[arg-type]
         )
 

@@ -1,11 +1,14 @@
-"""Keyword search (search/keyword.py over db/fts.py) on the real sample days."""
+"""Keyword search (search/keyword.py) on the real sample days: every test of the keyword page
+runs twice, ranked by the database's full text (db/fts.py) and by the keyword index
+(search/text_index.py), which must agree on what matches, the counts and the paging."""
 
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import gzip
 import json
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
@@ -25,9 +28,10 @@ from papertide.search.keyword import (
     highlight,
     parse_query,
     recall_expression,
-    search,
     terms,
 )
+from papertide.search.keyword import search as keyword_search
+from papertide.search.text_index import TextIndex
 
 # The 2025-09-08 sample papers that arXiv's 2025-09 listings also hold (with categories).
 LISTED = {
@@ -92,6 +96,21 @@ def conn(search_db: Database) -> Iterator[sa.Connection]:
         yield connection
 
 
+Search = Callable[..., SearchResults]
+
+
+@pytest.fixture(scope="module")
+def keyword_index(search_db: Database, tmp_path_factory: pytest.TempPathFactory) -> TextIndex:
+    return TextIndex.build(search_db, tmp_path_factory.mktemp("keyword-index"))
+
+
+@pytest.fixture(params=["full text", "keyword index"])
+def search(request: pytest.FixtureRequest, keyword_index: TextIndex) -> Search:
+    """The keyword page, ranked by the database's full text or by the keyword index."""
+    index = keyword_index if request.param == "keyword index" else None
+    return functools.partial(keyword_search, index=index)
+
+
 def _ids(results: SearchResults) -> list[str]:
     return [card.arxiv_id for card in results.cards]
 
@@ -111,7 +130,7 @@ def test_terms_are_words_only() -> None:
 @pytest.mark.parametrize(
     "query", ["2412.07730", "2412.07730v2", "arXiv:2412.07730", "https://arxiv.org/abs/2412.07730"]
 )
-def test_exact_arxiv_id_is_pinned_first(conn: sa.Connection, query: str) -> None:
+def test_exact_arxiv_id_is_pinned_first(conn: sa.Connection, query: str, search: Search) -> None:
     results = search(conn, query)
     assert results.pinned == 1
     assert _ids(results)[0] == "2412.07730"
@@ -119,12 +138,12 @@ def test_exact_arxiv_id_is_pinned_first(conn: sa.Connection, query: str) -> None
     assert results.total >= 1
 
 
-def test_unknown_arxiv_id_pins_nothing(conn: sa.Connection) -> None:
+def test_unknown_arxiv_id_pins_nothing(conn: sa.Connection, search: Search) -> None:
     results = search(conn, "2412.99999")
     assert (results.pinned, results.total, results.cards) == (0, 0, [])
 
 
-def test_exact_title_is_pinned_first(conn: sa.Connection) -> None:
+def test_exact_title_is_pinned_first(conn: sa.Connection, search: Search) -> None:
     query = "why  LANGUAGE models hallucinate"
     # Without pinning, the decoy that repeats every word ranks first.
     hits, _ = fts.match(conn, and_expression(terms(query)), Filters(), limit=5, offset=0)
@@ -137,13 +156,13 @@ def test_exact_title_is_pinned_first(conn: sa.Connection) -> None:
     assert "<mark>" in (results.cards[0].snippet_html or "")
 
 
-def test_part_of_a_title_pins_nothing(conn: sa.Connection) -> None:
+def test_part_of_a_title_pins_nothing(conn: sa.Connection, search: Search) -> None:
     results = search(conn, "language models hallucinate")
     assert results.pinned == 0
     assert set(_ids(results)[:2]) == {HALLUCINATE, DECOY}
 
 
-def test_snippet_escapes_html(conn: sa.Connection) -> None:
+def test_snippet_escapes_html(conn: sa.Connection, search: Search) -> None:
     results = search(conn, "script inert escaped")
     assert _ids(results) == [SCRIPT]
     snippet = results.cards[0].snippet_html or ""
@@ -194,7 +213,7 @@ def test_highlight() -> None:
         "模型",
     ],
 )
-def test_fts_syntax_never_raises(conn: sa.Connection, query: str) -> None:
+def test_fts_syntax_never_raises(conn: sa.Connection, query: str, search: Search) -> None:
     results = search(conn, query)
     assert results.query == query.strip()
     assert results.total >= len(results.cards)
@@ -205,7 +224,7 @@ def test_fts_syntax_never_raises(conn: sa.Connection, query: str) -> None:
         assert results.total == search(conn, "model").total > 0
 
 
-def test_fallback_to_any_word(conn: sa.Connection) -> None:
+def test_fallback_to_any_word(conn: sa.Connection, search: Search) -> None:
     # No paper has both words, so any word will do.
     all_words = search(conn, "hallucinate zyzzyvaqq", per_page=100)
     any_word = search(conn, "hallucinate", per_page=100)
@@ -217,7 +236,7 @@ def test_fallback_to_any_word(conn: sa.Connection) -> None:
     assert set(_ids(both)) < set(_ids(any_word))
 
 
-def test_date_filter(conn: sa.Connection) -> None:
+def test_date_filter(conn: sa.Connection, search: Search) -> None:
     everything = search(conn, "model", per_page=200)
     start, end = dt.date(2026, 8, 1), dt.date(2026, 8, 31)
     expected = {
@@ -236,7 +255,7 @@ def test_date_filter(conn: sa.Connection) -> None:
     )
 
 
-def test_category_filter(conn: sa.Connection) -> None:
+def test_category_filter(conn: sa.Connection, search: Search) -> None:
     results = search(conn, "model", Filters(category="cs.CV"), per_page=200)
     assert set(_ids(results)) == {"2509.03800", "2509.05263", "2509.05296"}
     assert all("cs.CV" in c.categories for c in results.cards)
@@ -248,7 +267,7 @@ def test_category_filter(conn: sa.Connection) -> None:
     assert search(conn, "model", Filters(category="cs")).total == 0
 
 
-def test_pagination(conn: sa.Connection) -> None:
+def test_pagination(conn: sa.Connection, search: Search) -> None:
     everything = search(conn, "model", per_page=500)
     assert everything.total == len(everything.cards) > 40
     pages = [search(conn, "model", page=n, per_page=10) for n in range(1, 7)]
@@ -261,7 +280,7 @@ def test_pagination(conn: sa.Connection) -> None:
     assert search(conn, "model", page=99).cards == []
 
 
-def test_pagination_with_a_pinned_paper(conn: sa.Connection) -> None:
+def test_pagination_with_a_pinned_paper(conn: sa.Connection, search: Search) -> None:
     query = "Language models"
     everything = search(conn, query, per_page=500)
     assert everything.pinned == 1 and _ids(everything)[0] == GENERIC
@@ -274,7 +293,9 @@ def test_pagination_with_a_pinned_paper(conn: sa.Connection) -> None:
     assert seen == _ids(everything)  # nothing lost or repeated at page boundaries
 
 
-def test_pinned_paper_ranked_below_others_loses_nothing(conn: sa.Connection) -> None:
+def test_pinned_paper_ranked_below_others_loses_nothing(
+    conn: sa.Connection, search: Search
+) -> None:
     # The decoy outranks the pinned paper in BM25; paging one at a time must still show both.
     query = "Why Language Models Hallucinate"
     pages = [search(conn, query, page=n, per_page=1) for n in (1, 2, 3)]
@@ -283,12 +304,12 @@ def test_pinned_paper_ranked_below_others_loses_nothing(conn: sa.Connection) -> 
     assert [page.pinned for page in pages] == [1, 0, 0]
 
 
-def test_pinned_id_is_the_only_result(conn: sa.Connection) -> None:
+def test_pinned_id_is_the_only_result(conn: sa.Connection, search: Search) -> None:
     results = search(conn, "https://arxiv.org/abs/2608.17253")
     assert (_ids(results), results.total, results.pinned) == (["2608.17253"], 1, 1)
 
 
-def test_cards_carry_paper_fields(conn: sa.Connection) -> None:
+def test_cards_carry_paper_fields(conn: sa.Connection, search: Search) -> None:
     results = search(conn, "Zetta closed-loop embodied harness")
     card = results.cards[0]
     assert card.arxiv_id == "2608.16590"
@@ -317,7 +338,7 @@ def test_recall_expression_drops_stop_words() -> None:
     assert recall_expression(["the", "of"]) == '"the" OR "of"'
 
 
-def test_author_query(conn: sa.Connection) -> None:
+def test_author_query(conn: sa.Connection, search: Search) -> None:
     detail = queries.get_paper(conn, HALLUCINATE)
     assert detail is not None
     name = detail.authors[0]
@@ -332,12 +353,15 @@ def test_author_query(conn: sa.Connection) -> None:
     assert search(conn, "author:Nobody Atall").total == 0
 
 
-def test_accents_and_case_are_folded_on_both_sides(db: Database) -> None:
-    # FTS5's remove_diacritics on SQLite; papertide_fold on PostgreSQL (migration 0014).
+def test_accents_and_case_are_folded_on_both_sides(db: Database, tmp_path: Path) -> None:
+    # FTS5's remove_diacritics on SQLite; papertide_fold on PostgreSQL (migration 0014);
+    # the keyword index's ascii_fold filter.
     with db.write() as conn:
         writes.upsert_papers(
             conn, [PaperRecord("2501.00001", title="Café models", abstract="A naïve ÉCOLE.")]
         )
+    index = TextIndex.build(db, tmp_path)
     with db.read() as conn:
         for query in ("cafe", "CAFÉ", "naive ecole", "école"):
-            assert _ids(search(conn, query)) == ["2501.00001"], query
+            assert _ids(keyword_search(conn, query)) == ["2501.00001"], query
+            assert _ids(keyword_search(conn, query, index=index)) == ["2501.00001"], query

@@ -108,6 +108,56 @@ def test_filters_are_applied_inside_the_search(
     assert found == set(_fts_ids(db, "learning model data", filters))
 
 
+@pytest.mark.parametrize(
+    ("query", "filters"),
+    [
+        ("learning", Filters()),
+        ("model data", Filters(category="cs.LG")),
+        ("", Filters(category="cs.CV")),
+        ("", Filters(date_from=dt.date(2025, 9, 10), date_to=dt.date(2025, 9, 20))),
+    ],
+)
+def test_the_keyword_page_from_the_index_pages_and_counts_as_the_full_text_does(
+    db: Database, tmp_path: Path, loaded: list[PaperRecord], query: str, filters: Filters
+) -> None:
+    # Issue #12: the keyword-only page and the filter-only listing come from the index, with
+    # exact counts, pages past the facets' first 200 results included.
+    index = ensure_text_index(db, tmp_path)
+    with db.read() as conn:
+        expected = keyword.search(conn, query, filters, per_page=1_000)
+        assert expected.total > 200 if query == "learning" else expected.total > 25
+        pages = [
+            keyword.search(conn, query, filters, page=n, per_page=10, index=index)
+            for n in range(1, expected.total // 10 + 3)
+        ]
+    assert {page.total for page in pages} == {expected.total}
+    seen = [card.arxiv_id for page in pages for card in page.cards]
+    assert len(seen) == len(set(seen)) == expected.total
+    assert set(seen) == {card.arxiv_id for card in expected.cards}
+    assert pages[-1].cards == []
+    if not query:  # newest first, as the database lists them
+        assert seen == [card.arxiv_id for card in expected.cards]
+    else:
+        assert all(card.snippet_html and "<mark>" in card.snippet_html for card in pages[0].cards)
+    assert pages[0].facet_ids == tuple(seen[:200])
+
+
+def test_the_keyword_page_from_the_index_leaves_out_pinned_papers_and_falls_back(
+    db: Database, tmp_path: Path, loaded: list[PaperRecord]
+) -> None:
+    index = ensure_text_index(db, tmp_path)
+    pinned = loaded[3]
+    with db.read() as conn:
+        by_title = keyword.search(conn, pinned.title or "", index=index, per_page=500)
+        # Nothing has both words: any word will do, counted as the full text counts it.
+        fallback = keyword.search(conn, "diffusion zyzzyvaqq", index=index)
+        expected = keyword.search(conn, "diffusion zyzzyvaqq")
+    ids = [card.arxiv_id for card in by_title.cards]
+    assert ids[0] == pinned.arxiv_id and ids.count(pinned.arxiv_id) == 1
+    assert by_title.pinned == 1 and by_title.total == len(ids)
+    assert fallback.total == expected.total > 0
+
+
 def test_catch_up_follows_inserts_updates_featuring_and_repositories(
     db: Database, tmp_path: Path, loaded: list[PaperRecord]
 ) -> None:

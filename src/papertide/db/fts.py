@@ -197,7 +197,7 @@ def snippets_for(conn: sa.Connection, ids: Sequence[str], expression: str) -> di
         return {}
     if _on_postgresql(conn):
         return pg_text.snippets_for(conn, ids, expression, (MARK_OPEN, MARK_CLOSE))
-    seqs = _seqs_by_id(conn, ids)
+    seqs = seqs_by_id(conn, ids)
     if not seqs:
         return {}
     rows = conn.execute(
@@ -210,7 +210,10 @@ def snippets_for(conn: sa.Connection, ids: Sequence[str], expression: str) -> di
     return {seqs[row.seq]: row.snip for row in rows if row.snip}
 
 
-def _seqs_by_id(conn: sa.Connection, ids: Sequence[str]) -> dict[int, str]:
+def seqs_by_id(conn: sa.Connection, ids: Sequence[str]) -> dict[int, str]:
+    """{seq: id} for the papers `ids` names (unknown ids left out)."""
+    if not ids:
+        return {}
     rows = conn.execute(
         sa.text("SELECT seq, id FROM paper WHERE id IN :ids").bindparams(
             sa.bindparam("ids", expanding=True)

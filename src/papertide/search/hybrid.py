@@ -32,6 +32,7 @@ from papertide.db.fts import Filters
 from papertide.models import SearchResults
 from papertide.search import keyword
 from papertide.search.highlight import snippet
+from papertide.search.text_index import TextIndex
 
 log = logging.getLogger(__name__)
 
@@ -268,12 +269,13 @@ def hybrid_search(
     per_page: int = 20,
     fusion: Fusion = DEFAULT_FUSION,
     timeout_ms: float = 1000.0,
-    keyword_retriever: KeywordRetriever = FTS5,
+    keyword_index: TextIndex | None = None,
 ) -> SearchResults:
     """One page of hybrid results; keyword results (mode "keyword", with a notice) if needed.
 
     Deterministic for the same database, index and arguments (barring a timeout), so the
-    page and the API show the same ranking.
+    page and the API show the same ranking. `keyword_index` ranks the keyword side (the
+    database's full text does without it).
     """
     filters = filters or Filters()
     query = query.strip()
@@ -282,32 +284,31 @@ def hybrid_search(
     words = keyword.terms(parsed.text)
     if not words or is_arxiv_id(query):
         # Nothing for a vector to mean: filters only, an author alone, or an arXiv id.
-        return keyword.search(conn, query, filters, page, per_page)
+        return keyword.search(conn, query, filters, page, per_page, keyword_index)
+
+    def keyword_only(notice: str) -> SearchResults:
+        results = keyword.search(conn, query, filters, page, per_page, keyword_index)
+        return replace(results, mode="keyword", notice=notice)
+
     if embed_query is None or index is None or len(index) == 0:
-        return _keyword_only(conn, query, filters, page, per_page, NOTICE_UNAVAILABLE)
+        return keyword_only(NOTICE_UNAVAILABLE)
     deadline = time.monotonic() + timeout_ms / 1000.0
     allowed = fts.filtered_ids(conn, filters)
     future = _start_semantic(embed_query, parsed.text, index, allowed, fusion.candidates)
     pinned = keyword.pinned_ids(conn, query, filters)
-    keyword_hits = keyword_candidates(conn, words, filters, fusion.candidates, keyword_retriever)
+    retriever = keyword_index or FTS5
+    keyword_hits = keyword_candidates(conn, words, filters, fusion.candidates, retriever)
     try:
         vector, semantic_hits = _await_semantic(future, deadline)
         fused = fuse(keyword_hits, semantic_hits, index, vector, fusion)
     except SemanticUnavailable as exc:
-        return _keyword_only(conn, query, filters, page, per_page, str(exc))
+        return keyword_only(str(exc))
     except Exception as exc:  # a broken index file must not take search down with it
         log.warning("vector search failed: %s", exc, exc_info=exc)
-        return _keyword_only(conn, query, filters, page, per_page, NOTICE_UNAVAILABLE)
+        return keyword_only(NOTICE_UNAVAILABLE)
     shown_first = set(pinned)
     ranked = [paper_id for paper_id, _ in fused if paper_id not in shown_first]
     return _page(conn, query, words, pinned, ranked, page, per_page)
-
-
-def _keyword_only(
-    conn: sa.Connection, query: str, filters: Filters, page: int, per_page: int, notice: str
-) -> SearchResults:
-    results = keyword.search(conn, query, filters, page, per_page)
-    return replace(results, mode="keyword", notice=notice)
 
 
 def _page(

@@ -8,7 +8,9 @@ from __future__ import annotations
 
 import html
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass, replace
+from typing import Protocol
 
 import sqlalchemy as sa
 
@@ -16,6 +18,7 @@ from papertide.arxiv_ids import InvalidArxivId, parse_arxiv_id
 from papertide.db import fts, queries
 from papertide.db.fts import Filters
 from papertide.models import SearchResults
+from papertide.search.highlight import snippet as highlight_snippet
 
 _WORD = re.compile(r"\w+", re.UNICODE)
 MAX_TERMS = 32
@@ -119,19 +122,49 @@ def _author_ids(conn: sa.Connection, parsed: ParsedQuery, filters: Filters) -> l
     return fts.author_ids(conn, expression, parsed.author or "", filters, MAX_AUTHOR_PAPERS)
 
 
+class KeywordIndex(Protocol):
+    """A keyword index that serves the keyword page (search.text_index.TextIndex)."""
+
+    def match(
+        self,
+        conn: sa.Connection,
+        words: list[str],
+        filters: Filters,
+        limit: int,
+        offset: int = 0,
+        exclude: Sequence[str] = (),
+        every: bool = True,
+    ) -> tuple[list[tuple[str, float]], int]:
+        """A page of the papers with every (or any) of the words, best first; the count."""
+        ...
+
+    def browse(
+        self, conn: sa.Connection, filters: Filters, limit: int, offset: int = 0
+    ) -> tuple[list[str], int]:
+        """A page of the papers within the filters, newest first; the count."""
+        ...
+
+
 def search(
     conn: sa.Connection,
     query: str,
     filters: Filters | None = None,
     page: int = 1,
     per_page: int = 20,
+    index: KeywordIndex | None = None,
 ) -> SearchResults:
-    """BM25 over title, authors and abstract; all words required, any word as a fallback."""
+    """BM25 over title, authors and abstract; all words required, any word as a fallback.
+
+    Ranked by the keyword `index` when there is one, else by the database's full text
+    (FTS5, or PostgreSQL's): the same words and filters, exact counts either way.
+    """
     filters = filters or Filters()
     query = query.strip()
+    page = max(1, page)
+    if index is not None:
+        return _search_index(conn, index, query, filters, page, per_page)
     parsed = parse_query(query)
     words = terms(parsed.text)
-    page = max(1, page)
     pinned = pinned_ids(conn, query, filters)
     hits: list[fts.Hit] = []
     total = 0
@@ -170,4 +203,68 @@ def search(
     ]
     return SearchResults(
         query, total, page, per_page, cards, len(shown_pinned), facet_ids=tuple(basis[:FACET_DEPTH])
+    )
+
+
+def _search_index(
+    conn: sa.Connection,
+    index: KeywordIndex,
+    query: str,
+    filters: Filters,
+    page: int,
+    per_page: int,
+) -> SearchResults:
+    """`search` ranked by the keyword index: the first FACET_DEPTH papers (ranked, or newest
+    first for filters alone) serve both the facets and any page within them."""
+    parsed = parse_query(query)
+    words = terms(parsed.text)
+    pinned = pinned_ids(conn, query, filters)
+    first = (page - 1) * per_page
+    # Where this page lies in the ranking without the pinned papers, and how deep to cut.
+    start = max(0, first - len(pinned))
+    stop = max(0, first + per_page - len(pinned))
+    ranked: list[str] = []
+    total = 0
+    if words:
+
+        def cut(limit: int, offset: int, every: bool) -> tuple[list[str], int]:
+            hits, count = index.match(conn, words, filters, limit, offset, pinned, every)
+            return [paper_id for paper_id, _ in hits], count
+
+        every = True
+        ranked, total = cut(FACET_DEPTH, 0, every)
+        if total == 0 and not pinned and len(words) > 1:
+            every = False
+            ranked, total = cut(FACET_DEPTH, 0, every)
+        page_ids = ranked[start:stop] if stop <= FACET_DEPTH else cut(stop - start, start, every)[0]
+    elif parsed.author is None and filters != Filters():
+        ranked, total = index.browse(conn, filters, FACET_DEPTH, 0)
+        if stop <= FACET_DEPTH:
+            page_ids = ranked[start:stop]
+        else:
+            page_ids = index.browse(conn, filters, stop - start, start)[0]
+    else:
+        page_ids = []
+    shown_pinned = pinned[first : first + per_page]
+    ordered = (shown_pinned + page_ids)[:per_page]
+    snippets: dict[str, str] = {}
+    if words:
+        marked = recall_words(words)
+        for paper_id, text in queries.abstracts_by_ids(conn, ordered).items():
+            raw = highlight_snippet(text, marked)
+            if raw:
+                snippets[paper_id] = highlight(raw)
+    cards = [
+        replace(card, snippet_html=snippets.get(card.arxiv_id) or None)
+        for card in queries.cards_by_ids(conn, ordered)
+    ]
+    basis = (pinned + ranked)[:FACET_DEPTH]
+    return SearchResults(
+        query,
+        total + len(pinned),
+        page,
+        per_page,
+        cards,
+        len(shown_pinned),
+        facet_ids=tuple(basis),
     )

@@ -73,7 +73,7 @@ class SearchService:
                 per_page=per_page,
                 fusion=self.fusion,
                 timeout_ms=self.settings.embedding_timeout_ms,
-                keyword_retriever=text or hybrid.FTS5,
+                keyword_index=text,
             )
 
     def with_facets(self, results: SearchResults) -> SearchResults:

@@ -1,10 +1,12 @@
-"""The keyword engine of hybrid search: a tantivy BM25 index kept in step with the database.
+"""The keyword engine of search: a tantivy BM25 index kept in step with the database.
 
-Why not FTS5 alone: SQLite's `bm25()` scores every matching row before it can keep the best
-100, and an any-word query of common words matches most papers (1.4 s at 1M papers);
-tantivy prunes (block-max WAND) and answers the same query in a few milliseconds
-(docs/benchmarks.md). FTS5 stays the keyword *page*'s engine (all words required, exact
-counts, snippets), and the fallback when this index cannot be opened.
+It gathers hybrid search's keyword candidates and serves the keyword-only page (every word
+required, exact counts) and the filter-only listing. Why not the database's full text:
+SQLite's `bm25()` and PostgreSQL's `ts_rank` score every matching row before they can keep
+the best few, and a common word matches most papers (FTS5 1.4 s for an any-word query at 1M
+papers, p99 645 ms for the keyword page); tantivy prunes (block-max WAND), counts without
+scoring, and answers in a few milliseconds (docs/benchmarks.md). The database's full text
+answers when this index cannot be opened (yet).
 
 The index lives in `<data_dir>/keyword-index/<generation>/`; `current.json` names the
 generation and the highest `paper.revision` it holds. Every writer of the database raises
@@ -26,7 +28,7 @@ import re
 import secrets
 import shutil
 import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Collection, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -297,23 +299,80 @@ class TextIndex:
         self, conn: sa.Connection, words: list[str], filters: Filters, limit: int
     ) -> Ranking:
         """The best `limit` papers with any of `words` (BM25, title weighted), within filters."""
-        # Split as the tokenizer does, so no word becomes a phrase (positions are not kept).
-        parts = [part for word in words for part in _SPLIT.split(word) if part]
-        if not parts or limit <= 0:
+        query = self._query(words, filters, every=False)
+        if query is None or limit <= 0:
             return []
+        return self._ranking(conn, self._searcher.search(query, limit, count=False).hits)
+
+    def match(
+        self,
+        conn: sa.Connection,
+        words: list[str],
+        filters: Filters,
+        limit: int,
+        offset: int = 0,
+        exclude: Sequence[str] = (),
+        every: bool = True,
+    ) -> tuple[Ranking, int]:
+        """A page of the papers with every one of `words` (any of them unless `every`) within
+        the filters, BM25 best first, less the papers `exclude`s; and how many match in all.
+
+        The count is exact: tantivy counts the matches without scoring them, and skips the
+        blocks that cannot reach the page while it ranks.
+        """
+        query = self._query(words, filters, every, fts.seqs_by_id(conn, exclude))
+        if query is None:
+            return [], 0
+        found = self._searcher.search(query, max(1, limit), count=True, offset=offset)
+        hits = found.hits if limit > 0 else []
+        return self._ranking(conn, hits), int(found.count or 0)
+
+    def browse(
+        self, conn: sa.Connection, filters: Filters, limit: int, offset: int = 0
+    ) -> tuple[list[str], int]:
+        """A page of the papers within the filters (no words), newest first, and how many."""
         tantivy = _tantivy()
-        text_query = self._index.parse_query(" ".join(dict.fromkeys(parts)), ["text"])
+        clauses = [(tantivy.Occur.Must, query) for query in self._filter_queries(filters)]
+        if not clauses:
+            query = tantivy.Query.all_query()
+        else:
+            query = clauses[0][1] if len(clauses) == 1 else tantivy.Query.boolean_query(clauses)
+        found = self._searcher.search(
+            query, max(1, limit), count=True, order_by_field="published", offset=offset
+        )
+        hits = found.hits if limit > 0 else []
+        return [paper_id for paper_id, _ in self._ranking(conn, hits)], int(found.count or 0)
+
+    def _query(
+        self, words: list[str], filters: Filters, every: bool, exclude: Collection[int] = ()
+    ) -> Any:
+        """The tantivy query for `words` (all or any) within the filters, less the papers
+        whose seq is in `exclude`; None when no word is left to search for."""
+        # Split as the tokenizer does, so no word becomes a phrase (positions are not kept).
+        # The parts are letters and digits only, so none of it reads as query syntax.
+        parts = [part for word in words for part in _SPLIT.split(word) if part]
+        if not parts:
+            return None
+        tantivy = _tantivy()
+        text_query = self._index.parse_query(
+            " ".join(dict.fromkeys(parts)), ["text"], conjunction_by_default=every
+        )
         clauses = [(tantivy.Occur.Must, text_query)]
         clauses += [
             (tantivy.Occur.Must, tantivy.Query.const_score_query(query, 0.0))
             for query in self._filter_queries(filters)
         ]
-        query = clauses[0][1] if len(clauses) == 1 else tantivy.Query.boolean_query(clauses)
-        searcher = self._searcher
-        hits = searcher.search(query, limit, count=False).hits
+        if exclude:
+            seqs = tantivy.Query.term_set_query(self._schema, "seq", sorted(exclude))
+            clauses.append((tantivy.Occur.MustNot, seqs))
+        return clauses[0][1] if len(clauses) == 1 else tantivy.Query.boolean_query(clauses)
+
+    def _ranking(self, conn: sa.Connection, hits: list[tuple[Any, Any]]) -> Ranking:
+        """(paper id, score) for tantivy's hits, in their order (papers deleted meanwhile
+        left out)."""
         if not hits:
             return []
-        seqs = searcher.fast_field_values("seq", [address for _score, address in hits])
+        seqs = self._searcher.fast_field_values("seq", [address for _score, address in hits])
         ids = fts.ids_by_seq(conn, [seq for seq in seqs if seq is not None])
         return [
             (ids[seq], float(score))
