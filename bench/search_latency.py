@@ -25,6 +25,8 @@ then times, per query and round (the first round warms up):
 - keyword page: papertide.search.keyword.search (the keyword-only page: AND, OR fallback,
   count, snippets, cards) ranked by the keyword index, as the app serves it, and by the
   database's full text (FTS5 / PostgreSQL), its fallback and the baseline, in the same run;
+- filters only: the same page for a search with filters and no words (FILTER_SETS), newest
+  first, from the keyword index and from the database;
 - keyword retriever: hybrid's BM25 candidates from the keyword index (tantivy, any word, top
   k), and the same from SQLite FTS5 as the baseline, in the same run;
 - query embedding, vector search, and semantic = both (k = the fusion's candidate count);
@@ -34,6 +36,7 @@ then times, per query and round (the first round warms up):
 from __future__ import annotations
 
 import argparse
+import datetime as dt
 import functools
 import inspect
 import json
@@ -247,6 +250,14 @@ def child_measure(
         for name, call in paths.items():
             if only is None or name in only:
                 figures[name], by_query[name] = _timed(call, queries, rounds)
+        filter_sets = {name: fts.Filters(**given) for name, given in FILTER_SETS.items()}
+        listings: dict[str, Callable[[str], object]] = {
+            FILTER_PAGE: lambda f: keyword.search(conn, "", filter_sets[f], index=text),
+            DATABASE_FILTER_PAGE: lambda f: keyword.search(conn, "", filter_sets[f]),
+        }
+        for name, call in listings.items():
+            if only is None or name in only:
+                figures[name], _ = _timed(call, list(FILTER_SETS), rounds)
         figures["hybrid stages"] = hybrid_stages(conn, queries, embed_query, index, text, rounds)
         matches = {
             q: None
@@ -510,10 +521,29 @@ def _ms(value: float) -> str:
 
 DATABASE_RETRIEVER = "keyword retriever (database full text: FTS5 / PostgreSQL)"
 DATABASE_PAGE = "keyword page (database full text: FTS5 / PostgreSQL)"
+FILTER_PAGE = "filters only (no words)"
+DATABASE_FILTER_PAGE = "filters only (the database)"
+# The filter-only searches timed (the search page's facets, alone and together), as
+# fts.Filters arguments (papertide is imported in the child process only).
+FILTER_SETS: dict[str, dict[str, Any]] = {
+    "category cs.LG": {"category": "cs.LG"},
+    "category cs.CV": {"category": "cs.CV"},
+    "category q-bio.NC": {"category": "q-bio.NC"},
+    "with code": {"has_code": True},
+    "featured": {"featured": True},
+    "2025-09": {"date_from": dt.date(2025, 9, 1), "date_to": dt.date(2025, 9, 30)},
+    "cs.CL with code, 2025": {
+        "category": "cs.CL",
+        "has_code": True,
+        "date_from": dt.date(2025, 1, 1),
+    },
+}
 DATABASE_HYBRID = "hybrid, candidates from database full text"
 PATHS = (
     "keyword page",
     DATABASE_PAGE,
+    FILTER_PAGE,
+    DATABASE_FILTER_PAGE,
     "keyword retriever",
     DATABASE_RETRIEVER,
     "query embedding",
