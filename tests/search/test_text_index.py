@@ -95,6 +95,10 @@ def test_a_title_match_outranks_an_abstract_match(db: Database, tmp_path: Path) 
         Filters(date_to=dt.date(2025, 9, 3)),
         Filters(category="cs.CV"),
         Filters(category="stat.ML", date_from=dt.date(2025, 9, 10)),
+        # Beyond the years tantivy's dates hold (1678 to 2262): no bound, not an error.
+        Filters(date_from=dt.date(1, 1, 1), date_to=dt.date(9999, 12, 31)),
+        Filters(date_from=dt.date(1600, 1, 1), date_to=dt.date(2025, 9, 12)),
+        Filters(date_from=dt.date(2025, 9, 5), date_to=dt.date(2999, 12, 31)),
     ],
 )
 def test_filters_are_applied_inside_the_search(

@@ -49,7 +49,7 @@ def _filter_sql(conn: sa.Connection, filters: Filters, params: dict[str, object]
     if filters.date_from:
         clauses.append("p.published_at >= :date_from")
         params["date_from"] = dt.datetime.combine(filters.date_from, dt.time())
-    if filters.date_to:
+    if filters.date_to and filters.date_to < dt.date.max:  # the last day ever bounds nothing
         clauses.append("p.published_at < :date_to")
         params["date_to"] = dt.datetime.combine(filters.date_to + dt.timedelta(days=1), dt.time())
     if filters.category:

@@ -57,6 +57,8 @@ TITLE_REPEATS = 2
 # tantivy's en_stem plus accent folding, as FTS5's `remove_diacritics 2` ("cafe" finds "café").
 TOKENIZER = "papertide_en"
 _SPLIT = re.compile(r"[\W_]+", re.UNICODE)  # what the tokenizer splits on
+_EARLIEST_DATE = dt.date(1678, 1, 1)  # tantivy's dates, with a margin
+_LATEST_DATE = dt.date(2262, 1, 1)
 WRITER_HEAP = 256_000_000
 BATCH_ROWS = 5_000
 Ranking = list[tuple[str, float]]
@@ -383,18 +385,21 @@ class TextIndex:
     def _filter_queries(self, filters: Filters) -> list[Any]:
         tantivy = _tantivy()
         schema, queries = self._schema, []
-        if filters.date_from or filters.date_to:
-            low = filters.date_from and dt.datetime.combine(filters.date_from, dt.time(), dt.UTC)
-            high = filters.date_to and dt.datetime.combine(
-                filters.date_to + dt.timedelta(days=1), dt.time(), dt.UTC
-            )
+        # tantivy keeps dates as nanoseconds in 64 bits (years 1678 to 2262): a bound beyond
+        # them holds every paper, so it is no bound at all.
+        low = high = None
+        if filters.date_from and filters.date_from > _EARLIEST_DATE:
+            low = dt.datetime.combine(filters.date_from, dt.time(), dt.UTC)
+        if filters.date_to and filters.date_to < _LATEST_DATE:
+            high = dt.datetime.combine(filters.date_to + dt.timedelta(days=1), dt.time(), dt.UTC)
+        if low or high:
             queries.append(
                 tantivy.Query.range_query(
                     schema,
                     "published",
                     tantivy.FieldType.Date,
-                    low or None,
-                    high or None,
+                    low,
+                    high,
                     include_lower=True,
                     include_upper=not high,
                 )
