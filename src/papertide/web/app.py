@@ -36,6 +36,7 @@ from papertide.web.routes import (
     papers,
     search,
     subscribe,
+    syndication,
     trending,
     users,
     votes,
@@ -89,8 +90,8 @@ def create_app(settings: Settings) -> FastAPI:
     # Order matters: papers.router's `/papers/{arxiv_id:path}` must come after every other
     # `/papers/...` route.
     for module in (
-        health, api, feed, search, subscribe, admin, digest_admin, accounts, users, votes, trending,
-        community, papers,
+        health, api, feed, syndication, search, subscribe, admin, digest_admin, accounts, users,
+        votes, trending, community, papers,
     ):  # fmt: skip
         app.include_router(module.router)
     app.add_middleware(PageCache, version=_content_version(db), cacheable=_is_public_page)
@@ -107,8 +108,8 @@ def _content_version(db: Database) -> Callable[[], int]:
 
 
 def _is_public_page(path: str) -> bool:
-    """Feeds, paper pages and search: the same for every anonymous visitor."""
-    return path == "/" or path.startswith("/papers")
+    """Feeds (HTML, RSS, Atom), paper pages and search: the same for every anonymous visitor."""
+    return path == "/" or path.startswith(("/papers", "/feeds/"))
 
 
 class CachedStaticFiles(StaticFiles):

@@ -11,7 +11,8 @@ from papertide.db.queries import FeedSort
 from papertide.periods import parse_period
 from papertide.ranking.feed import DEFAULT_SORT
 from papertide.web.deps import DatabaseDep, PageDep
-from papertide.web.views import build_feed
+from papertide.web.syndication import FeedLink
+from papertide.web.views import FeedView, build_feed
 
 router = APIRouter()
 
@@ -22,7 +23,9 @@ PageQuery = Annotated[int, Query(alias="p", ge=1, le=10_000, description="page, 
 @router.get("/", response_class=HTMLResponse)
 def latest_day(db: DatabaseDep, page: PageDep, sort: SortQuery = DEFAULT_SORT) -> HTMLResponse:
     """The latest day that has featured papers."""
-    return page.render("feed.html", nav="papers", feed=build_feed(db, "day", None, sort, 1))
+    feed = build_feed(db, "day", None, sort, 1)
+    daily = FeedLink("Daily papers", "/feeds/daily")
+    return page.render("feed.html", nav="papers", feed=feed, syndication=daily)
 
 
 @router.get("/papers/date/{day}", response_class=HTMLResponse)
@@ -30,7 +33,7 @@ def day_feed(
     day: str, db: DatabaseDep, page: PageDep, sort: SortQuery = DEFAULT_SORT
 ) -> HTMLResponse:
     feed = build_feed(db, "day", parse_period("day", day), sort, 1)
-    return page.render("feed.html", nav="papers", feed=feed)
+    return page.render("feed.html", nav="papers", feed=feed, syndication=_feed_link(feed))
 
 
 @router.get("/papers/week/{week}", response_class=HTMLResponse)
@@ -42,7 +45,7 @@ def week_feed(
     number: PageQuery = 1,
 ) -> HTMLResponse:
     feed = build_feed(db, "week", parse_period("week", week), sort, number)
-    return page.render("feed.html", nav="papers", feed=feed)
+    return page.render("feed.html", nav="papers", feed=feed, syndication=_feed_link(feed))
 
 
 @router.get("/papers/month/{month}", response_class=HTMLResponse)
@@ -54,4 +57,11 @@ def month_feed(
     number: PageQuery = 1,
 ) -> HTMLResponse:
     feed = build_feed(db, "month", parse_period("month", month), sort, number)
-    return page.render("feed.html", nav="papers", feed=feed)
+    return page.render("feed.html", nav="papers", feed=feed, syndication=_feed_link(feed))
+
+
+def _feed_link(feed: FeedView) -> FeedLink:
+    """The period's own feed (issue #13)."""
+    period = feed.period
+    kind = "date" if period.kind == "day" else period.kind
+    return FeedLink(f"Papers of {feed.heading}", f"/feeds/papers/{kind}/{period.slug}")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import re
 from dataclasses import dataclass, replace
 from typing import Annotated
 
@@ -14,12 +15,14 @@ from papertide.models import Facets, SearchResults
 from papertide.periods import parse_period
 from papertide.search.service import SearchService
 from papertide.web.deps import PageDep, SearchDep
+from papertide.web.syndication import FeedLink
 from papertide.web.views import FacetGroup, FacetLink, SearchView, make_pager, page_url
 
 router = APIRouter()
 
 PER_PAGE = 20
 MAX_QUERY = 500
+CATEGORY = re.compile(r"[A-Za-z-]+(\.[A-Za-z-]+)?")  # an arXiv category's shape: cs.LG, hep-th
 
 
 @router.get("/papers", response_class=HTMLResponse)
@@ -36,12 +39,16 @@ def search_page(
     like: Annotated[str, Query(max_length=64)] = "",
 ) -> HTMLResponse:
     """The search form and, when there is a query, one page of results."""
+    feed = None
     if like:
         view = more_like(search, like)
     else:
         form = SearchForm(q, date_from.strip(), date_to.strip(), category.strip(), code, featured)
         view = run_search(search, form, number)
-    return page.render("search.html", nav="search", header_query=view.query, search=view)
+        feed = _feed_link(form)
+    return page.render(
+        "search.html", nav="search", header_query=view.query, search=view, syndication=feed
+    )
 
 
 @dataclass(frozen=True, slots=True)
@@ -160,6 +167,18 @@ def more_like(service: SearchService, arxiv_id: str) -> SearchView:
     notice = None if cards else "No similar papers found: semantic search is not available."
     pager = make_pager("/papers", {"like": arxiv_id}, 1, PER_PAGE, len(cards))
     return SearchView("", None, None, None, results, pager, notice=notice, like=arxiv_id)
+
+
+def _feed_link(form: SearchForm) -> FeedLink | None:
+    """This search's feed; a category alone has its own (issue #13)."""
+    params = form.params()
+    only_category = [key for key, value in params.items() if value] == ["category"]
+    if only_category and CATEGORY.fullmatch(form.category):
+        return FeedLink(f"New in {form.category}", f"/feeds/category/{form.category}")
+    if not any(params.values()):
+        return None
+    title = f"Search: {form.query}" if form.query else "Search"
+    return FeedLink(title, "/feeds/search", page_url("", params).removeprefix("?"))
 
 
 def _optional_day(text: str) -> dt.date | None:

@@ -9,6 +9,7 @@ from fastapi.responses import HTMLResponse
 
 from papertide.ranking.trending import DEFAULT_WINDOW, Window
 from papertide.web.deps import PageDep
+from papertide.web.syndication import FeedLink
 from papertide.web.trending import TrendingDep, trending_view
 
 router = APIRouter()
@@ -26,7 +27,10 @@ def trending_page(
 ) -> HTMLResponse:
     """Papers featured in the window, by score, each saying why it is there."""
     view = trending_view(trending, window, number)
-    response = page.render("trending.html", nav="trending", trending=view)
+    query = "" if window == DEFAULT_WINDOW else f"window={window}"
+    label = view.window_labels[window].lower()
+    feed = FeedLink(f"Trending papers, {label}", "/feeds/trending", query)
+    response = page.render("trending.html", nav="trending", trending=view, syndication=feed)
     if view.ranking.stale:
         # An out-of-date ranking is served while another process recomputes it; cached, the
         # page would outlive the recomputation (which moves no content version). Issue #11.

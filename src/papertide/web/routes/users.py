@@ -16,6 +16,7 @@ from papertide.db import comments, queries, votes
 from papertide.db.comments import CommentView
 from papertide.models import Account, PaperCard
 from papertide.web.deps import DatabaseDep, PageDep
+from papertide.web.syndication import FeedLink
 from papertide.web.views import Pager, make_pager
 
 router = APIRouter()
@@ -58,4 +59,5 @@ def user_page(
         }
     pager = make_pager(f"/u/{profile.username}", {}, number, PER_PAGE, total)
     view = UserPage(profile, cards, pager, submitted, recent, titles)
-    return page.render("user.html", nav="me", user_page=view)
+    feed = FeedLink(f"Submitted by {profile.username}", f"/feeds/u/{profile.username}/submissions")
+    return page.render("user.html", nav="me", user_page=view, syndication=feed)

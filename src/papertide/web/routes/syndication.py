@@ -1,0 +1,261 @@
+"""RSS 2.0 and Atom 1.0 for every list a visitor can read (issue #13).
+
+`/feeds/daily.rss` (or `.atom`: every feed comes in both formats) · `/feeds/papers/date/{day}`,
+`/feeds/papers/week/{week}`, `/feeds/papers/month/{month}` · `/feeds/trending?window=…` ·
+`/feeds/category/{category}` · `/feeds/search?q=…&from=…&to=…&category=…&code=1&featured=1` ·
+`/feeds/u/{username}/submissions`.
+
+Each gathers its papers through the same service as its page, so a feed and its page never
+disagree; web/syndication.py writes the XML.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Sequence
+from typing import Annotated, Literal
+
+from fastapi import APIRouter, HTTPException, Path, Query, Request
+from fastapi.responses import Response
+
+from papertide.clock import utcnow
+from papertide.config import Settings
+from papertide.db import accounts as account_rows
+from papertide.db import queries
+from papertide.db.engine import Database
+from papertide.models import PaperCard
+from papertide.periods import PeriodKind, parse_period
+from papertide.ranking.trending import DEFAULT_WINDOW, WINDOW_LABELS, Window
+from papertide.web.deps import DatabaseDep, SearchDep, SettingsDep
+from papertide.web.routes.search import CATEGORY, MAX_QUERY, SearchForm
+from papertide.web.syndication import ATOM_TYPE, RSS_TYPE, Channel, Entry, atom, rss
+from papertide.web.trending import TrendingDep
+from papertide.web.views import page_url
+
+router = APIRouter(prefix="/feeds", tags=["feeds"])
+
+Format = Literal["rss", "atom"]
+FormatPath = Annotated[Format, Path(description="rss (RSS 2.0) or atom (Atom 1.0)")]
+MAX_ENTRIES = 50  # what one feed document carries: a reader polling daily misses nothing
+DAILY_DAYS = 7  # the daily feed reaches back this many featured days (or MAX_ENTRIES papers)
+
+
+def _respond(request: Request, settings: Settings, fmt: Format, channel: Channel) -> Response:
+    self_url = settings.public_url.rstrip("/") + request.url.path
+    if request.url.query:
+        self_url += "?" + request.url.query
+    if fmt == "atom":
+        return Response(atom(channel, self_url), media_type=ATOM_TYPE)
+    return Response(rss(channel, self_url), media_type=RSS_TYPE)
+
+
+def _entries(
+    db: Database,
+    settings: Settings,
+    cards: Sequence[PaperCard],
+    notes: dict[str, str] | None = None,
+) -> list[Entry]:
+    """An entry per card, in order, with its abstract (after a note, e.g. why it trends)."""
+    with db.read() as conn:
+        abstracts = queries.abstracts_by_ids(conn, [card.arxiv_id for card in cards])
+    base = settings.public_url.rstrip("/")
+    entries = []
+    for card in cards:
+        url = f"{base}/papers/{card.arxiv_id}"
+        published = card.published_at or _midnight(card.featured_on) or utcnow()
+        published = published if published.tzinfo else published.replace(tzinfo=dt.UTC)
+        listed = _midnight(card.featured_on)
+        summary = abstracts.get(card.arxiv_id, "")
+        if notes and card.arxiv_id in notes:
+            summary = f"{notes[card.arxiv_id]}\n\n{summary}"
+        entries.append(
+            Entry(
+                id=url,
+                title=card.title,
+                link=url,
+                summary=summary,
+                authors=card.authors,
+                categories=card.categories,
+                published=published,
+                updated=max(published, listed) if listed else published,
+            )
+        )
+    return entries
+
+
+def _midnight(day: dt.date | None) -> dt.datetime | None:
+    return dt.datetime.combine(day, dt.time(), dt.UTC) if day else None
+
+
+def _channel(
+    settings: Settings, title: str, description: str, page: str, feed: str, entries: list[Entry]
+) -> Channel:
+    base = settings.public_url.rstrip("/")
+    updated = max(
+        (entry.updated for entry in entries), default=dt.datetime(2000, 1, 1, tzinfo=dt.UTC)
+    )
+    return Channel(
+        title=f"{title} · {settings.site_name}",
+        description=description,
+        page_url=base + page,
+        feed_url=base + feed,
+        entries=entries,
+        updated=updated,
+    )
+
+
+@router.get("/daily.{fmt}", summary="The daily feed")
+def daily(fmt: FormatPath, request: Request, db: DatabaseDep, settings: SettingsDep) -> Response:
+    """The latest featured days, newest first, each day's papers by upvotes."""
+    cards: list[PaperCard] = []
+    with db.read() as conn:
+        day = queries.latest_featured_date(conn)
+        for _ in range(DAILY_DAYS):
+            if day is None or len(cards) >= MAX_ENTRIES:
+                break
+            found, _total = queries.feed(conn, day, day, "upvotes")
+            cards += found
+            day, _after = queries.adjacent_featured_dates(conn, day, day)
+    entries = _entries(db, settings, cards[:MAX_ENTRIES])
+    channel = _channel(
+        settings, "Daily papers", "The papers featured each day, by upvotes.", "/", "/feeds/daily",
+        entries,
+    )  # fmt: skip
+    return _respond(request, settings, fmt, channel)
+
+
+@router.get("/papers/{kind}/{period}.{fmt}", summary="A day's, week's or month's papers")
+def period_feed(
+    kind: Literal["date", "week", "month"],
+    period: str,
+    fmt: FormatPath,
+    request: Request,
+    db: DatabaseDep,
+    settings: SettingsDep,
+) -> Response:
+    """The papers featured in one day (`YYYY-MM-DD`), week (`YYYY-Www`) or month (`YYYY-MM`),
+    by upvotes (the first 50)."""
+    period_kind: PeriodKind = "day" if kind == "date" else kind
+    found = parse_period(period_kind, period)  # InvalidPeriod: a 400 naming the format
+    with db.read() as conn:
+        cards, total = queries.feed(conn, found.start, found.end, "upvotes", MAX_ENTRIES)
+    entries = _entries(db, settings, cards)
+    title = {"day": "Papers of", "week": "Papers of the week", "month": "Papers of"}[period_kind]
+    channel = _channel(
+        settings,
+        f"{title} {found.slug}",
+        f"The {min(total, MAX_ENTRIES)} most upvoted of the {total} papers featured then.",
+        found.url,
+        f"/feeds/papers/{kind}/{found.slug}",
+        entries,
+    )
+    return _respond(request, settings, fmt, channel)
+
+
+@router.get("/trending.{fmt}", summary="Trending papers, each with why")
+def trending_feed(
+    fmt: FormatPath,
+    request: Request,
+    service: TrendingDep,
+    db: DatabaseDep,
+    settings: SettingsDep,
+    window: Annotated[Window, Query(description="7d (default), 30d or all")] = DEFAULT_WINDOW,
+) -> Response:
+    """The trending window's best papers, in order, each entry opening with its score's
+    explanation."""
+    ranking = service.window(window)
+    items = service.items(ranking, 0, MAX_ENTRIES)
+    notes = {item.card.arxiv_id: f"Trending score {item.score_text}: {item.why}" for item in items}
+    entries = _entries(db, settings, [item.card for item in items], notes)
+    query = None if window == DEFAULT_WINDOW else window
+    channel = _channel(
+        settings,
+        f"Trending, {WINDOW_LABELS[window].lower()}",
+        "Featured papers ranked by upvotes and GitHub stars, newer counting more.",
+        page_url("/papers/trending", {"window": query}),
+        page_url("/feeds/trending", {"window": query}),
+        entries,
+    )
+    response = _respond(request, settings, fmt, channel)
+    if ranking.stale:  # as on the page: another process is recomputing it (issue #11)
+        response.headers["Cache-Control"] = "no-store"
+    return response
+
+
+@router.get("/category/{category}.{fmt}", summary="An arXiv category's newest papers")
+def category_feed(
+    category: Annotated[str, Path(max_length=40, pattern=f"^{CATEGORY.pattern}$")],
+    fmt: FormatPath,
+    request: Request,
+    search: SearchDep,
+    db: DatabaseDep,
+    settings: SettingsDep,
+) -> Response:
+    """The newest papers listed in `category` (e.g. `cs.LG`), featured or not."""
+    form = SearchForm("", category=category)
+    results = search.run("", form.filters(), per_page=MAX_ENTRIES)
+    entries = _entries(db, settings, results.cards)
+    channel = _channel(
+        settings,
+        f"New in {category}",
+        f"The newest papers in arXiv's {category}.",
+        page_url("/papers", form.params()),
+        f"/feeds/category/{category}",
+        entries,
+    )
+    return _respond(request, settings, fmt, channel)
+
+
+@router.get("/search.{fmt}", summary="Any search, as a feed")
+def search_feed(
+    fmt: FormatPath,
+    request: Request,
+    search: SearchDep,
+    db: DatabaseDep,
+    settings: SettingsDep,
+    q: Annotated[str, Query(max_length=2000)] = "",
+    date_from: Annotated[str, Query(alias="from", max_length=20)] = "",
+    date_to: Annotated[str, Query(alias="to", max_length=20)] = "",
+    category: Annotated[str, Query(max_length=40)] = "",
+    code: Annotated[bool, Query()] = False,
+    featured: Annotated[bool, Query()] = False,
+) -> Response:
+    """The first 50 results of the search `/papers` would run with the same parameters."""
+    form = SearchForm(q, date_from.strip(), date_to.strip(), category.strip(), code, featured)
+    filters = form.filters()  # a bad date: a 400 naming it
+    if not form.query and filters == type(filters)():
+        raise HTTPException(400, "A search feed needs words (q=…) or a filter.")
+    results = search.run(form.query[:MAX_QUERY], filters, per_page=MAX_ENTRIES)
+    entries = _entries(db, settings, results.cards)
+    params = form.params()
+    channel = _channel(
+        settings,
+        f"Search: {form.query}" if form.query else "Search",
+        "The best matches of this search; new papers appear as they are listed.",
+        page_url("/papers", params),
+        page_url("/feeds/search", params),
+        entries,
+    )
+    return _respond(request, settings, fmt, channel)
+
+
+@router.get("/u/{username}/submissions.{fmt}", summary="A member's submissions")
+def submissions_feed(
+    username: str, fmt: FormatPath, request: Request, db: DatabaseDep, settings: SettingsDep
+) -> Response:
+    """The papers `username` submitted to the daily feed, newest first."""
+    with db.read() as conn:
+        profile = account_rows.account_by_username(conn, username)
+        if profile is None:
+            raise HTTPException(404, f"There is no user called “{username}” here.")
+        cards = queries.cards_by_ids(conn, queries.submitted_ids(conn, profile.id, MAX_ENTRIES))
+    entries = _entries(db, settings, cards)
+    channel = _channel(
+        settings,
+        f"Submitted by {profile.username}",
+        f"The papers {profile.username} submitted to the daily feed.",
+        f"/u/{profile.username}",
+        f"/feeds/u/{profile.username}/submissions",
+        entries,
+    )
+    return _respond(request, settings, fmt, channel)
