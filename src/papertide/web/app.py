@@ -24,6 +24,7 @@ from papertide.web.auth import csrf_guard, install_auth
 from papertide.web.cache import PageCache
 from papertide.web.errors import install_error_handlers
 from papertide.web.filters import FILTERS
+from papertide.web.manners import HttpManners
 from papertide.web.offload import off_loop
 from papertide.web.routes import (
     accounts,
@@ -95,6 +96,7 @@ def create_app(settings: Settings) -> FastAPI:
     ):  # fmt: skip
         app.include_router(module.router)
     app.add_middleware(PageCache, version=_content_version(db), cacheable=_is_public_page)
+    app.add_middleware(HttpManners)  # outside the cache: cached answers get 304s too
     app.add_middleware(SecurityHeadersMiddleware)  # outermost: cached replies get it too
     return app
 

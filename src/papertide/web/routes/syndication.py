@@ -12,6 +12,7 @@ disagree; web/syndication.py writes the XML.
 from __future__ import annotations
 
 import datetime as dt
+import email.utils
 from collections.abc import Sequence
 from typing import Annotated, Literal
 
@@ -44,9 +45,12 @@ def _respond(request: Request, settings: Settings, fmt: Format, channel: Channel
     self_url = settings.public_url.rstrip("/") + request.url.path
     if request.url.query:
         self_url += "?" + request.url.query
+    # Last-Modified lets a reader ask "anything new?" (web/manners.py answers 304).
+    updated = channel.updated.astimezone(dt.UTC)
+    headers = {"Last-Modified": email.utils.format_datetime(updated, usegmt=True)}
     if fmt == "atom":
-        return Response(atom(channel, self_url), media_type=ATOM_TYPE)
-    return Response(rss(channel, self_url), media_type=RSS_TYPE)
+        return Response(atom(channel, self_url), media_type=ATOM_TYPE, headers=headers)
+    return Response(rss(channel, self_url), media_type=RSS_TYPE, headers=headers)
 
 
 def _entries(
