@@ -110,8 +110,9 @@ def _content_version(db: Database) -> Callable[[], int]:
 
 
 def _is_public_page(path: str) -> bool:
-    """Feeds (HTML, RSS, Atom), paper pages and search: the same for every anonymous visitor."""
-    return path == "/" or path.startswith(("/papers", "/feeds/"))
+    """Feeds (HTML, RSS, Atom), paper pages, search and the read-only API: the same for every
+    anonymous visitor."""
+    return path == "/" or path.startswith(("/papers", "/feeds/", "/api/"))
 
 
 class CachedStaticFiles(StaticFiles):

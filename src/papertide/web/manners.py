@@ -19,11 +19,15 @@ from __future__ import annotations
 
 import email.utils
 import hashlib
+from collections import OrderedDict
 
 from starlette.middleware.gzip import GZipMiddleware
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 PREFIXES = ("/api/", "/feeds/")
+# The memo keeps its bodies alive (the page cache holds the hot ones anyway): at most 64 of
+# at most 1 MiB each.
+REMEMBERED_ETAGS, REMEMBERED_MAX_BODY = 64, 1024 * 1024
 MAX_BODY = 8 * 1024 * 1024  # larger answers go through untouched (none are, today)
 CACHE_CONTROL = {"/api/": b"public, max-age=60", "/feeds/": b"public, max-age=300"}
 CORS = (
@@ -44,6 +48,9 @@ class HttpManners:
 
     def __init__(self, app: ASGIApp) -> None:
         self.app = app
+        # The page cache replays the same bytes object to every reader of a list: its ETag is
+        # remembered by identity rather than hashed again (84 kB: ~0.1 ms a request).
+        self.etags: OrderedDict[int, tuple[bytes, bytes]] = OrderedDict()
         # Level 6: most of level 9's gain for a third of its time.
         self.gzipped = GZipMiddleware(self._conditional, minimum_size=1024, compresslevel=6)
 
@@ -101,7 +108,7 @@ class HttpManners:
     ) -> None:
         headers = list(start["headers"])
         names = {name.lower() for name, _ in headers}
-        etag = b'W/"' + hashlib.blake2b(body, digest_size=12).hexdigest().encode() + b'"'
+        etag = self._etag(body)
         headers.append((b"etag", etag))
         if b"cache-control" not in names:
             headers.append((b"cache-control", CACHE_CONTROL[prefix]))
@@ -114,6 +121,19 @@ class HttpManners:
             return
         await send({**start, "headers": headers})
         await send({"type": "http.response.body", "body": body})
+
+
+    def _etag(self, body: bytes) -> bytes:
+        remembered = self.etags.get(id(body))
+        if remembered is not None and remembered[0] is body:
+            return remembered[1]
+        etag = b'W/"' + hashlib.blake2b(body, digest_size=12).hexdigest().encode() + b'"'
+        if len(body) > REMEMBERED_MAX_BODY:
+            return etag
+        self.etags[id(body)] = (body, etag)
+        while len(self.etags) > REMEMBERED_ETAGS:
+            self.etags.popitem(last=False)
+        return etag
 
 
 def _header(scope: Scope, name: bytes) -> bytes | None:
