@@ -12,6 +12,11 @@ _VERSION = r"(?:v(?P<version>\d{1,3}))?"
 _NEW = re.compile(r"(?P<base>\d{4}\.\d{4,5})" + _VERSION)
 # Old style: archive(.SUBJ)/YYMMNNN, optional version, e.g. hep-th/9901001v2, math.GT/0309136.
 _OLD = re.compile(r"(?P<base>[a-z]+(?:-[a-z]+)*(?:\.[A-Z]{2})?/\d{7})" + _VERSION)
+# An id as the API takes it in a path (optional version, no URL or prefix): its published
+# pattern, so a client can tell a malformed id before asking (issue #13).
+ID_PATTERN = (
+    r"^(?:\d{4}\.\d{4,5}|[a-z]+(?:-[a-z]+)*(?:\.[A-Z]{2})?/\d{7})(?:v\d{1,3})?$"
+)
 _URL_PREFIX = re.compile(r"^(?:https?://)?(?:www\.|export\.)?arxiv\.org/(?:abs|pdf|html)/", re.I)
 _GITHUB = re.compile(
     r"^(?:https?://)?(?:www\.)?github\.com/(?P<owner>[A-Za-z0-9](?:[A-Za-z0-9-]{0,38}))/"

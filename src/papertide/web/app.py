@@ -8,10 +8,12 @@ from pathlib import Path
 from typing import Any
 
 from fastapi import Depends, FastAPI
+from fastapi.openapi.utils import get_openapi
 from fastapi.staticfiles import StaticFiles
 from fastapi.templating import Jinja2Templates
 from starlette.responses import Response
 
+from papertide import __version__
 from papertide.auth.lockout import Backoff
 from papertide.bootstrap import open_database
 from papertide.config import Settings
@@ -30,6 +32,8 @@ from papertide.web.routes import (
     accounts,
     admin,
     api,
+    api_docs,
+    api_own,
     community,
     digest_admin,
     feed,
@@ -45,6 +49,14 @@ from papertide.web.routes import (
 from papertide.web.security import SecurityHeadersMiddleware
 
 HERE = Path(__file__).parent
+API_DESCRIPTION = (
+    "Papertide's JSON API and feeds. The `/api/daily_papers`, `/api/papers/search` and "
+    "`/api/papers/{id}` routes speak Hugging Face's dialect, so `huggingface_hub`'s "
+    '`HfApi(endpoint="http://…")` works unchanged; the others are Papertide\'s own. Every list '
+    "is also an RSS 2.0 and Atom 1.0 feed under `/feeds/`. Errors under `/api/` are JSON, "
+    '`{"error": "…"}`: 400 for a malformed parameter, 404 for what is not here. Lists answer '
+    "with an ETag and `304 Not Modified` to `If-None-Match`, and may be read from any origin."
+)
 
 
 def create_app(settings: Settings) -> FastAPI:
@@ -64,10 +76,12 @@ def create_app(settings: Settings) -> FastAPI:
         db.dispose()
 
     app = FastAPI(
-        title=settings.site_name,
-        docs_url=None,
+        title=f"{settings.site_name} API",
+        version=__version__,
+        description=API_DESCRIPTION,
+        docs_url=None,  # web/routes/api_docs.py renders /docs without outside scripts
         redoc_url=None,
-        openapi_url=None,
+        openapi_url="/openapi.json",
         lifespan=lifespan,
         # Every POST of every route needs a CSRF token unless its endpoint is @csrf_exempt.
         dependencies=[Depends(csrf_guard)],
@@ -91,14 +105,63 @@ def create_app(settings: Settings) -> FastAPI:
     # Order matters: papers.router's `/papers/{arxiv_id:path}` must come after every other
     # `/papers/...` route.
     for module in (
-        health, api, feed, syndication, search, subscribe, admin, digest_admin, accounts, users,
-        votes, trending, community, papers,
+        health, api_docs, api_own, api, feed, syndication, search, subscribe, admin, digest_admin,
+        accounts, users, votes, trending, community, papers,
     ):  # fmt: skip
         app.include_router(module.router)
+    app.openapi = _published_schema(app)  # type: ignore[method-assign]
     app.add_middleware(PageCache, version=_content_version(db), cacheable=_is_public_page)
     app.add_middleware(HttpManners)  # outside the cache: cached answers get 304s too
     app.add_middleware(SecurityHeadersMiddleware)  # outermost: cached replies get it too
     return app
+
+
+def _published_schema(app: FastAPI) -> Callable[[], dict[str, Any]]:
+    """`/openapi.json`: the routes scripts use (the JSON API and the feeds); the HTML pages and
+    their forms are for browsers and stay out of it (issue #13)."""
+
+    def openapi() -> dict[str, Any]:
+        if app.openapi_schema is None:
+            schema = get_openapi(
+                title=app.title,
+                version=app.version,
+                description=app.description,
+                routes=app.routes,
+            )
+            schema["paths"] = {
+                path: spec
+                for path, spec in schema["paths"].items()
+                if path.startswith(("/api/", "/feeds/"))
+            }
+            for operation in (op for spec in schema["paths"].values() for op in spec.values()):
+                # A malformed parameter is a 400 here (web/errors.py), never FastAPI's 422.
+                operation["responses"].pop("422", None)
+            _keep_used_shapes(schema)
+            app.openapi_schema = schema
+        return app.openapi_schema
+
+    return openapi
+
+
+def _keep_used_shapes(schema: dict[str, Any]) -> None:
+    """Drop the component schemas no published path refers to (the forms' bodies)."""
+    shapes = schema.get("components", {}).get("schemas", {})
+    used: set[str] = set()
+    pending: list[Any] = [schema["paths"]]
+    while pending:
+        node = pending.pop()
+        if isinstance(node, dict):
+            ref = node.get("$ref")
+            if isinstance(ref, str) and ref.startswith("#/components/schemas/"):
+                name = ref.rsplit("/", 1)[1]
+                if name not in used:
+                    used.add(name)
+                    pending.append(shapes.get(name, {}))
+            pending.extend(node.values())
+        elif isinstance(node, list):
+            pending.extend(node)
+    if shapes:
+        schema["components"]["schemas"] = {k: v for k, v in shapes.items() if k in used}
 
 
 def _content_version(db: Database) -> Callable[[], int]:

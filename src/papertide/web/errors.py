@@ -68,6 +68,9 @@ def _validation_error(request: Request, exc: Exception) -> Response:
 def _describe(error: dict[str, object]) -> str:
     location = error.get("loc", ())
     name = location[-1] if isinstance(location, tuple | list) and location else "value"
+    if name == "arxiv_id" and error.get("type") == "string_pattern_mismatch":
+        # The API's published pattern (papertide.arxiv_ids.ID_PATTERN), said as people say it.
+        return f"arxiv_id: {error.get('input')!r} is not an arXiv id (e.g. 2401.01234v2)"
     return f"{name}: {error.get('msg', 'invalid')}"
 
 

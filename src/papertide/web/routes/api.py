@@ -9,26 +9,35 @@ from __future__ import annotations
 import datetime as dt
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, HTTPException, Query
-from fastapi.responses import Response
+from fastapi import APIRouter, HTTPException, Path, Query
+from fastapi.responses import JSONResponse
 
-from papertide.arxiv_ids import InvalidArxivId, parse_arxiv_id
+from papertide.arxiv_ids import ID_PATTERN, InvalidArxivId, parse_arxiv_id
 from papertide.db import queries
 from papertide.models import PaperCard
 from papertide.periods import InvalidPeriod, Period, parse_period
 from papertide.ranking.service import TrendingService
 from papertide.ranking.trending import explain
+from papertide.web.api_models import ERRORS, NOT_FOUND, HfListItem, HfPaper
 from papertide.web.deps import DatabaseDep, SearchDep
 from papertide.web.hf_items import list_item, paper_object
 from papertide.web.trending import TrendingDep
 
-router = APIRouter(prefix="/api")
+router = APIRouter(prefix="/api", tags=["Hugging Face compatible"])
 
 Limit = Annotated[int, Query(ge=1, le=100)]
+ArxivIdPath = Annotated[
+    str,
+    Path(
+        pattern=ID_PATTERN,
+        description="an arXiv id, optionally with its version: 2401.01234, hep-th/9901001v2",
+        examples=["2608.16590"],
+    ),
+]
 
 
-class JSONBytes(Response):
-    media_type = "application/json"
+class JSONBytes(JSONResponse):
+    """JSON through orjson (several times faster than the standard library for a day's list)."""
 
     def render(self, content: Any) -> bytes:
         import orjson
@@ -36,7 +45,12 @@ class JSONBytes(Response):
         return orjson.dumps(content)
 
 
-@router.get("/daily_papers")
+@router.get(
+    "/daily_papers",
+    summary="Featured papers of a day, week or month",
+    response_class=JSONBytes,
+    responses={200: {"model": list[HfListItem]}, **ERRORS},
+)
 def daily_papers(
     db: DatabaseDep,
     trending: TrendingDep,
@@ -98,7 +112,12 @@ def _by_trending(
     return ordered, extra, ranking.params.formula(plain=True)
 
 
-@router.get("/papers/search")
+@router.get(
+    "/papers/search",
+    summary="Search papers",
+    response_class=JSONBytes,
+    responses={200: {"model": list[HfListItem]}, **ERRORS},
+)
 def search_papers(
     search: SearchDep,
     q: Annotated[str, Query(max_length=2000)] = "",
@@ -111,8 +130,13 @@ def search_papers(
     return JSONBytes([item for item in items if item is not None])
 
 
-@router.get("/papers/{arxiv_id:path}")
-def paper(db: DatabaseDep, arxiv_id: str) -> JSONBytes:
+@router.get(
+    "/papers/{arxiv_id:path}",
+    summary="One paper",
+    response_class=JSONBytes,
+    responses={200: {"model": HfPaper}, **NOT_FOUND},
+)
+def paper(db: DatabaseDep, arxiv_id: ArxivIdPath) -> JSONBytes:
     """One paper, flat, as `HfApi.paper_info` reads it."""
     try:
         parsed = parse_arxiv_id(arxiv_id)

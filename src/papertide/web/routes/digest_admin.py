@@ -17,6 +17,7 @@ from pydantic import BaseModel, Field
 
 from papertide.db import deliveries as ledger
 from papertide.digest.send import record_bounce
+from papertide.web.api_models import ERRORS, ErrorBody
 from papertide.web.auth import csrf_exempt
 from papertide.web.deps import DatabaseDep, PageDep, SettingsDep
 from papertide.web.routes.admin import require_admin
@@ -41,7 +42,24 @@ class Bounce(BaseModel):
     reason: str = Field(default="", max_length=500)
 
 
-@router.post("/api/digest/bounce")
+class Suppressed(BaseModel):
+    """The address, and whether a subscriber had it (and is now suppressed)."""
+
+    email: str
+    suppressed: bool
+
+
+@router.post(
+    "/api/digest/bounce",
+    summary="A mail provider's bounce or complaint",
+    tags=["Digests"],
+    responses={
+        200: {"model": Suppressed},
+        **ERRORS,
+        401: {"model": ErrorBody, "description": "No valid bearer token."},
+        404: {"model": ErrorBody, "description": "The webhook is off (no token configured)."},
+    },
+)
 @csrf_exempt
 def bounce(
     event: Bounce,

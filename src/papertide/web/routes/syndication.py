@@ -33,7 +33,23 @@ from papertide.web.syndication import ATOM_TYPE, RSS_TYPE, Channel, Entry, atom,
 from papertide.web.trending import TrendingDep
 from papertide.web.views import page_url
 
-router = APIRouter(prefix="/feeds", tags=["feeds"])
+FEED = {
+    "description": "The feed: RSS 2.0 for `.rss`, Atom 1.0 for `.atom`.",
+    "content": {"application/rss+xml": {}, "application/atom+xml": {}},
+}
+# ErrorBody is in the schema through the API's routes.
+ERROR_BODY = {"schema": {"$ref": "#/components/schemas/ErrorBody"}}
+PROBLEM = {"content": {"text/html": {}, "application/json": ERROR_BODY}}
+router = APIRouter(
+    prefix="/feeds",
+    tags=["Feeds"],
+    default_response_class=Response,
+    responses={
+        200: FEED,
+        400: {**PROBLEM, "description": "A malformed period, format or filter: it says which."},
+        404: {**PROBLEM, "description": "No such member (submissions)."},
+    },
+)
 
 Format = Literal["rss", "atom"]
 FormatPath = Annotated[Format, Path(description="rss (RSS 2.0) or atom (Atom 1.0)")]
@@ -131,7 +147,13 @@ def daily(fmt: FormatPath, request: Request, db: DatabaseDep, settings: Settings
 @router.get("/papers/{kind}/{period}.{fmt}", summary="A day's, week's or month's papers")
 def period_feed(
     kind: Literal["date", "week", "month"],
-    period: str,
+    period: Annotated[
+        str,
+        Path(
+            pattern=r"^\d{4}-(?:\d{2}-\d{2}|W\d{2}|\d{2})$",
+            description="YYYY-MM-DD for a date, YYYY-Www for a week, YYYY-MM for a month",
+        ),
+    ],
     fmt: FormatPath,
     request: Request,
     db: DatabaseDep,
