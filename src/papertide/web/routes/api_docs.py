@@ -149,7 +149,12 @@ def api_docs(request: Request, page: PageDep, settings: SettingsDep) -> HTMLResp
     schema = request.app.openapi()
     base = settings.public_url.rstrip("/")
     operations = _operations(schema, base)
-    tags = list(dict.fromkeys(operation.tag for operation in operations))
+    first = ("Hugging Face compatible", "Papertide", "Feeds")
+    tags = sorted(
+        dict.fromkeys(operation.tag for operation in operations),
+        key=lambda tag: first.index(tag) if tag in first else len(first),
+    )
+    operations.sort(key=lambda operation: tags.index(operation.tag))
     return page.render(
         "api_docs.html",
         schema=schema,
