@@ -1,3 +1,6 @@
+import hashlib
+import re
+
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
@@ -68,5 +71,26 @@ def test_each_app_has_its_own_database(client: TestClient, empty_client: TestCli
 def test_static_assets_are_cacheable_and_revalidate(client: TestClient) -> None:
     first = client.get("/static/style.css")
     assert first.headers["cache-control"] == "public, max-age=86400"
+    assert first.headers["content-type"] == "text/css; charset=utf-8"
     again = client.get("/static/style.css", headers={"if-none-match": first.headers["etag"]})
-    assert again.status_code == 304
+    assert again.status_code == 304 and again.content == b""
+    assert client.get("/static/../app.py").status_code == 404
+    assert client.get("/static/nope.css").status_code == 404
+
+
+def test_pages_link_static_assets_under_urls_kept_for_a_year(client: TestClient) -> None:
+    """Each asset's URL carries its hash, so browsers never ask again (issue #12)."""
+    page = client.get("/papers/2608.16590").text
+    urls = re.findall(r'(?:href|src)="(/static/[^"]+)"', page)
+    assert {url.split("?")[0] for url in urls} >= {
+        "/static/style.css", "/static/katex/katex.min.js", "/static/render-math.js"
+    }  # fmt: skip
+    for url in urls:
+        path, _, version = url.partition("?v=")
+        answer = client.get(url)
+        assert answer.status_code == 200, url
+        assert answer.headers["cache-control"] == "public, max-age=31536000, immutable"
+        assert hashlib.sha256(answer.content).hexdigest()[:12] == version
+        assert client.get(path).content == answer.content
+    stale = client.get("/static/style.css?v=000000000000")
+    assert stale.headers["cache-control"] == "public, max-age=86400"

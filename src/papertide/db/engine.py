@@ -12,6 +12,8 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.engine import make_url
 
+from papertide.db.changes import NOTIFY, ChangeProbe, probe_for
+
 
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     if not isinstance(dbapi_connection, sqlite3.Connection):
@@ -74,9 +76,16 @@ class Database:
 
     @contextmanager
     def write(self) -> Iterator[sa.Connection]:
-        """A connection inside one transaction, committed on success."""
+        """A connection inside one transaction, committed on success. On PostgreSQL the
+        commit tells every web process's change probe (db/changes.py)."""
         with self.engine.begin() as conn:
             yield conn
+            if self.dialect == "postgresql":
+                conn.exec_driver_sql(NOTIFY)
+
+    def change_probe(self) -> ChangeProbe:
+        """A probe of this database's commits, for one web process (db/changes.py)."""
+        return probe_for(self.engine)
 
     @contextmanager
     def exclusive(self, name: str) -> Iterator[None]:

@@ -15,6 +15,7 @@ from typing import Any
 import sqlalchemy as sa
 
 from papertide.clock import utcnow
+from papertide.db.changes import NOTIFY
 from papertide.db.schema import daily_entry, paper, repo_stars, site_state, user
 from papertide.models import DailyRecord, PaperRecord, StarsRecord, Submitter, WriteCounts
 from papertide.text import title_key
@@ -358,6 +359,8 @@ def bump_content_version(conn: sa.Connection) -> None:
         .where(site_state.c.key == CONTENT_VERSION)
         .values(value=site_state.c.value + 1)
     )
+    if conn.dialect.name == "postgresql":
+        conn.exec_driver_sql(NOTIFY)  # for writes outside Database.write() (db/changes.py)
 
 
 def count_rows(conn: sa.Connection) -> dict[str, int]:

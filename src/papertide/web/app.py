@@ -9,9 +9,7 @@ from typing import Any
 
 from fastapi import Depends, FastAPI
 from fastapi.openapi.utils import get_openapi
-from fastapi.staticfiles import StaticFiles
 from fastapi.templating import Jinja2Templates
-from starlette.responses import Response
 
 from papertide import __version__
 from papertide.auth.lockout import Backoff
@@ -22,8 +20,9 @@ from papertide.digest.mailer import make_mailer
 from papertide.ranking.service import TrendingService
 from papertide.ranking.trending import TrendingParams
 from papertide.search.service import SearchService
-from papertide.web.auth import csrf_guard, install_auth
-from papertide.web.cache import PageCache
+from papertide.web import splice
+from papertide.web.auth import SESSION_COOKIE, csrf_guard, install_auth, member_state
+from papertide.web.cache import Members, PageCache, VersionWatch
 from papertide.web.errors import install_error_handlers
 from papertide.web.filters import FILTERS
 from papertide.web.manners import HttpManners
@@ -47,6 +46,7 @@ from papertide.web.routes import (
     votes,
 )
 from papertide.web.security import SecurityHeadersMiddleware
+from papertide.web.static_files import StaticAssets
 
 HERE = Path(__file__).parent
 API_DESCRIPTION = (
@@ -73,6 +73,7 @@ def create_app(settings: Settings) -> FastAPI:
         lookup = getattr(app.state, "arxiv_lookup", None)
         if lookup is not None:
             lookup.close()
+        probe.close()
         db.dispose()
 
     app = FastAPI(
@@ -92,14 +93,15 @@ def create_app(settings: Settings) -> FastAPI:
     app.state.trending = TrendingService(
         db, TrendingParams.from_settings(settings), max_stale_s=settings.trending_max_stale_s
     )
-    app.state.templates = make_templates(settings)
+    static = StaticAssets(HERE / "static", reload=settings.mode == "development")
+    app.state.templates = make_templates(settings, static)
     app.state.login_backoff = Backoff(
         free_failures=settings.login_lockout_after,
         max_s=settings.login_lockout_max_minutes * 60,
     )
     # Confirmation mail (issue #6); tests put a recording mailer here instead.
     app.state.mailer = make_mailer(settings)
-    app.mount("/static", CachedStaticFiles(directory=HERE / "static"), name="static")
+    app.mount("/static", static, name="static")
     install_error_handlers(app)
     install_auth(app)
     # Order matters: papers.router's `/papers/{arxiv_id:path}` must come after every other
@@ -110,7 +112,14 @@ def create_app(settings: Settings) -> FastAPI:
     ):  # fmt: skip
         app.include_router(module.router)
     app.openapi = _published_schema(app)  # type: ignore[method-assign]
-    app.add_middleware(PageCache, version=_content_version(db), cacheable=_is_public_page)
+    probe = db.change_probe()
+    app.state.change_probe = probe
+    app.add_middleware(
+        PageCache,
+        watch=VersionWatch(_content_version(db), probe),
+        cacheable=_is_public_page,
+        members=Members(SESSION_COOKIE, _is_list_page, _member_loader(app)),
+    )
     app.add_middleware(HttpManners)  # outside the cache: cached answers get 304s too
     app.add_middleware(SecurityHeadersMiddleware)  # outermost: cached replies get it too
     return app
@@ -172,22 +181,43 @@ def _content_version(db: Database) -> Callable[[], int]:
     return version
 
 
+def _member_loader(app: FastAPI) -> Callable[[str], splice.Member | None]:
+    """Blocking: a member's bits for the page cache (web/splice.py), from their session."""
+    db: Database = app.state.db
+    secret_key = app.state.settings.secret_key
+    templates: Jinja2Templates = app.state.templates
+
+    def load(token: str) -> splice.Member | None:
+        found = member_state(db, secret_key, token)
+        if found is None:
+            return None
+        viewer, upvoted = found
+        nav_template = templates.get_template("_account_nav.html")
+
+        def render_nav(page: str) -> bytes:
+            return nav_template.render(viewer=viewer, nav=page).encode()
+
+        csrf = (viewer.csrf_token or "").encode()
+        return splice.Member(csrf, frozenset(upvoted), render_nav)
+
+    return load
+
+
+def _is_list_page(path: str) -> bool:
+    """Pages of paper cards, the same for every member but for their votes and header: the
+    feeds, trending and search (a paper page, with its discussion, is rendered per member)."""
+    return path in ("/", "/papers", "/papers/trending") or path.startswith(
+        ("/papers/date/", "/papers/week/", "/papers/month/")
+    )
+
+
 def _is_public_page(path: str) -> bool:
     """Feeds (HTML, RSS, Atom), paper pages, search and the read-only API: the same for every
     anonymous visitor."""
     return path == "/" or path.startswith(("/papers", "/feeds/", "/api/"))
 
 
-class CachedStaticFiles(StaticFiles):
-    """Static assets with a day of browser caching (they change only with a release)."""
-
-    def file_response(self, *args: Any, **kwargs: Any) -> Response:
-        response = super().file_response(*args, **kwargs)
-        response.headers.setdefault("cache-control", "public, max-age=86400")
-        return response
-
-
-def make_templates(settings: Settings) -> Jinja2Templates:
+def make_templates(settings: Settings, static: StaticAssets) -> Jinja2Templates:
     """Jinja2 templates from the package (autoescaped), with Papertide's filters."""
     templates = Jinja2Templates(directory=HERE / "templates")
     templates.env.autoescape = True
@@ -195,4 +225,5 @@ def make_templates(settings: Settings) -> Jinja2Templates:
     templates.env.auto_reload = settings.mode == "development"
     templates.env.filters.update(FILTERS)
     templates.env.globals["site_name"] = settings.site_name
+    templates.env.globals["static_url"] = static.url
     return templates

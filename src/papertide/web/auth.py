@@ -28,12 +28,15 @@ from papertide.config import Rate, Settings
 from papertide.db import votes
 from papertide.db.engine import Database
 from papertide.models import Account
+from papertide.web import splice
 from papertide.web.offload import off_loop
 
 SESSION_COOKIE = "papertide_session"
 DEVICE_COOKIE = "papertide_device"  # "this browser logged in to account N before" (issue #10)
 DEVICE_LIFETIME = dt.timedelta(days=365)
 CSRF_COOKIE = "papertide_csrf"
+# Set by the page cache on a request it renders once for every member (web/splice.py).
+SKELETON_SCOPE_KEY = "papertide.skeleton"
 CSRF_FIELD = "csrf_token"
 CSRF_HEADER = "x-csrf-token"
 UNSAFE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
@@ -48,7 +51,11 @@ Endpoint = TypeVar("Endpoint", bound=Callable[..., Any])
 
 @dataclass
 class Viewer:
-    """The person behind a request: an account (signed in) or nobody, and their CSRF token."""
+    """The person behind a request: an account (signed in) or nobody, and their CSRF token.
+
+    In skeleton mode (web/splice.py) it stands for "any member": signed in, with no account
+    of its own, its CSRF token and the header's account links are slots to fill per member.
+    """
 
     account: Account | None
     csrf_token: str | None  # the per-session token; None when not signed in
@@ -56,10 +63,19 @@ class Viewer:
     had_session_cookie: bool = False
     _db: Database | None = None
     _upvoted: set[str] | None = field(default=None, repr=False)
+    skeleton: bool = False
+
+    @classmethod
+    def any_member(cls, here: str) -> Viewer:
+        return cls(None, splice.slot("csrf"), here, skeleton=True)
 
     @property
     def signed_in(self) -> bool:
-        return self.account is not None
+        return self.account is not None or self.skeleton
+
+    def slot(self, kind: str, argument: str = "") -> str:
+        """A skeleton page's marker (the templates ask only in skeleton mode)."""
+        return splice.slot(kind, argument)
 
     def has_upvoted(self, paper_id: str) -> bool:
         """Whether this viewer upvoted `paper_id` (their votes are read once per request)."""
@@ -82,6 +98,10 @@ def current_viewer(request: Request) -> Viewer:
     if isinstance(cached, Viewer):
         return cached
     here = request.url.path + (f"?{request.url.query}" if request.url.query else "")
+    if request.scope.get(SKELETON_SCOPE_KEY):
+        skeleton = Viewer.any_member(safe_next(here))
+        request.state.viewer = skeleton
+        return skeleton
     token = request.cookies.get(SESSION_COOKIE)
     db: Database = request.app.state.db
     account = sessions.account_for(db, token) if token else None
@@ -91,6 +111,17 @@ def current_viewer(request: Request) -> Viewer:
     viewer = Viewer(account, csrf, safe_next(here), token is not None, db)
     request.state.viewer = viewer
     return viewer
+
+
+def member_state(db: Database, secret_key: str, token: str) -> tuple[Viewer, set[str]] | None:
+    """Blocking: the member signed in with session `token` as a Viewer, and every paper they
+    upvoted; None for no valid session (what the page cache needs, web/splice.py)."""
+    account = sessions.account_for(db, token)
+    if account is None:
+        return None
+    with db.read() as conn:
+        upvoted = votes.upvoted_ids(conn, account.id)
+    return Viewer(account, derive(secret_key, "session-csrf", token), "/"), upvoted
 
 
 def cookie_secure(request: Request) -> bool:
