@@ -13,6 +13,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import datetime as dt
+import gzip
 import json
 import os
 import sqlite3
@@ -30,9 +31,10 @@ from rich.console import Console
 
 import loadtest
 import report
+from papertide.auth import accounts, sessions
 from papertide.bootstrap import open_database
 from papertide.config import Settings, load_settings
-from papertide.db import queries
+from papertide.db import queries, votes
 from papertide.db.engine import Database
 from papertide.ingest.arxiv_jsonl import arxiv_jsonl_source
 from papertide.ingest.hf_daily import HfDailySource
@@ -40,12 +42,12 @@ from papertide.ingest.runner import run_import
 from papertide.periods import period_containing
 from papertide.search.keyword import search
 from papertide.web.app import create_app
+from papertide.web.auth import SESSION_COOKIE
+from papertide.web.cache import PageCache
 
 ROOT = Path(__file__).resolve().parent.parent
 EXPECTED_PAPERS = 80_317  # 9,877 HF daily papers + 74,728 arXiv listings - 4,288 in both
-# The page cache (web/cache.py) never answers a request that carries a cookie, as a signed-in
-# visitor's would: with this header a request goes the whole way (queries, templates).
-COOKIE = "papertide-bench=1"
+MEMBER_UPVOTES = 200  # the signed-in visitor's votes: half on the busiest day, half elsewhere
 
 console = Console(stderr=True)
 
@@ -139,15 +141,34 @@ def import_data(data: Path, settings: Settings) -> tuple[Database, dict[str, Any
     return db, figures
 
 
-async def asgi_get(app: Any, target: str, uncached: bool = False) -> bytes:
+def bench_member(db: Database, busy: dict[str, Any], settings: Settings) -> str:
+    """A real member with MEMBER_UPVOTES upvotes, signed in: their session cookie."""
+    name = f"bench{int(time.time())}"
+    account = accounts.sign_up(
+        db, name, f"{name}@example.org", "a bench member's password", min_password_length=8
+    )
+    with db.read() as conn:
+        others, _ = queries.feed(conn, dt.date.min, dt.date.max, limit=MEMBER_UPVOTES)
+    on_the_day = busy["ids"][: MEMBER_UPVOTES // 2]
+    chosen = [*on_the_day, *(c.arxiv_id for c in others if c.arxiv_id not in on_the_day)]
+    with db.write() as conn:
+        for paper_id in chosen[:MEMBER_UPVOTES]:
+            votes.set_upvote(conn, account.id, paper_id, True, dt.datetime.now(dt.UTC))
+    lifetime = dt.timedelta(days=settings.session_lifetime_days)
+    return f"{SESSION_COOKIE}={sessions.start(db, account.id, lifetime)}"
+
+
+async def asgi_get(app: Any, target: str, mode: str = "cached", cookie: str = "") -> bytes:
     """GET `target` by calling the ASGI app directly: middleware, routing, DB, templates.
 
     What is left out is only what a server adds around the app (HTTP parsing, sockets).
+    `rendered` calls the routes without the middleware, so without the page cache: the cost
+    of queries and templates. `signed-in` sends `cookie`, a member's session.
     """
     parts = urlsplit(target)
     headers = [(b"host", b"127.0.0.1"), (b"accept", b"text/html")]
-    if uncached:
-        headers.append((b"cookie", COOKIE.encode()))
+    if cookie:
+        headers.append((b"cookie", cookie.encode()))
     scope = {
         "type": "http",
         "asgi": {"version": "3.0", "spec_version": "2.3"},
@@ -162,6 +183,7 @@ async def asgi_get(app: Any, target: str, uncached: bool = False) -> bytes:
         "client": ("127.0.0.1", 50000),
         "server": ("127.0.0.1", 8000),
         "state": {},
+        "app": app,
     }
     status, chunks = 0, []
 
@@ -175,10 +197,20 @@ async def asgi_get(app: Any, target: str, uncached: bool = False) -> bytes:
         elif message["type"] == "http.response.body":
             chunks.append(message.get("body", b""))
 
-    await app(scope, receive, send)
+    await (_below_page_cache(app) if mode == "rendered" else app)(scope, receive, send)
     if status != 200:
         raise RuntimeError(f"GET {target} answered {status}")
     return b"".join(chunks)
+
+
+def _below_page_cache(app: Any) -> Any:
+    """What the page cache hands a request it cannot answer: routing, queries, templates."""
+    if app.middleware_stack is None:
+        app.middleware_stack = app.build_middleware_stack()
+    layer = app.middleware_stack
+    while not isinstance(layer, PageCache):
+        layer = layer.app
+    return layer.app
 
 
 async def _timed(call: Callable[[int], Awaitable[object]], n: int) -> Latency:
@@ -214,15 +246,18 @@ def page_urls(busy: dict[str, Any], search_queries: list[str]) -> dict[str, list
     }
 
 
-async def page_latencies(app: Any, pages: dict[str, list[str]], n: int) -> dict[str, Any]:
-    """Each page rendered (uncached) and replayed from the page cache (anonymous)."""
+async def page_latencies(
+    app: Any, pages: dict[str, list[str]], n: int, cookie: str
+) -> dict[str, Any]:
+    """Each page rendered (no cache), replayed from the page cache (anonymous), and as the
+    signed-in member sees it (the members' copy finished for them, web/splice.py)."""
     figures: dict[str, Any] = {}
     for name, urls in pages.items():
         figures[name] = {"bytes": len(await asgi_get(app, urls[0]))}
-        for mode, uncached in (("rendered", True), ("cached", False)):
+        for mode in ("rendered", "cached", "signed-in"):
 
-            def get(i: int, urls: list[str] = urls, uncached: bool = uncached) -> Awaitable[bytes]:
-                return asgi_get(app, urls[i % len(urls)], uncached)
+            def get(i: int, urls: list[str] = urls, mode: str = mode) -> Awaitable[bytes]:
+                return asgi_get(app, urls[i % len(urls)], mode, cookie)
 
             figures[name][mode] = (await _timed(get, n)).as_dict()
     return figures
@@ -248,7 +283,7 @@ def search_latencies(db: Database, search_queries: list[str], rounds: int) -> di
 
 
 def load_figures(
-    settings: Settings, out: Path, seconds: int, day_url: str, page_bytes: int
+    settings: Settings, out: Path, seconds: int, day_url: str, page_bytes: int, cookie: str
 ) -> dict[str, Any]:
     """wrk at 64 connections against `papertide serve --workers 2` and the baseline app."""
     if loadtest.wrk_path() is None:
@@ -261,7 +296,7 @@ def load_figures(
     ]
     runs = {
         "/ cached": ("/", ()),
-        "/ rendered": ("/", (f"Cookie: {COOKIE}",)),
+        "/ signed-in": ("/", (f"Cookie: {cookie}",)),
         "busy day cached": (day_url, ()),
         "/static/style.css": ("/static/style.css", ()),
     }
@@ -290,6 +325,28 @@ def load_figures(
             figures[name]["req_per_s"] / figures["baseline"]["req_per_s"], 3
         )
     return figures
+
+
+def embedding_speed(data: Path, count: int) -> dict[str, Any]:
+    """Abstracts a second through the built-in embedder, as `papertide reindex` embeds them:
+    real arXiv abstracts with their titles, in the embedder's own batches."""
+    from papertide.search.embedder import DEFAULT_MODEL, load_embedder, paper_text
+
+    texts: list[str] = []
+    listing = sorted((data / "arxiv_listings").glob("*.jsonl.gz"))[-1]
+    with gzip.open(listing, "rt", encoding="utf-8") as lines:
+        for line in lines:
+            record = json.loads(line)
+            texts.append(paper_text(record["title"], record.get("abstract") or ""))
+            if len(texts) == count:
+                break
+    embedder = load_embedder(DEFAULT_MODEL)
+    embedder.embed(texts[:8])  # load the model, warm the session
+    started = time.perf_counter()
+    embedder.embed(texts)
+    seconds = time.perf_counter() - started
+    per_s = round(len(texts) / seconds, 1)
+    return {"model": embedder.name, "abstracts": len(texts), "per_s": per_s}
 
 
 def read_queries(path: Path) -> list[str]:
@@ -336,9 +393,12 @@ def main() -> None:
     busy = busy_targets(db)
     figures["busy_day"] = busy["day"].isoformat()
     pages = page_urls(busy, search_queries)
+    cookie = bench_member(db, busy, settings)
     app = create_app(settings)
     with console.status("timing pages in-process"):
-        figures["pages"] = asyncio.run(page_latencies(app, pages, n))
+        figures["pages"] = asyncio.run(page_latencies(app, pages, n, cookie))
+    with console.status("timing the built-in embedder"):
+        figures["embedding"] = embedding_speed(args.data, 64 if args.quick else 256)
     with console.status("timing search()"):
         figures["search"] = search_latencies(db, search_queries, rounds)
     app.state.db.dispose()
@@ -348,7 +408,7 @@ def main() -> None:
     else:
         day_url = next(urls[0] for name, urls in pages.items() if name.startswith("day"))
         latest_bytes = figures["pages"]["/ (latest day)"]["bytes"]
-        figures["load"] = load_figures(settings, out, seconds, day_url, latest_bytes)
+        figures["load"] = load_figures(settings, out, seconds, day_url, latest_bytes, cookie)
     report.print_table(figures)
     if args.json:
         print(json.dumps(figures, default=str))

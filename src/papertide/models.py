@@ -174,6 +174,21 @@ class WriteCounts:
 ROLES = ("member", "curator", "admin")
 
 
+# What a personal API token may do (issue #13): read (identify itself), vote, comment, submit.
+API_SCOPES = ("read", "vote", "comment", "submit")
+
+
+@dataclass(frozen=True, slots=True)
+class ApiToken:
+    """A personal API token as its owner sees it in settings (never its value)."""
+
+    id: int
+    name: str
+    scopes: tuple[str, ...]
+    created_at: dt.datetime
+    last_used_at: dt.datetime | None
+
+
 @dataclass(frozen=True, slots=True)
 class Account:
     """A user as the accounts code and the templates see it (never the password hash)."""

@@ -1,5 +1,6 @@
 import hashlib
 import re
+from pathlib import Path
 
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
@@ -94,3 +95,18 @@ def test_pages_link_static_assets_under_urls_kept_for_a_year(client: TestClient)
         assert client.get(path).content == answer.content
     stale = client.get("/static/style.css?v=000000000000")
     assert stale.headers["cache-control"] == "public, max-age=86400"
+
+
+def test_development_serves_an_edited_static_file_under_its_new_url(tmp_path: Path) -> None:
+    import os
+
+    from papertide.web.static_files import StaticAssets
+
+    (tmp_path / "site.css").write_text("body { color: red }")
+    assets = StaticAssets(tmp_path, reload=True)
+    before = assets.url("site.css")
+    (tmp_path / "site.css").write_text("body { color: blue }")
+    os.utime(tmp_path / "site.css", ns=(1, 1))  # a different modification time, surely
+    after = assets.url("site.css")
+    assert before != after and after.startswith("/static/site.css?v=")
+    assert StaticAssets(tmp_path).url("site.css") == after

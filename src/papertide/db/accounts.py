@@ -11,9 +11,9 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from papertide.db.schema import comment, daily_entry, upvote, user, user_session
+from papertide.db.schema import api_token, comment, daily_entry, upvote, user, user_session
 from papertide.db.writes import bump_content_version
-from papertide.models import Account
+from papertide.models import Account, ApiToken
 
 
 class AccountExists(Exception):
@@ -183,3 +183,79 @@ def purge_expired_sessions(conn: sa.Connection, now: dt.datetime) -> int:
     """Delete sessions past their expiry (an indexed range delete)."""
     result = conn.execute(user_session.delete().where(user_session.c.expires_at <= now))
     return int(result.rowcount)
+
+
+# Personal API tokens (issue #13).
+
+
+def create_api_token(
+    conn: sa.Connection,
+    user_id: int,
+    token_hash: str,
+    name: str,
+    scopes: tuple[str, ...],
+    now: dt.datetime,
+) -> int:
+    result = conn.execute(
+        api_token.insert().values(
+            user_id=user_id,
+            token_hash=token_hash,
+            name=name,
+            scopes=" ".join(scopes),
+            created_at=now,
+        )
+    )
+    key = result.inserted_primary_key
+    assert key is not None
+    return int(key[0])
+
+
+def _api_token(row: Any) -> ApiToken:
+    return ApiToken(
+        id=row.id,
+        name=row.name,
+        scopes=tuple(row.scopes.split()),
+        created_at=row.created_at,
+        last_used_at=row.last_used_at,
+    )
+
+
+def api_tokens(conn: sa.Connection, user_id: int) -> list[ApiToken]:
+    """An account's tokens, newest first (never their values: only digests are kept)."""
+    query = (
+        sa.select(api_token)
+        .where(api_token.c.user_id == user_id)
+        .order_by(api_token.c.created_at.desc(), api_token.c.id.desc())
+    )
+    return [_api_token(row) for row in conn.execute(query)]
+
+
+def revoke_api_token(conn: sa.Connection, user_id: int, token_id: int) -> bool:
+    """Delete one of `user_id`'s tokens; False when they have no such token."""
+    result = conn.execute(
+        api_token.delete().where(api_token.c.id == token_id, api_token.c.user_id == user_id)
+    )
+    return bool(result.rowcount)
+
+
+def api_token_account(conn: sa.Connection, token_hash: str) -> tuple[Account, ApiToken] | None:
+    """The account behind a token, and the token."""
+    query = (
+        sa.select(*_ACCOUNT_COLUMNS, api_token.c.id.label("token_id"),
+                  api_token.c.name.label("token_name"), api_token.c.scopes,
+                  api_token.c.created_at.label("token_created_at"), api_token.c.last_used_at)
+        .select_from(api_token.join(user, user.c.id == api_token.c.user_id))
+        .where(api_token.c.token_hash == token_hash)
+    )  # fmt: skip
+    row = conn.execute(query).first()
+    if row is None:
+        return None
+    token = ApiToken(
+        row.token_id, row.token_name, tuple(row.scopes.split()), row.token_created_at,
+        row.last_used_at,
+    )  # fmt: skip
+    return _account(row), token
+
+
+def touch_api_token(conn: sa.Connection, token_id: int, now: dt.datetime) -> None:
+    conn.execute(api_token.update().where(api_token.c.id == token_id).values(last_used_at=now))

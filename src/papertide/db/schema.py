@@ -91,6 +91,19 @@ user_session = sa.Table(
 sa.Index("ix_user_session_user_id", user_session.c.user_id)
 sa.Index("ix_user_session_expires_at", user_session.c.expires_at)
 
+api_token = sa.Table(
+    "api_token",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("user_id", sa.Integer, sa.ForeignKey("user.id", ondelete="CASCADE"), nullable=False),
+    sa.Column("token_hash", sa.String(64), nullable=False, unique=True),
+    sa.Column("name", sa.String(100), nullable=False),
+    sa.Column("scopes", sa.String(100), nullable=False),  # space-separated, e.g. "read vote"
+    sa.Column("created_at", sa.DateTime, nullable=False),
+    sa.Column("last_used_at", sa.DateTime, nullable=True),
+)
+sa.Index("ix_api_token_user_id", api_token.c.user_id)
+
 daily_entry = sa.Table(
     "daily_entry",
     metadata,

@@ -32,6 +32,7 @@ from papertide.web.routes import (
     admin,
     api,
     api_docs,
+    api_member,
     api_own,
     community,
     digest_admin,
@@ -107,8 +108,8 @@ def create_app(settings: Settings) -> FastAPI:
     # Order matters: papers.router's `/papers/{arxiv_id:path}` must come after every other
     # `/papers/...` route.
     for module in (
-        health, api_docs, api_own, api, feed, syndication, search, subscribe, admin, digest_admin,
-        accounts, users, votes, trending, community, papers,
+        health, api_docs, api_member, api_own, api, feed, syndication, search, subscribe, admin,
+        digest_admin, accounts, users, votes, trending, community, papers,
     ):  # fmt: skip
         app.include_router(module.router)
     app.openapi = _published_schema(app)  # type: ignore[method-assign]

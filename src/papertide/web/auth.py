@@ -20,7 +20,7 @@ from fastapi import Depends, FastAPI, HTTPException, Request
 from fastapi.responses import JSONResponse, RedirectResponse, Response
 from starlette.datastructures import FormData
 
-from papertide.auth import sessions
+from papertide.auth import api_tokens, sessions
 from papertide.auth.ratelimit import RateLimiter, retry_after_header
 from papertide.auth.redirects import safe_next
 from papertide.auth.tokens import derive, looks_like_token, new_token, same
@@ -228,6 +228,11 @@ async def csrf_guard(request: Request) -> None:
         return
     if getattr(request.scope.get("endpoint"), "csrf_exempt", False):
         return
+    # CSRF is a cookie's problem: a request that authenticates with a token in a header was
+    # written by a script that holds the token, and no cookie acts for it (require_account).
+    bearer = request.headers.get("authorization", "").lower().startswith("bearer ")
+    if bearer and request.url.path.startswith("/api/"):
+        return
     if request.headers.get("sec-fetch-site") == "cross-site":
         raise HTTPException(403, CSRF_REFUSED)
     given = request.headers.get(CSRF_HEADER)
@@ -251,8 +256,16 @@ class LoginRequired(Exception):
 async def require_account(request: Request) -> Account:
     """Dependency: the signed-in account, or LoginRequired (a redirect to /login).
 
-    `async` to read `next` from a posted form; the session lookup runs in a thread.
+    `async` to read `next` from a posted form; the session lookup runs in a thread. A request
+    with an API token is refused here: tokens act only on the API routes that take them
+    (`api_member`), so a token never stands in for a browser's session and its CSRF check.
     """
+    if request.headers.get("authorization"):
+        raise HTTPException(
+            401,
+            "API tokens work only on the API routes that take them (see /docs); this page "
+            "needs a browser session.",
+        )
     viewer = await off_loop(current_viewer, request)
     if viewer.account is not None:
         return viewer.account
@@ -264,6 +277,51 @@ async def require_account(request: Request) -> Account:
 
 
 SignedIn = Annotated[Account, Depends(require_account)]
+
+
+def bearer_token(request: Request) -> str | None:
+    """The token of an `Authorization: Bearer …` header; None without the header; a 401 for
+    any other kind of Authorization."""
+    header = request.headers.get("authorization")
+    if header is None:
+        return None
+    kind, _, value = header.strip().partition(" ")
+    if kind.lower() != "bearer" or not value.strip():
+        raise HTTPException(
+            401,
+            "Send the token as `Authorization: Bearer <token>`.",
+            headers={"WWW-Authenticate": "Bearer"},
+        )
+    return value.strip()
+
+
+def api_member(scope: str) -> Callable[[Request], Awaitable[Account]]:
+    """Dependency for an API route that acts for a member: a personal API token with `scope`
+    (issue #13), or a browser session (whose POSTs carry the CSRF token, as every form's do)."""
+
+    async def dependency(request: Request) -> Account:
+        token = bearer_token(request)
+        if token is None:
+            return await require_account(request)
+        db: Database = request.app.state.db
+        found = await off_loop(api_tokens.account_for, db, token)
+        if found is None:
+            raise HTTPException(
+                401,
+                "This API token is unknown or was revoked: create one in Settings.",
+                headers={"WWW-Authenticate": 'Bearer error="invalid_token"'},
+            )
+        account, scopes = found
+        if scope not in scopes:
+            raise HTTPException(
+                403,
+                f"This token may not {scope}: its scopes are {', '.join(scopes)}. Create a "
+                f"token with the {scope!r} scope in Settings.",
+            )
+        request.state.token_scopes = scopes
+        return account
+
+    return dependency
 
 
 def login_url(next_url: str) -> str:

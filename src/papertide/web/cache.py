@@ -121,7 +121,10 @@ class PageCache:
             await self.app(scope, receive, send)
             return
         path: str = scope["path"]
-        if not self.cacheable(path):
+        # A request with an API token may be answered for its owner alone (/api/whoami).
+        if not self.cacheable(path) or any(
+            name == b"authorization" for name, _ in scope["headers"]
+        ):
             await self.app(scope, receive, send)
             return
         token = self._session_token(scope, path)

@@ -57,7 +57,11 @@ class HttpManners:
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         path = scope.get("path", "") if scope["type"] == "http" else ""
         method = scope.get("method")
-        if not path.startswith(PREFIXES) or method not in ("GET", "OPTIONS"):
+        if (
+            not path.startswith(PREFIXES)
+            or method not in ("GET", "OPTIONS")
+            or _header(scope, b"authorization")  # for one member: not for shared caches
+        ):
             await self.app(scope, receive, send)
             return
         if method == "OPTIONS" and _header(scope, b"access-control-request-method"):
@@ -121,7 +125,6 @@ class HttpManners:
             return
         await send({**start, "headers": headers})
         await send({"type": "http.response.body", "body": body})
-
 
     def _etag(self, body: bytes) -> bytes:
         remembered = self.etags.get(id(body))

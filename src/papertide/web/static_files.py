@@ -27,27 +27,30 @@ class Asset:
     body: bytes
     content_type: bytes
     digest: str  # the first 12 hex digits of its SHA-256: the `v` of its URL
+    mtime_ns: int
 
     @property
     def etag(self) -> bytes:
         return f'"{self.digest}"'.encode()
 
 
+def _read(path: Path) -> Asset:
+    mtime_ns = path.stat().st_mtime_ns
+    body = path.read_bytes()
+    kind = mimetypes.guess_type(path.name)[0] or "application/octet-stream"
+    if kind.startswith("text/") or kind in ("application/javascript", "image/svg+xml"):
+        kind += "; charset=utf-8"
+    return Asset(body, kind.encode(), hashlib.sha256(body).hexdigest()[:12], mtime_ns)
+
+
 def _load(folder: Path) -> dict[str, Asset]:
-    assets = {}
-    for path in sorted(p for p in folder.rglob("*") if p.is_file()):
-        body = path.read_bytes()
-        kind = mimetypes.guess_type(path.name)[0] or "application/octet-stream"
-        if kind.startswith("text/") or kind in ("application/javascript", "image/svg+xml"):
-            kind += "; charset=utf-8"
-        digest = hashlib.sha256(body).hexdigest()[:12]
-        assets[path.relative_to(folder).as_posix()] = Asset(body, kind.encode(), digest)
-    return assets
+    files = sorted(p for p in folder.rglob("*") if p.is_file())
+    return {path.relative_to(folder).as_posix(): _read(path) for path in files}
 
 
 class StaticAssets:
-    """An ASGI app for `/static`: every file of `folder`, read now (or, with `reload`, on each
-    request, for development)."""
+    """An ASGI app for `/static`: every file of `folder`, read now (with `reload`, for
+    development, read again when its modification time changes)."""
 
     def __init__(self, folder: Path, reload: bool = False) -> None:
         self.folder = folder
@@ -62,9 +65,16 @@ class StaticAssets:
         return f"/static/{path}?v={asset.digest}"
 
     def _asset(self, path: str) -> Asset | None:
-        if self.reload:
-            self.assets = _load(self.folder)
-        return self.assets.get(path)
+        asset = self.assets.get(path)
+        if self.reload and asset is not None:
+            # Development: an edited file is served (and linked) as it is now.
+            file = self.folder / path
+            try:
+                if file.stat().st_mtime_ns != asset.mtime_ns:
+                    asset = self.assets[path] = _read(file)
+            except FileNotFoundError:
+                return None
+        return asset
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         asset = None

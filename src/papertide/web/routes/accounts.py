@@ -10,16 +10,16 @@ import datetime as dt
 import math
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Form, Query, Request
+from fastapi import APIRouter, Form, HTTPException, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
-from papertide.auth import accounts, lockout, sessions
+from papertide.auth import accounts, api_tokens, lockout, sessions
 from papertide.auth.accounts import FormErrors
 from papertide.auth.ratelimit import retry_after_header
 from papertide.auth.redirects import safe_next
 from papertide.config import Settings
 from papertide.db.engine import Database
-from papertide.models import Account
+from papertide.models import API_SCOPES, Account
 from papertide.web.auth import (
     SESSION_COOKIE,
     SignedIn,
@@ -33,7 +33,7 @@ from papertide.web.auth import (
     set_session_cookie,
     trusted_device,
 )
-from papertide.web.deps import DatabaseDep, Page, PageDep, SettingsDep
+from papertide.web.deps import DatabaseDep, Page, PageDep, RowIdPath, SettingsDep
 
 router = APIRouter()
 
@@ -179,21 +179,68 @@ def logout(request: Request, db: DatabaseDep) -> Response:
     return response
 
 
-DONE = {"password": "Your password is changed; every other session has been logged out."}
+DONE = {
+    "password": "Your password is changed; every other session has been logged out.",
+    "revoked": "The token is revoked: scripts using it are refused from now on.",
+}
+
+
+def _settings(
+    page: PageDep,
+    db: DatabaseDep,
+    settings: SettingsDep,
+    account: Account,
+    status_code: int = 200,
+    errors: dict[str, str] | None = None,
+    done: str | None = None,
+    new_token: str | None = None,
+) -> HTMLResponse:
+    return page.render(
+        "settings.html",
+        status_code=status_code,
+        nav="settings",
+        account=account,
+        errors=errors or {},
+        done=done,
+        min_length=settings.password_min_length,
+        tokens=api_tokens.listed(db, account),
+        scopes=API_SCOPES,
+        new_token=new_token,
+    )
 
 
 @router.get("/settings", response_class=HTMLResponse)
 def settings_page(
-    page: PageDep, account: SignedIn, settings: SettingsDep, done: str = ""
+    page: PageDep, db: DatabaseDep, account: SignedIn, settings: SettingsDep, done: str = ""
 ) -> HTMLResponse:
-    return page.render(
-        "settings.html",
-        nav="settings",
-        account=account,
-        errors={},
-        done=DONE.get(done),
-        min_length=settings.password_min_length,
-    )
+    return _settings(page, db, settings, account, done=DONE.get(done))
+
+
+@router.post("/settings/tokens", response_model=None)
+def create_token(
+    request: Request,
+    page: PageDep,
+    db: DatabaseDep,
+    settings: SettingsDep,
+    account: SignedIn,
+    name: TextField = "",
+    scope: Annotated[list[str], Form(max_length=10)] = [],  # noqa: B006 - FastAPI copies it
+) -> Response:
+    """A new personal API token (issue #13), shown on this page once and never again."""
+    enforce_rate(request, "token", f"user:{account.id}", settings.rate("comment"), "new tokens")
+    try:
+        value = api_tokens.create(db, account, name, scope)
+    except api_tokens.TokenProblem as exc:
+        errors = {"token": str(exc)}
+        return _settings(page, db, settings, account, status_code=400, errors=errors)
+    return _settings(page, db, settings, account, new_token=value)
+
+
+@router.post("/settings/tokens/{token_id}/revoke", response_model=None)
+def revoke_token(token_id: RowIdPath, db: DatabaseDep, account: SignedIn) -> Response:
+    if not api_tokens.revoke(db, account, token_id):
+        raise HTTPException(404, "You have no such token (already revoked?).")
+    return RedirectResponse("/settings?done=revoked#tokens", status_code=303)
 
 
 @router.post("/settings/password", response_model=None)
@@ -218,15 +265,7 @@ def change_password(
             lifetime=_lifetime(settings),
         )
     except FormErrors as exc:
-        return page.render(
-            "settings.html",
-            status_code=400,
-            nav="settings",
-            account=account,
-            errors=exc.errors,
-            done=None,
-            min_length=settings.password_min_length,
-        )
+        return _settings(page, db, settings, account, status_code=400, errors=exc.errors)
     response = RedirectResponse("/settings?done=password", status_code=303)
     set_session_cookie(response, request, token)
     return response
@@ -247,15 +286,7 @@ def delete_account(
     try:
         accounts.delete_account(db, account, password, confirm)
     except FormErrors as exc:
-        return page.render(
-            "settings.html",
-            status_code=400,
-            nav="settings",
-            account=account,
-            errors=exc.errors,
-            done=None,
-            min_length=settings.password_min_length,
-        )
+        return _settings(page, db, settings, account, status_code=400, errors=exc.errors)
     # Look the viewer up again: the session is gone, so the page renders signed out and
     # Page.render clears the cookie.
     request.state.viewer = None

@@ -1,0 +1,34 @@
+"""Personal API tokens (issue #13): created and revoked in settings, stored hashed.
+
+Revision ID: 0017
+Revises: 0016
+"""
+
+import sqlalchemy as sa
+from alembic import op
+
+revision = "0017"
+down_revision = "0016"
+branch_labels = None
+depends_on = None
+
+
+def upgrade() -> None:
+    op.create_table(
+        "api_token",
+        sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+        sa.Column(
+            "user_id", sa.Integer, sa.ForeignKey("user.id", ondelete="CASCADE"), nullable=False
+        ),
+        sa.Column("token_hash", sa.String(64), nullable=False, unique=True),
+        sa.Column("name", sa.String(100), nullable=False),
+        sa.Column("scopes", sa.String(100), nullable=False),
+        sa.Column("created_at", sa.DateTime, nullable=False),
+        sa.Column("last_used_at", sa.DateTime, nullable=True),
+    )
+    op.create_index("ix_api_token_user_id", "api_token", ["user_id"])
+
+
+def downgrade() -> None:
+    op.drop_index("ix_api_token_user_id", table_name="api_token")
+    op.drop_table("api_token")
