@@ -34,8 +34,14 @@ from papertide.web.routes.community import arxiv_lookup
 
 router = APIRouter(prefix="/api", tags=["Papertide: for a member"])
 
+class SignInError(ErrorBody):
+    """A 401: no token or session, or a revoked token."""
+
+    login_url: str | None = Field(default=None, description="where a browser logs in")
+
+
 SIGNED_IN: dict[int | str, dict[str, object]] = {
-    401: {"model": ErrorBody, "description": "No token or session, or a revoked token."},
+    401: {"model": SignInError, "description": "No token or session, or a revoked token."},
     403: {"model": ErrorBody, "description": "The token lacks this route's scope."},
     429: {"model": ErrorBody, "description": "Over the rate limit: see Retry-After."},
 }
