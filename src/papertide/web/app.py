@@ -34,6 +34,7 @@ from papertide.web.routes import (
     api,
     api_docs,
     api_own,
+    api_papers,
     community,
     digest_admin,
     feed,
@@ -105,8 +106,8 @@ def create_app(settings: Settings) -> FastAPI:
     # Order matters: papers.router's `/papers/{arxiv_id:path}` must come after every other
     # `/papers/...` route.
     for module in (
-        health, api_docs, api_own, api, feed, syndication, search, subscribe, admin, digest_admin,
-        accounts, users, votes, trending, community, papers,
+        health, api_docs, api_own, api_papers, api, feed, syndication, search, subscribe, admin,
+        digest_admin, accounts, users, votes, trending, community, papers,
     ):  # fmt: skip
         app.include_router(module.router)
     app.openapi = _published_schema(app)  # type: ignore[method-assign]
@@ -114,6 +115,10 @@ def create_app(settings: Settings) -> FastAPI:
     app.add_middleware(HttpManners)  # outside the cache: cached answers get 304s too
     app.add_middleware(SecurityHeadersMiddleware)  # outermost: cached replies get it too
     return app
+
+
+# The one page route scripts use: `HfApi.read_paper` reads it (issue #13).
+MARKDOWN_PATH = "/papers/{arxiv_id}.md"
 
 
 def _published_schema(app: FastAPI) -> Callable[[], dict[str, Any]]:
@@ -131,7 +136,7 @@ def _published_schema(app: FastAPI) -> Callable[[], dict[str, Any]]:
             schema["paths"] = {
                 path: spec
                 for path, spec in schema["paths"].items()
-                if path.startswith(("/api/", "/feeds/"))
+                if path.startswith(("/api/", "/feeds/")) or path == MARKDOWN_PATH
             }
             for operation in (op for spec in schema["paths"].values() for op in spec.values()):
                 # A malformed parameter is a 400 here (web/errors.py), never FastAPI's 422.

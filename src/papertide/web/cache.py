@@ -65,6 +65,9 @@ class PageCache:
         # Pages for signed-in people will differ per person: never cache a request with cookies.
         if any(name == b"cookie" for name, _ in scope["headers"]):
             return False
+        # A paper page asked for as Markdown (issue #13) is not the page the key names.
+        if any(name == b"accept" and b"markdown" in value for name, value in scope["headers"]):
+            return False
         return self.cacheable(scope["path"])
 
     async def _render_and_store(
