@@ -118,7 +118,8 @@ class HfRow(StrictModel):
     project_page: str | None = None
     ai_summary: str | None = None
     ai_keywords: list[str] | None = None
-    organization: HfOrganization | None = None
+    # The rows flatten `organization` to one display name ("DENG Lab @ SJTU"), not HF's
+    # {name, fullname} object: it is not guessed back into one.
     thumbnail: str | None = None
 
 
@@ -239,7 +240,6 @@ def parse_normalized_row(raw: Any, report: Report | None = None) -> Parsed:
     item = HfItem(
         paper=paper,
         numComments=row.num_comments,
-        organization=row.organization,
         thumbnail=row.thumbnail,
     )
     return _records(item, row.daily_date, report)

@@ -51,9 +51,11 @@ from papertide.web.security import SecurityHeadersMiddleware
 
 HERE = Path(__file__).parent
 API_DESCRIPTION = (
-    "Papertide's JSON API and feeds. The `/api/daily_papers`, `/api/papers/search` and "
-    "`/api/papers/{id}` routes speak Hugging Face's dialect, so `huggingface_hub`'s "
-    '`HfApi(endpoint="http://…")` works unchanged; the others are Papertide\'s own. Every list '
+    "Papertide's JSON API and feeds. The routes tagged Hugging Face compatible "
+    "(`/api/daily_papers`, `/api/papers`, `/api/papers/search`, `/api/papers/{id}`, "
+    "`/api/arxiv/{id}/repos`, `/papers/{id}.md`) speak Hugging Face's dialect, so "
+    '`huggingface_hub`\'s `HfApi(endpoint="http://…")` and the `hf papers` command work '
+    "unchanged; the others are Papertide's own. Every list "
     "is also an RSS 2.0 and Atom 1.0 feed under `/feeds/`. Errors under `/api/` are JSON, "
     '`{"error": "…"}`: 400 for a malformed parameter, 404 for what is not here. Lists answer '
     "with an ETag and `304 Not Modified` to `If-None-Match`, and may be read from any origin."

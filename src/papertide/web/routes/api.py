@@ -1,7 +1,8 @@
 """The JSON API the `huggingface_hub` client uses: `HfApi(endpoint="http://localhost:8000")`.
 
-`GET /api/daily_papers`, `GET /api/papers/search`, `GET /api/papers/{id}`; errors are JSON
-(`{"error": ...}`) with 400 for bad parameters and 404 for unknown papers.
+`GET /api/daily_papers`, `GET /api/papers/search`, `GET /api/papers/{id}` (the listing, the
+repos and the Markdown are in web/routes/api_papers.py); errors are JSON (`{"error": ...}`)
+with 400 for bad parameters and 404 for unknown papers.
 """
 
 from __future__ import annotations
