@@ -39,6 +39,7 @@ class Featuring:
     submitted_by: str | None
     submitter_fullname: str | None
     comment: str | None
+    submitter_avatar_url: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -66,6 +67,17 @@ class PaperDetail:
     ai_keywords: list[str] = field(default_factory=list)
     featured: list[Featuring] = field(default_factory=list)
     imported_comments: int = 0  # of num_comments, those on the Hugging Face discussion
+    hf: HfExtras | None = None  # what Hugging Face says besides the text, when imported
+
+
+@dataclass(frozen=True, slots=True)
+class HfExtras:
+    """What Hugging Face's daily papers say of a paper besides its text (issue #13)."""
+
+    discussion_id: str | None = None
+    organization: dict[str, str] | None = None  # {name, fullname, avatar}
+    thumbnail: str | None = None
+    media_urls: list[str] | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -118,6 +130,10 @@ class PaperRecord:
     ai_keywords: list[str] | None = None
     upvotes: int | None = None
     num_comments: int | None = None
+    hf_discussion_id: str | None = None
+    hf_organization: dict[str, str] | None = None
+    hf_thumbnail: str | None = None
+    hf_media_urls: list[str] | None = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -16,7 +16,12 @@ import pytest
 
 from papertide.db import Database, queries, writes
 from papertide.ingest.base import Report
-from papertide.ingest.hf_daily import HfDailySource, decode_day, parse_item
+from papertide.ingest.hf_daily import (
+    HfDailySource,
+    decode_day,
+    parse_item,
+    parse_normalized_row,
+)
 from papertide.ingest.runner import ImportResult, run_import
 
 DAY = "2026-08-20"
@@ -338,6 +343,37 @@ def test_parse_item_values(samples: Path) -> None:
         1,
         dt.datetime(2026, 8, 20),
     )
+
+
+def test_hugging_faces_own_fields_are_kept(samples: Path) -> None:
+    """The discussion, organization, thumbnail and media the API repeats (issue #13)."""
+    item = next(i for i in _items(samples) if i["paper"]["id"] == "2608.18565")
+    record, entry, _ = parse_item(item, dt.date(2026, 8, 20))
+    assert record.hf_discussion_id == "6a866443db13816030683e91"
+    assert record.hf_organization == {
+        "name": "Midea-AIRC",
+        "fullname": "Midea AI Research Center",
+        "avatar": item["organization"]["avatar"],
+    }
+    assert record.hf_thumbnail == (
+        "https://cdn-thumbnails.huggingface.co/social-thumbnails/papers/2608.18565.png"
+    )
+    assert record.hf_media_urls == item["paper"]["mediaUrls"] and len(record.hf_media_urls) == 1
+    assert entry.submitter is not None and entry.submitter.avatar_url == (
+        "/avatars/a8b3758b418f2d6cc8ccc8c79d418743.svg"
+    )
+    bare, _, _ = parse_item(_items(samples)[0], dt.date(2026, 8, 20))
+    assert (bare.hf_organization, bare.hf_media_urls) == (None, None)  # HF had none
+
+
+def test_a_normalized_row_keeps_the_thumbnail(shared_data: Path) -> None:
+    source = shared_data / "hf_daily_papers" / "normalized"
+    with gzip.open(source / "hf_daily_papers_normalized_2026-H2.jsonl.gz", "rt") as handle:
+        claimed = next(row for line in handle if (row := json.loads(line))["organization"])
+    record, _, _ = parse_normalized_row(claimed)
+    assert record.hf_thumbnail == claimed["thumbnail"] and record.hf_thumbnail
+    # The row says only a display name ("ByteDance"), not HF's organization object.
+    assert isinstance(claimed["organization"], str) and record.hf_organization is None
 
 
 @pytest.mark.parametrize(

@@ -83,7 +83,8 @@ def test_an_absurd_version_number_is_not_an_arxiv_id() -> None:
 
 def test_a_4301_digit_version_is_a_404_page_and_a_json_400(client: TestClient) -> None:
     _assert_error_page(client.get(f"/papers/2608.19880v{NINES}"), 404)
-    _assert_error_page(client.get(f"/papers/2608.19880v{NINES}.md"), 404)
+    # The Markdown address is a described operation (issue #13): a malformed id is a 400 there.
+    _assert_error_page(client.get(f"/papers/2608.19880v{NINES}.md"), 400)
     response = client.get(f"/api/papers/2608.19880v{NINES}")
     assert response.status_code == 400
     assert "is not an arXiv id" in response.json()["error"]

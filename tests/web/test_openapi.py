@@ -51,7 +51,9 @@ def test_the_schema_describes_the_api_and_the_feeds_and_nothing_else(app: FastAP
     assert {"/api/daily_papers", "/api/papers/search", "/api/papers/{arxiv_id}"} <= paths
     assert {"/api/papers/{arxiv_id}/comments", "/api/papers/{arxiv_id}/related"} <= paths
     assert {"/api/trending", "/api/submission_rules", "/feeds/daily.{fmt}"} <= paths
-    assert all(path.startswith(("/api/", "/feeds/")) for path in paths)
+    assert {"/api/papers", "/api/arxiv/{arxiv_id}/repos", "/papers/{arxiv_id}.md"} <= paths
+    # The API, the feeds, and the one page route scripts read (HfApi.read_paper).
+    assert all(p.startswith(("/api/", "/feeds/")) or p == "/papers/{arxiv_id}.md" for p in paths)
     for path, methods in schema["paths"].items():
         for method, operation in methods.items():
             name = f"{method.upper()} {path}"
@@ -122,9 +124,11 @@ def _conformance(base_url: str, app: FastAPI, mode: Any, token: str | None = Non
             continue  # nothing to get wrong
         # Rules OpenAPI cannot say make some schema-valid input a (documented) 400, not the
         # acceptance this check expects: date, week and month exclude each other; a period
-        # must be a real day, week or month of its kind; a search feed needs words or a filter.
+        # must be a real day, week or month of its kind; a search feed needs words or a filter;
+        # a cursor must be one the server gave out.
         checked = {
             "/api/daily_papers",
+            "/api/papers",
             "/feeds/papers/{kind}/{period}.{fmt}",
             "/feeds/search.{fmt}",
         }

@@ -11,7 +11,7 @@ from typing import Any, Literal
 import sqlalchemy as sa
 
 from papertide.db.schema import comment, daily_entry, paper, repo_stars, site_state, upvote, user
-from papertide.models import Facets, Featuring, PaperCard, PaperDetail
+from papertide.models import Facets, Featuring, HfExtras, PaperCard, PaperDetail
 
 FeedSort = Literal["upvotes", "newest"]
 
@@ -74,7 +74,13 @@ _PAPER = sa.select(paper, _upvotes, _num_comments, _latest_stars.label("github_s
     paper.c.id == _ARXIV_ID
 )
 _FEATURINGS = (
-    sa.select(daily_entry.c.date, daily_entry.c.comment, user.c.username, user.c.fullname)
+    sa.select(
+        daily_entry.c.date,
+        daily_entry.c.comment,
+        user.c.username,
+        user.c.fullname,
+        user.c.avatar_url,
+    )
     .select_from(daily_entry.outerjoin(user, user.c.id == daily_entry.c.submitted_by))
     .where(daily_entry.c.paper_id == _ARXIV_ID)
     .order_by(daily_entry.c.date)
@@ -269,7 +275,11 @@ def get_paper(conn: sa.Connection, arxiv_id: str) -> PaperDetail | None:
         return None
     featured = [
         Featuring(
-            date=f.date, submitted_by=f.username, submitter_fullname=f.fullname, comment=f.comment
+            date=f.date,
+            submitted_by=f.username,
+            submitter_fullname=f.fullname,
+            comment=f.comment,
+            submitter_avatar_url=f.avatar_url,
         )
         for f in conn.execute(_FEATURINGS, {"arxiv_id": arxiv_id})
     ]
@@ -295,7 +305,18 @@ def get_paper(conn: sa.Connection, arxiv_id: str) -> PaperDetail | None:
         ai_summary=row.ai_summary,
         ai_keywords=row.ai_keywords or [],
         featured=featured,
+        hf=_hf_extras(row),
     )
+
+
+def _hf_extras(row: Any) -> HfExtras | None:
+    extras = HfExtras(
+        discussion_id=row.hf_discussion_id,
+        organization=row.hf_organization or None,
+        thumbnail=row.hf_thumbnail,
+        media_urls=row.hf_media_urls or None,
+    )
+    return None if extras == HfExtras() else extras
 
 
 def paper_count(conn: sa.Connection) -> int:

@@ -45,6 +45,13 @@ paper = sa.Table(
     sa.Column("revision", sa.Integer, nullable=False, server_default="0"),
     # The title folded for exact-title lookups (papertide.text.title_key).
     sa.Column("title_key", sa.Text, nullable=True),
+    # What Hugging Face says of the paper besides its text, repeated by the API (issue #13):
+    # its discussion's id, the organization that claims it ({name, fullname, avatar}), the
+    # thumbnail and media URLs on its page.
+    sa.Column("hf_discussion_id", sa.String(64), nullable=True),
+    sa.Column("hf_organization", sa.JSON, nullable=True),
+    sa.Column("hf_thumbnail", sa.Text, nullable=True),
+    sa.Column("hf_media_urls", sa.JSON, nullable=True),
 )
 sa.Index("ix_paper_published_at", paper.c.published_at)
 sa.Index("ix_paper_revision", paper.c.revision)

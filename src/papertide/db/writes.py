@@ -24,7 +24,16 @@ CONTENT_VERSION = "content_version"
 # Fields that describe a version of the paper: a newer version overwrites them.
 _VERSIONED = ("title", "abstract", "authors", "categories", "comments", "doi", "journal_ref")
 # Fields filled in when missing, from whichever source has them.
-_FILL_ONLY = ("github_repo", "project_page", "ai_summary", "ai_keywords")
+_FILL_ONLY = (
+    "github_repo",
+    "project_page",
+    "ai_summary",
+    "ai_keywords",
+    "hf_discussion_id",
+    "hf_organization",
+    "hf_thumbnail",
+    "hf_media_urls",
+)
 
 
 def _present(value: Any) -> bool:
@@ -85,6 +94,10 @@ def _new_row(record: PaperRecord, seq: int, now: dt.datetime, revision: int) -> 
         "withdrawn": bool(record.withdrawn),
         "ai_summary": record.ai_summary,
         "ai_keywords": record.ai_keywords,
+        "hf_discussion_id": record.hf_discussion_id,
+        "hf_organization": record.hf_organization,
+        "hf_thumbnail": record.hf_thumbnail,
+        "hf_media_urls": record.hf_media_urls,
         "imported_upvotes": record.upvotes or 0,
         "imported_comments": record.num_comments or 0,
         "created_at": now,

@@ -58,6 +58,14 @@ class HfUser(StrictModel):
     avatarUrl: str | None = None
 
 
+class HfOrganization(StrictModel):
+    """The organization a paper is claimed by (`{_id, name, fullname, avatar}`)."""
+
+    name: str
+    fullname: str | None = None
+    avatar: str | None = None
+
+
 class HfPaper(StrictModel):
     id: str
     title: str | None = None
@@ -72,6 +80,9 @@ class HfPaper(StrictModel):
     projectPage: str | None = None
     ai_summary: str | None = None
     ai_keywords: list[str] | None = None
+    discussionId: str | None = None
+    organization: HfOrganization | None = None
+    mediaUrls: list[str] | None = None
 
 
 class HfItem(StrictModel):
@@ -83,6 +94,9 @@ class HfItem(StrictModel):
     publishedAt: IsoDatetime | None = None
     numComments: Count | None = None
     submittedBy: HfUser | None = None
+    thumbnail: str | None = None
+    organization: HfOrganization | None = None
+    mediaUrls: list[str] | None = None
 
 
 class HfRow(StrictModel):
@@ -104,6 +118,9 @@ class HfRow(StrictModel):
     project_page: str | None = None
     ai_summary: str | None = None
     ai_keywords: list[str] | None = None
+    # The rows flatten `organization` to one display name ("DENG Lab @ SJTU"), not HF's
+    # {name, fullname} object: it is not guessed back into one.
+    thumbnail: str | None = None
 
 
 def _day_from_name(name: str) -> dt.date | None:
@@ -165,6 +182,10 @@ def _records(item: HfItem, day: dt.date | None, report: Report | None) -> Parsed
         ai_keywords=paper.ai_keywords or None,
         upvotes=paper.upvotes,
         num_comments=item.numComments,
+        hf_discussion_id=paper.discussionId or None,
+        hf_organization=_organization(paper.organization or item.organization),
+        hf_thumbnail=item.thumbnail or None,
+        hf_media_urls=paper.mediaUrls or item.mediaUrls or None,
     )
     entry = DailyRecord(
         arxiv_id=arxiv.base,
@@ -179,6 +200,20 @@ def _records(item: HfItem, day: dt.date | None, report: Report | None) -> Parsed
             repo=repo, stars=paper.githubStars, observed_at=dt.datetime.combine(day, dt.time())
         )
     return record, entry, snapshot
+
+
+def _organization(found: HfOrganization | None) -> dict[str, str] | None:
+    if found is None:
+        return None
+    return {
+        key: value
+        for key, value in (
+            ("name", found.name),
+            ("fullname", found.fullname),
+            ("avatar", found.avatar),
+        )
+        if value
+    }
 
 
 def parse_normalized_row(raw: Any, report: Report | None = None) -> Parsed:
@@ -202,7 +237,12 @@ def parse_normalized_row(raw: Any, report: Report | None = None) -> Parsed:
         ai_summary=row.ai_summary,
         ai_keywords=row.ai_keywords,
     )
-    return _records(HfItem(paper=paper, numComments=row.num_comments), row.daily_date, report)
+    item = HfItem(
+        paper=paper,
+        numComments=row.num_comments,
+        thumbnail=row.thumbnail,
+    )
+    return _records(item, row.daily_date, report)
 
 
 def decode_day(data: bytes, where: str, report: Report) -> list[tuple[str, Any]]:

@@ -268,3 +268,11 @@ def _search_index(
         len(shown_pinned),
         facet_ids=tuple(basis),
     )
+
+
+def marked_html(text: str, query: str) -> str:
+    """All of `text`, escaped for HTML, with the query's words in <mark> tags (as the search
+    page marks its snippets); the API's `highlightedTitle` and `highlightedSummary`."""
+    words = recall_words(terms(parse_query(query).text))
+    raw = highlight_snippet(text, words, window=len(text) + 1) if words else ""
+    return highlight(raw) if raw else html.escape(" ".join(text.split()))

@@ -23,12 +23,21 @@ class ErrorBody(_Shape):
 
 
 class HfUser(_Shape):
-    """Who featured a paper, as Hugging Face's API names a user."""
+    """Who featured a paper, as Hugging Face's API names a user (`huggingface_hub.User`)."""
 
     user: str
     name: str
     fullname: str
     type: Literal["user"]
+    avatarUrl: str | None = Field(default=None, description="when the import brought one")
+
+
+class HfOrganization(_Shape):
+    """The organization that claims a paper on Hugging Face (imported; absent otherwise)."""
+
+    name: str
+    fullname: str | None = None
+    avatar: str | None = None
 
 
 class HfAuthor(_Shape):
@@ -55,6 +64,16 @@ class HfPaper(_Shape):
     ai_keywords: list[str] | None
     categories: list[str]
     withdrawn: bool
+    withdrawnAt: str | None = Field(
+        default=None,
+        description="only on withdrawn papers: the date of arXiv's withdrawing version "
+        "(null when unknown)",
+    )
+    discussionId: str | None = Field(
+        default=None, description="Hugging Face's discussion of the paper, when imported"
+    )
+    organization: HfOrganization | None = Field(default=None, description="when imported")
+    mediaUrls: list[str] | None = Field(default=None, description="when imported")
 
 
 class Trending(_Shape):
@@ -83,6 +102,29 @@ class HfListItem(_Shape):
     trending: Trending | None = Field(
         default=None, description="only with `sort=trending`: the score and why"
     )
+    thumbnail: str | None = Field(default=None, description="when imported")
+    organization: HfOrganization | None = Field(default=None, description="when imported")
+    mediaUrls: list[str] | None = Field(default=None, description="when imported")
+    highlightedTitle: str | None = Field(
+        default=None,
+        description="search only: the title, HTML-escaped, its matching words in `<mark>`",
+    )
+    highlightedSummary: str | None = Field(
+        default=None,
+        description="search only: the abstract, HTML-escaped, its matching words in `<mark>`",
+    )
+
+
+class HfPaperRepos(_Shape):
+    """`GET /api/arxiv/{id}/repos`: Hugging Face's shape, with the paper's code added."""
+
+    models: list[dict[str, object]] = Field(
+        description="always empty: Papertide is not the Hugging Face Hub"
+    )
+    datasets: list[dict[str, object]] = Field(description="always empty, as `models`")
+    spaces: list[dict[str, object]] = Field(description="always empty, as `models`")
+    githubRepo: str | None = Field(description="the paper's code, when known")
+    githubStars: int | None = Field(description="its latest known star count")
 
 
 class ApiComment(_Shape):

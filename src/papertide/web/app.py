@@ -34,6 +34,7 @@ from papertide.web.routes import (
     api_docs,
     api_member,
     api_own,
+    api_papers,
     community,
     digest_admin,
     feed,
@@ -51,9 +52,11 @@ from papertide.web.static_files import StaticAssets
 
 HERE = Path(__file__).parent
 API_DESCRIPTION = (
-    "Papertide's JSON API and feeds. The `/api/daily_papers`, `/api/papers/search` and "
-    "`/api/papers/{id}` routes speak Hugging Face's dialect, so `huggingface_hub`'s "
-    '`HfApi(endpoint="http://…")` works unchanged; the others are Papertide\'s own. Every list '
+    "Papertide's JSON API and feeds. The routes tagged Hugging Face compatible "
+    "(`/api/daily_papers`, `/api/papers`, `/api/papers/search`, `/api/papers/{id}`, "
+    "`/api/arxiv/{id}/repos`, `/papers/{id}.md`) speak Hugging Face's dialect, so "
+    '`huggingface_hub`\'s `HfApi(endpoint="http://…")` and the `hf papers` command work '
+    "unchanged; the others are Papertide's own. Every list "
     "is also an RSS 2.0 and Atom 1.0 feed under `/feeds/`. Errors under `/api/` are JSON, "
     '`{"error": "…"}`: 400 for a malformed parameter, 404 for what is not here. Lists answer '
     "with an ETag and `304 Not Modified` to `If-None-Match`, and may be read from any origin."
@@ -108,8 +111,8 @@ def create_app(settings: Settings) -> FastAPI:
     # Order matters: papers.router's `/papers/{arxiv_id:path}` must come after every other
     # `/papers/...` route.
     for module in (
-        health, api_docs, api_member, api_own, api, feed, syndication, search, subscribe, admin,
-        digest_admin, accounts, users, votes, trending, community, papers,
+        health, api_docs, api_member, api_own, api_papers, api, feed, syndication, search,
+        subscribe, admin, digest_admin, accounts, users, votes, trending, community, papers,
     ):  # fmt: skip
         app.include_router(module.router)
     app.openapi = _published_schema(app)  # type: ignore[method-assign]
@@ -124,6 +127,10 @@ def create_app(settings: Settings) -> FastAPI:
     app.add_middleware(HttpManners)  # outside the cache: cached answers get 304s too
     app.add_middleware(SecurityHeadersMiddleware)  # outermost: cached replies get it too
     return app
+
+
+# The one page route scripts use: `HfApi.read_paper` reads it (issue #13).
+MARKDOWN_PATH = "/papers/{arxiv_id}.md"
 
 
 def _published_schema(app: FastAPI) -> Callable[[], dict[str, Any]]:
@@ -141,7 +148,7 @@ def _published_schema(app: FastAPI) -> Callable[[], dict[str, Any]]:
             schema["paths"] = {
                 path: spec
                 for path, spec in schema["paths"].items()
-                if path.startswith(("/api/", "/feeds/"))
+                if path.startswith(("/api/", "/feeds/")) or path == MARKDOWN_PATH
             }
             for operation in (op for spec in schema["paths"].values() for op in spec.values()):
                 # A malformed parameter is a 400 here (web/errors.py), never FastAPI's 422.

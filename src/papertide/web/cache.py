@@ -121,10 +121,7 @@ class PageCache:
             await self.app(scope, receive, send)
             return
         path: str = scope["path"]
-        # A request with an API token may be answered for its owner alone (/api/whoami).
-        if not self.cacheable(path) or any(
-            name == b"authorization" for name, _ in scope["headers"]
-        ):
+        if not self.cacheable(path) or not _same_for_everyone(scope):
             await self.app(scope, receive, send)
             return
         token = self._session_token(scope, path)
@@ -257,6 +254,16 @@ class PageCache:
         self.entries.move_to_end(key)
         while len(self.entries) > self.max_entries:
             self.entries.popitem(last=False)
+
+
+def _same_for_everyone(scope: Scope) -> bool:
+    """Whether the answer may be the one the cache keeps under this path and query: not for a
+    request with an API token (/api/whoami answers its owner alone), nor a paper page asked
+    for as Markdown (issue #13)."""
+    for name, value in scope["headers"]:
+        if name == b"authorization" or (name == b"accept" and b"markdown" in value):
+            return False
+    return True
 
 
 def _shareable(headers: list[tuple[bytes, bytes]]) -> bool:

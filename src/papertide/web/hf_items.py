@@ -4,6 +4,10 @@ Traps (DESIGN.md, checked against the client): datetimes end in `Z`; a user's na
 `user`; `title`, `ai_summary`, `ai_keywords`, `githubRepo`, `githubStars`, `projectPage` and
 `numComments` are read from the top level of a list item, so they are repeated there;
 `paper.publishedAt` is the arXiv date, the item's `publishedAt` the featured date.
+
+What Hugging Face says besides the text (`discussionId`, `organization`, `thumbnail`,
+`mediaUrls`) is repeated when an import brought it and left out otherwise, as Hugging Face
+leaves out what a paper lacks; `withdrawnAt` appears on withdrawn papers only (issue #13).
 """
 
 from __future__ import annotations
@@ -11,7 +15,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from papertide.models import PaperDetail
+from papertide.models import Featuring, PaperDetail
 
 
 def iso_z(value: dt.datetime | dt.date | None) -> str | None:
@@ -23,17 +27,43 @@ def iso_z(value: dt.datetime | dt.date | None) -> str | None:
     return value.strftime("%Y-%m-%dT%H:%M:%S.") + f"{value.microsecond // 1000:03d}Z"
 
 
-def _user(username: str | None, fullname: str | None) -> dict[str, Any] | None:
-    if not username:
+def _user(featuring: Featuring | None) -> dict[str, Any] | None:
+    """Who featured it, with the keys `huggingface_hub.User` reads (`user`, `fullname`,
+    `avatarUrl`, `type`) and `name`, as HF's items say it."""
+    if featuring is None or not featuring.submitted_by:
         return None
-    return {"user": username, "name": username, "fullname": fullname or username, "type": "user"}
+    username = featuring.submitted_by
+    found = {
+        "user": username,
+        "name": username,
+        "fullname": featuring.submitter_fullname or username,
+        "type": "user",
+    }
+    if featuring.submitter_avatar_url:
+        found["avatarUrl"] = featuring.submitter_avatar_url
+    return found
+
+
+def _hf_extras(paper: PaperDetail, *, item: bool) -> dict[str, Any]:
+    """HF's own fields that an import brought, where HF puts them: `discussionId` in the
+    paper, `thumbnail` in a list item, `organization` and `mediaUrls` in both."""
+    if paper.hf is None:
+        return {}
+    found = {
+        "thumbnail" if item else "discussionId": (
+            paper.hf.thumbnail if item else paper.hf.discussion_id
+        ),
+        "organization": paper.hf.organization,
+        "mediaUrls": paper.hf.media_urls,
+    }
+    return {key: value for key, value in found.items() if value}
 
 
 def paper_object(paper: PaperDetail) -> dict[str, Any]:
     """`GET /api/papers/{id}`: the paper itself (flat)."""
     first = paper.featured[0] if paper.featured else None
-    submitter = _user(first.submitted_by, first.submitter_fullname) if first else None
-    return {
+    submitter = _user(first)
+    found = {
         "id": paper.arxiv_id,
         "authors": [{"name": name, "hidden": False} for name in paper.authors],
         "publishedAt": iso_z(paper.published_at),
@@ -50,7 +80,12 @@ def paper_object(paper: PaperDetail) -> dict[str, Any]:
         "ai_keywords": paper.ai_keywords or None,
         "categories": paper.categories,
         "withdrawn": paper.withdrawn,
+        **_hf_extras(paper, item=False),
     }
+    if paper.withdrawn:
+        # arXiv withdraws a paper with a new version: the latest version's date, when known.
+        found["withdrawnAt"] = iso_z(paper.updated_at)
+    return found
 
 
 def list_item(paper: PaperDetail, featured_on: dt.date | None = None) -> dict[str, Any]:
@@ -59,7 +94,7 @@ def list_item(paper: PaperDetail, featured_on: dt.date | None = None) -> dict[st
     featuring = next((f for f in paper.featured if f.date == featured_on), None)
     if featuring is None and paper.featured:
         featuring = paper.featured[-1]
-    submitter = _user(featuring.submitted_by, featuring.submitter_fullname) if featuring else None
+    submitter = _user(featuring)
     return {
         "paper": inner,
         "publishedAt": iso_z(featuring.date) if featuring else inner["publishedAt"],
@@ -75,4 +110,5 @@ def list_item(paper: PaperDetail, featured_on: dt.date | None = None) -> dict[st
         "ai_summary": paper.ai_summary,
         "ai_keywords": paper.ai_keywords or None,
         "isAuthorParticipating": False,
+        **_hf_extras(paper, item=True),
     }

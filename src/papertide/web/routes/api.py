@@ -1,7 +1,8 @@
 """The JSON API the `huggingface_hub` client uses: `HfApi(endpoint="http://localhost:8000")`.
 
-`GET /api/daily_papers`, `GET /api/papers/search`, `GET /api/papers/{id}`; errors are JSON
-(`{"error": ...}`) with 400 for bad parameters and 404 for unknown papers.
+`GET /api/daily_papers`, `GET /api/papers/search`, `GET /api/papers/{id}` (the listing, the
+repos and the Markdown are in web/routes/api_papers.py); errors are JSON (`{"error": ...}`)
+with 400 for bad parameters and 404 for unknown papers.
 """
 
 from __future__ import annotations
@@ -13,11 +14,12 @@ from fastapi import APIRouter, HTTPException, Path, Query
 from fastapi.responses import JSONResponse
 
 from papertide.arxiv_ids import ID_PATTERN, InvalidArxivId, parse_arxiv_id
-from papertide.db import queries
+from papertide.db import listing, queries
 from papertide.models import PaperCard
 from papertide.periods import InvalidPeriod, Period, parse_period
 from papertide.ranking.service import TrendingService
 from papertide.ranking.trending import explain
+from papertide.search.keyword import marked_html
 from papertide.web.api_models import ERRORS, NOT_FOUND, HfListItem, HfPaper
 from papertide.web.deps import DatabaseDep, SearchDep
 from papertide.web.hf_items import list_item, paper_object
@@ -25,7 +27,10 @@ from papertide.web.trending import TrendingDep
 
 router = APIRouter(prefix="/api", tags=["Hugging Face compatible"])
 
-Limit = Annotated[int, Query(ge=1, le=100)]
+# Hugging Face's own limit for its papers listings; beyond it (or below 1) is a 400, as
+# every malformed parameter is here.
+MAX_LIMIT = 100
+Limit = Annotated[int, Query(ge=1, le=MAX_LIMIT, description=f"1 to {MAX_LIMIT}")]
 ArxivIdPath = Annotated[
     str,
     Path(
@@ -123,11 +128,28 @@ def search_papers(
     q: Annotated[str, Query(max_length=2000)] = "",
     limit: Limit = 50,
 ) -> JSONBytes:
-    """The same ranking as the search page, as HF list items."""
+    """The same ranking as the search page, as HF list items, each with `highlightedTitle`
+    and `highlightedSummary` (matching words in `<mark>`). Without `q` (`HfApi.list_papers()`
+    with no query): the newest papers, the first page of `GET /api/papers`."""
+    if not q.strip():
+        with search.db.read() as conn:
+            ids = listing.newest_ids(conn, limit)
+            items = [_item(conn, arxiv_id, None) for arxiv_id in ids]
+        return JSONBytes([item for item in items if item is not None])
     results = search.run(q, page=1, per_page=limit)
     with search.db.read() as conn:
         items = [_item(conn, card.arxiv_id, None) for card in results.cards]
-    return JSONBytes([item for item in items if item is not None])
+    return JSONBytes(
+        [
+            {
+                **item,
+                "highlightedTitle": marked_html(item["title"], q),
+                "highlightedSummary": marked_html(item["summary"], q),
+            }
+            for item in items
+            if item is not None
+        ]
+    )
 
 
 @router.get(

@@ -8,7 +8,7 @@ from __future__ import annotations
 from typing import Annotated
 
 from fastapi import APIRouter, HTTPException, Query, Request
-from fastapi.responses import PlainTextResponse, RedirectResponse, Response
+from fastapi.responses import RedirectResponse, Response
 
 from papertide.arxiv_ids import InvalidArxivId, parse_arxiv_id
 from papertide.db import comments, queries
@@ -19,6 +19,7 @@ from papertide.web.charts import history_charts
 from papertide.web.deps import DatabaseDep, PageDep, SearchDep
 from papertide.web.markdown import paper_markdown
 from papertide.web.notices import notice
+from papertide.web.routes.api_papers import markdown_response
 from papertide.web.trending import TrendingDep
 
 router = APIRouter()
@@ -46,15 +47,15 @@ def paper_page(
         suffix = ".md" if as_markdown else ""
         return RedirectResponse(f"/papers/{canonical}{suffix}", status_code=301)
     paper = _get_paper(db, canonical)
-    if as_markdown:
-        return PlainTextResponse(paper_markdown(paper), media_type="text/markdown; charset=utf-8")
+    if as_markdown or wants_markdown(request.headers.get("accept", "")):
+        return markdown_response(paper_markdown(paper))
     related = search.related(canonical)
     history = history_charts(canonical, trending.events(canonical))  # issue #5
     viewer = current_viewer(request)
     curator = viewer.account is not None and viewer.account.role in ("curator", "admin")
     with db.read() as conn:
         thread = comments.thread(conn, canonical, include_hidden=curator)
-    return page.render(
+    response = page.render(
         "paper.html",
         nav="papers",
         paper=paper,
@@ -66,6 +67,26 @@ def paper_page(
         error=notice(error) if viewer.signed_in else None,
         submitted=submitted and viewer.signed_in,
     )
+    response.headers["Vary"] = "Accept"  # Markdown to `Accept: text/markdown` (issue #13)
+    return response
+
+
+def wants_markdown(accept: str) -> bool:
+    """Whether an `Accept` header prefers Markdown to HTML (`text/markdown`, ranked by `q`)."""
+    quality: dict[str, float] = {}
+    for part in accept.split(","):
+        media, *params = (piece.strip() for piece in part.split(";"))
+        weight = 1.0
+        for param in params:
+            name, _, value = param.partition("=")
+            if name.strip() == "q":
+                try:
+                    weight = float(value)
+                except ValueError:
+                    weight = 0.0
+        quality[media.lower()] = max(weight, quality.get(media.lower(), 0.0))
+    markdown = quality.get("text/markdown", 0.0)
+    return markdown > 0 and markdown >= quality.get("text/html", 0.0)
 
 
 def _get_paper(db: Database, arxiv_id: str) -> PaperDetail:
