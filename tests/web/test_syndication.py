@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import gzip
+import re
 import time
 import xml.etree.ElementTree as ET
 from pathlib import Path
@@ -11,7 +12,10 @@ from typing import Any
 
 import feedparser
 import pytest
+import sqlalchemy as sa
 from fastapi.testclient import TestClient
+from tests.digest.edition_scenario import add_subscriber
+from tests.web.accounts_helpers import page_token, sign_up
 from tests.web.conftest import (
     DATA,
     MATH_DAY,
@@ -21,6 +25,7 @@ from tests.web.conftest import (
     sample_items,
 )
 
+from papertide.db import accounts as account_rows
 from papertide.ingest.arxiv_jsonl import arxiv_jsonl_source
 from papertide.ingest.runner import run_import
 from papertide.web.syndication import Channel, Entry, atom, rss
@@ -197,3 +202,62 @@ def test_a_feed_is_cached_like_a_page_until_the_content_changes(client: TestClie
     again = client.get("/feeds/daily.rss")
     assert again.headers.get("x-papertide-cache") == "hit"
     assert again.content == first.content
+
+
+_FEED_ADDRESS = re.compile(r'id="feed-rss">http://127\.0\.0\.1:8000(/feeds/personal/[\w-]+)\.rss<')
+
+
+def _personal_address(client: TestClient, renew: bool = False) -> str:
+    if renew:
+        token = page_token(client)
+        assert client.post("/settings/feed", data={"csrf_token": token}).status_code == 200
+    found = _FEED_ADDRESS.search(client.get("/settings").text)
+    assert found is not None, "no feed address in settings"
+    return found.group(1)
+
+
+def test_a_members_personal_feed_is_their_digest_selection(client: TestClient) -> None:
+    sign_up(client, "alice")
+    address = _personal_address(client, renew=True)
+    reader = TestClient(client.app)  # a feed reader: no cookies, the address alone
+    trending = _read(reader, f"{address}.rss", "rss")
+    per_day = [min(10, len(sample_items(day))) for day in (SAMPLE_DAY, OTHER_SAMPLE_DAY)]
+    assert len(trending.entries) == sum(per_day)  # ten a day at most (digest_max_papers)
+    assert all(e.summary.startswith("Trending that day") for e in trending.entries)
+    answer = reader.get(f"{address}.atom")
+    assert answer.headers["cache-control"] == "private, max-age=300"
+    assert "x-papertide-cache" not in reader.get(f"{address}.atom").headers
+
+    # With a subscription of their own, the feed holds what its topics pick.
+    app = client.app
+    with app.state.db.read() as conn:  # type: ignore[attr-defined]
+        alice = account_rows.account_by_username(conn, "alice")
+    assert alice is not None
+    add_subscriber(app.state.db, "alice@example.org", {"keywords": ["robot"]}, user_id=alice.id)  # type: ignore[attr-defined]
+    picked = _read(reader, f"{address}.atom", "atom")
+    matched = [e for e in picked.entries if e.summary.startswith("Matches keywords “robot”")]
+    assert matched, [e.summary[:60] for e in picked.entries]
+    for entry in matched:
+        with app.state.db.read() as conn:  # type: ignore[attr-defined]
+            paper_id = entry.link.rsplit("/", 1)[1]
+            text = (entry.title + " " + conn.execute(
+                sa.text("SELECT abstract FROM paper WHERE id = :id"), {"id": paper_id}
+            ).scalar_one()).lower()  # fmt: skip
+        assert "robot" in text, entry.title
+
+
+def test_a_personal_feed_address_can_be_renewed_and_stopped(client: TestClient) -> None:
+    sign_up(client, "alice")
+    first = _personal_address(client, renew=True)
+    reader = TestClient(client.app)
+    assert reader.get(f"{first}.rss").status_code == 200
+    second = _personal_address(client, renew=True)
+    assert second != first
+    assert reader.get(f"{first}.rss").status_code == 404
+    assert reader.get(f"{second}.rss").status_code == 200
+    user_id, _, signature = second.rsplit("/", 1)[1].partition("-")
+    forged = f"/feeds/personal/{int(user_id) + 1}-{signature}.rss"
+    assert reader.get(forged).status_code == 404
+    client.post("/settings/feed/stop", data={"csrf_token": page_token(client)})
+    assert reader.get(f"{second}.rss").status_code == 404
+    assert _FEED_ADDRESS.search(client.get("/settings").text) is None

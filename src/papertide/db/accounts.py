@@ -259,3 +259,16 @@ def api_token_account(conn: sa.Connection, token_hash: str) -> tuple[Account, Ap
 
 def touch_api_token(conn: sa.Connection, token_id: int, now: dt.datetime) -> None:
     conn.execute(api_token.update().where(api_token.c.id == token_id).values(last_used_at=now))
+
+
+# The personal feed's address (issue #13).
+
+
+def feed_nonce(conn: sa.Connection, user_id: int) -> str | None:
+    query = sa.select(user.c.feed_nonce).where(user.c.id == user_id)
+    value = conn.execute(query).scalar_one_or_none()
+    return str(value) if value else None
+
+
+def set_feed_nonce(conn: sa.Connection, user_id: int, nonce: str | None) -> None:
+    conn.execute(user.update().where(user.c.id == user_id).values(feed_nonce=nonce))

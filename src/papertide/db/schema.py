@@ -84,6 +84,8 @@ user = sa.Table(
     sa.Column("created_at", sa.DateTime, nullable=False),
     # Set by a curator or admin: a suspended account can neither log in nor act (issue #5).
     sa.Column("suspended_at", sa.DateTime, nullable=True),
+    # The personal feed's address is signed over this (issue #13); NULL: no personal feed.
+    sa.Column("feed_nonce", sa.String(64), nullable=True),
 )
 
 # A signed-in browser: the cookie holds a random token, the database only its SHA-256 (issue #5).

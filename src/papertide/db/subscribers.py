@@ -79,6 +79,18 @@ def by_email_key(conn: sa.Connection, email_key: str) -> Subscriber | None:
     return _subscriber(row) if row else None
 
 
+def for_user(conn: sa.Connection, user_id: int) -> Subscriber | None:
+    """A member's own subscription (the newest, if they made several), unsubscribed or not."""
+    query = (
+        sa.select(*_COLUMNS)
+        .where(subscriber.c.user_id == user_id)
+        .order_by(subscriber.c.id.desc())
+        .limit(1)
+    )
+    row = conn.execute(query).first()
+    return _subscriber(row) if row else None
+
+
 def status(conn: sa.Connection, subscriber_id: int) -> str | None:
     """The subscriber's status now (None if deleted): the sender checks it before each send."""
     return conn.execute(

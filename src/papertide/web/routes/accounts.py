@@ -13,7 +13,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Form, HTTPException, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
-from papertide.auth import accounts, api_tokens, lockout, sessions
+from papertide.auth import accounts, api_tokens, feed_links, lockout, sessions
 from papertide.auth.accounts import FormErrors
 from papertide.auth.ratelimit import retry_after_header
 from papertide.auth.redirects import safe_next
@@ -182,6 +182,8 @@ def logout(request: Request, db: DatabaseDep) -> Response:
 DONE = {
     "password": "Your password is changed; every other session has been logged out.",
     "revoked": "The token is revoked: scripts using it are refused from now on.",
+    "feed": "Your personal feed has a new address; the old one no longer works.",
+    "feed-stopped": "Your personal feed is stopped; its address no longer works.",
 }
 
 
@@ -206,6 +208,8 @@ def _settings(
         tokens=api_tokens.listed(db, account),
         scopes=API_SCOPES,
         new_token=new_token,
+        feed_token=feed_links.current(db, settings.secret_key, account),
+        public_url=settings.public_url.rstrip("/"),
     )
 
 
@@ -234,6 +238,19 @@ def create_token(
         errors = {"token": str(exc)}
         return _settings(page, db, settings, account, status_code=400, errors=errors)
     return _settings(page, db, settings, account, new_token=value)
+
+
+@router.post("/settings/feed", response_model=None)
+def renew_feed(db: DatabaseDep, settings: SettingsDep, account: SignedIn) -> Response:
+    """A (new) secret address for the member's personal feed (issue #13)."""
+    feed_links.renew(db, settings.secret_key, account)
+    return RedirectResponse("/settings?done=feed#feed", status_code=303)
+
+
+@router.post("/settings/feed/stop", response_model=None)
+def stop_feed(db: DatabaseDep, account: SignedIn) -> Response:
+    feed_links.stop(db, account)
+    return RedirectResponse("/settings?done=feed-stopped#feed", status_code=303)
 
 
 @router.post("/settings/tokens/{token_id}/revoke", response_model=None)

@@ -3,7 +3,8 @@
 `/feeds/daily.rss` (or `.atom`: every feed comes in both formats) · `/feeds/papers/date/{day}`,
 `/feeds/papers/week/{week}`, `/feeds/papers/month/{month}` · `/feeds/trending?window=…` ·
 `/feeds/category/{category}` · `/feeds/search?q=…&from=…&to=…&category=…&code=1&featured=1` ·
-`/feeds/u/{username}/submissions`.
+`/feeds/u/{username}/submissions` · `/feeds/personal/{token}` (a member's digest selection,
+behind a secret address from settings).
 
 Each gathers its papers through the same service as its page, so a feed and its page never
 disagree; web/syndication.py writes the XML.
@@ -19,11 +20,13 @@ from typing import Annotated, Literal
 from fastapi import APIRouter, HTTPException, Path, Query, Request
 from fastapi.responses import Response
 
+from papertide.auth import feed_links
 from papertide.clock import utcnow
 from papertide.config import Settings
 from papertide.db import accounts as account_rows
 from papertide.db import queries
 from papertide.db.engine import Database
+from papertide.digest import personal
 from papertide.models import PaperCard
 from papertide.periods import PeriodKind, parse_period
 from papertide.ranking.trending import DEFAULT_WINDOW, WINDOW_LABELS, Window
@@ -285,3 +288,54 @@ def submissions_feed(
         entries,
     )
     return _respond(request, settings, fmt, channel)
+
+
+PERSONAL_DAYS = 7
+
+
+@router.get(
+    "/personal/{token}.{fmt}",
+    summary="A member's personal feed (their digest selection)",
+    responses={404: {**PROBLEM, "description": "No such feed (renewed, stopped, or mistyped)."}},
+)
+def personal_feed(
+    token: Annotated[str, Path(max_length=120, description="the secret part of the address")],
+    fmt: FormatPath,
+    request: Request,
+    db: DatabaseDep,
+    settings: SettingsDep,
+) -> Response:
+    """What the member's daily digest picks for them, day by day (the latest 7 featured days):
+    the papers matching their subscription's topics, or each day's trending papers. The
+    address is secret (from Settings); renewing it retires the old one."""
+    account = feed_links.owner(db, settings.secret_key, token)
+    if account is None:
+        raise HTTPException(404, "There is no such personal feed: copy its address from Settings.")
+    search = request.app.state.search
+    topics = personal.member_topics(db, account)
+    vectors = search.index() if topics.like_upvotes else None
+    topics, days = personal.selection(db, settings, account, utcnow(), PERSONAL_DAYS, vectors)
+    ids = [pid for day in days for pid in day.paper_ids]
+    with db.read() as conn:
+        cards = {card.arxiv_id: card for card in queries.cards_by_ids(conn, ids)}
+    notes: dict[str, str] = {}
+    for day in days:
+        why = (
+            "Trending that day" if day.fallback or topics.empty else f"Matches {topics.describe()}"
+        )
+        for pid in day.paper_ids:
+            notes.setdefault(pid, f"{why} ({day.period.end.isoformat()}).")
+    ordered = [cards[pid] for pid in dict.fromkeys(ids) if pid in cards]
+    entries = _entries(db, settings, ordered, notes)
+    channel = _channel(
+        settings,
+        f"{account.username}'s papers",
+        f"What {account.username}'s daily digest picks: {topics.describe()}.",
+        "/settings#feed",
+        f"/feeds/personal/{token}",
+        entries,
+    )
+    response = _respond(request, settings, fmt, channel)
+    # One member's selection: never stored by the page cache or a shared cache.
+    response.headers["cache-control"] = "private, max-age=300"
+    return response

@@ -1,4 +1,8 @@
-"""Personal API tokens (issue #13): created and revoked in settings, stored hashed.
+"""Personal API tokens and the personal feed's address (issue #13).
+
+API tokens are created and revoked in settings and stored hashed. A member's personal feed
+lives at an address signed with the site's secret key over `user.feed_nonce`: a new nonce
+gives a new address and retires the old one; NULL means no personal feed.
 
 Revision ID: 0018
 Revises: 0017
@@ -27,8 +31,12 @@ def upgrade() -> None:
         sa.Column("last_used_at", sa.DateTime, nullable=True),
     )
     op.create_index("ix_api_token_user_id", "api_token", ["user_id"])
+    with op.batch_alter_table("user") as batch:
+        batch.add_column(sa.Column("feed_nonce", sa.String(64), nullable=True))
 
 
 def downgrade() -> None:
+    with op.batch_alter_table("user") as batch:
+        batch.drop_column("feed_nonce")
     op.drop_index("ix_api_token_user_id", table_name="api_token")
     op.drop_table("api_token")
