@@ -14,8 +14,8 @@ def test_paper_page_shows_everything_about_the_paper(client: TestClient) -> None
     assert response.status_code == 200
     html = response.text
     assert "Zetta ζ: An Efficient Closed-Loop Embodied Harness" in html
-    # Every author, not the shortened card list.
-    assert "Yunxin Liu, Ting Cao" in html
+    # Every author, not the shortened card list, each linking to their author page.
+    assert '<a href="/authors/Yunxin%20Liu">Yunxin Liu</a>, <a href="/authors/Ting%20Cao">' in html
     assert 'class="abstract math"' in html
     assert 'href="https://arxiv.org/abs/2608.16590"' in html
     assert 'href="https://arxiv.org/pdf/2608.16590"' in html

@@ -111,15 +111,27 @@ def pinned_ids(conn: sa.Connection, query: str, filters: Filters | None = None) 
 
 
 def _author_ids(conn: sa.Connection, parsed: ParsedQuery, filters: Filters) -> list[str]:
-    name_words = terms(parsed.author or "")
+    return author_ids(conn, parsed.author or "", parsed.text, filters)
+
+
+def author_ids(
+    conn: sa.Connection,
+    name: str,
+    text: str = "",
+    filters: Filters | None = None,
+    limit: int = MAX_AUTHOR_PAPERS,
+) -> list[str]:
+    """The newest papers with an author named `name` (its words in order within one author's
+    name) that also hold every word of `text`."""
+    name_words = terms(name)
     if not name_words:
         return []
     expression = "authors : " + '"' + " ".join(name_words) + '"'
-    words = terms(parsed.text)
+    words = terms(text)
     if words:
         # `author:Doe diffusion`: the author's papers that have every other word.
         expression += " AND " + and_expression(words)
-    return fts.author_ids(conn, expression, parsed.author or "", filters, MAX_AUTHOR_PAPERS)
+    return fts.author_ids(conn, expression, name, filters or Filters(), limit)
 
 
 class KeywordIndex(Protocol):

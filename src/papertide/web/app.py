@@ -35,6 +35,7 @@ from papertide.web.routes import (
     api_member,
     api_own,
     api_papers,
+    authors,
     community,
     digest_admin,
     feed,
@@ -112,7 +113,8 @@ def create_app(settings: Settings) -> FastAPI:
     # `/papers/...` route.
     for module in (
         health, api_docs, api_member, api_own, api_papers, api, feed, syndication, search,
-        subscribe, admin, digest_admin, accounts, users, votes, trending, community, papers,
+        subscribe, admin, digest_admin, accounts, users, authors, votes, trending, community,
+        papers,
     ):  # fmt: skip
         app.include_router(module.router)
     app.openapi = _published_schema(app)  # type: ignore[method-assign]

@@ -30,7 +30,9 @@ from papertide.digest import personal
 from papertide.models import PaperCard
 from papertide.periods import PeriodKind, parse_period
 from papertide.ranking.trending import DEFAULT_WINDOW, WINDOW_LABELS, Window
+from papertide.search.authors import author_page
 from papertide.web.deps import DatabaseDep, SearchDep, SettingsDep
+from papertide.web.routes.authors import author_path
 from papertide.web.routes.search import CATEGORY, MAX_QUERY, SearchForm
 from papertide.web.syndication import ATOM_TYPE, RSS_TYPE, Channel, Entry, atom, rss
 from papertide.web.trending import TrendingDep
@@ -50,7 +52,7 @@ router = APIRouter(
     responses={
         200: FEED,
         400: {**PROBLEM, "description": "A malformed period, format or filter: it says which."},
-        404: {**PROBLEM, "description": "No such member (submissions)."},
+        404: {**PROBLEM, "description": "No such member (submissions) or author."},
     },
 )
 
@@ -285,6 +287,32 @@ def submissions_feed(
         f"The papers {profile.username} submitted to the daily feed.",
         f"/u/{profile.username}",
         f"/feeds/u/{profile.username}/submissions",
+        entries,
+    )
+    return _respond(request, settings, fmt, channel)
+
+
+@router.get("/authors/{name}.{fmt}", summary="An author's papers")
+def author_feed(
+    name: Annotated[str, Path(max_length=300, description="as arXiv writes it")],
+    fmt: FormatPath,
+    request: Request,
+    db: DatabaseDep,
+    settings: SettingsDep,
+) -> Response:
+    """The newest papers with an author of exactly this name (letter case and spacing aside;
+    a name, not a person: see the author page)."""
+    with db.read() as conn:
+        view = author_page(conn, name)
+    if view is None:
+        raise HTTPException(404, f"No paper here has an author named “{name}”.")
+    entries = _entries(db, settings, view.papers[:MAX_ENTRIES])
+    channel = _channel(
+        settings,
+        f"Papers by {view.name}",
+        f"The newest papers with {view.name} among their authors.",
+        author_path(view.name),
+        "/feeds" + author_path(view.name),
         entries,
     )
     return _respond(request, settings, fmt, channel)

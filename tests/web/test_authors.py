@@ -1,0 +1,68 @@
+"""Author pages and feeds (issue #14): a name's papers, as arXiv writes the name."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import feedparser
+from fastapi.testclient import TestClient
+from tests.web.conftest import SAMPLE_DAY, SAMPLES, card_ids, make_app
+
+from papertide.ingest.arxiv_jsonl import arxiv_jsonl_source
+from papertide.ingest.runner import run_import
+
+ABSTRACT = "We study how names are matched on author pages, with care for every detail."
+
+
+def _listing(paper_id: str, title: str, authors: list[str], day: str) -> str:
+    record = {
+        "id": paper_id,
+        "title": title,
+        "authors": authors,
+        "categories": ["cs.DL"],
+        "comments": None,
+        "abstract": ABSTRACT,
+        "listing_dates": [day],
+    }
+    return json.dumps(record) + "\n"
+
+
+def _client(tmp_path: Path) -> TestClient:
+    app = make_app(tmp_path, SAMPLES / f"{SAMPLE_DAY}.json")
+    listings = tmp_path / "names.jsonl"
+    listings.write_text(
+        _listing("2601.00001", "Doe's first", ["Jane Doe", "Ada Byron"], "2026-01-05")
+        + _listing("2601.00002", "Doe's second", ["Ada Byron", "jane  doe"], "2026-01-04")
+        + _listing("2601.00003", "Another Doe", ["Mary Jane Doe"], "2026-01-07")
+        + _listing("2601.00004", "Not Doe", ["Jane Doe-Smith", "John Doe"], "2026-01-08"),
+        encoding="utf-8",
+    )
+    run_import(app.state.db, arxiv_jsonl_source([listings]))
+    return TestClient(app)
+
+
+def test_an_author_page_lists_exactly_that_names_papers_newest_first(tmp_path: Path) -> None:
+    client = _client(tmp_path)
+    page = client.get("/authors/Jane%20Doe")
+    assert page.status_code == 200
+    # Newest first, spelled as the newest writes it; not Mary Jane Doe, nor Jane Doe-Smith.
+    assert card_ids(page.text) == ["2601.00001", "2601.00002"]
+    assert 'href="/authors/Ada%20Byron">Ada Byron</a> <span class="count">2</span>' in page.text
+    assert 'href="/papers?category=cs.DL">cs.DL</a>' in page.text
+    assert "as arXiv writes it" in page.text
+    spelled = client.get("/authors/JANE%20DOE", follow_redirects=False)
+    assert spelled.status_code == 301 and spelled.headers["location"] == "/authors/Jane%20Doe"
+    assert client.get("/authors/Nobody%20Here").status_code == 404
+
+
+def test_a_paper_page_links_its_authors_and_an_author_has_a_feed(tmp_path: Path) -> None:
+    client = _client(tmp_path)
+    paper = client.get("/papers/2601.00001").text
+    assert '<a href="/authors/Jane%20Doe">Jane Doe</a>, <a href="/authors/Ada%20Byron">' in paper
+    page = client.get("/authors/Ada%20Byron").text
+    assert 'type="application/rss+xml"' in page and "/feeds/authors/Ada%20Byron.rss" in page
+    feed = feedparser.parse(client.get("/feeds/authors/Ada%20Byron.atom").content)
+    assert not feed.bozo and feed.version == "atom10"
+    assert [e.link.rsplit("/", 1)[1] for e in feed.entries] == ["2601.00001", "2601.00002"]
+    assert client.get("/feeds/authors/Nobody.rss").status_code == 404
