@@ -170,6 +170,36 @@ sa.Index(
 )
 sa.Index("ix_rate_limit_hit_expires_at", rate_limit_hit.c.expires_at)
 
+# Reading lists (issue #14): a member's named lists of papers, private unless made public.
+reading_list = sa.Table(
+    "reading_list",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("user_id", sa.Integer, sa.ForeignKey("user.id", ondelete="CASCADE"), nullable=False),
+    sa.Column("name", sa.String(100), nullable=False),
+    sa.Column("public", sa.Boolean, nullable=False, server_default=sa.false()),
+    sa.Column("created_at", sa.DateTime, nullable=False),
+    sa.Column("updated_at", sa.DateTime, nullable=False),
+)
+sa.Index("ix_reading_list_user_id", reading_list.c.user_id)
+
+reading_list_item = sa.Table(
+    "reading_list_item",
+    metadata,
+    sa.Column(
+        "list_id",
+        sa.Integer,
+        sa.ForeignKey("reading_list.id", ondelete="CASCADE"),
+        primary_key=True,
+    ),
+    sa.Column(
+        "paper_id", sa.String(64), sa.ForeignKey("paper.id", ondelete="CASCADE"), primary_key=True
+    ),
+    sa.Column("note", sa.Text, nullable=False, server_default=""),
+    sa.Column("added_at", sa.DateTime, nullable=False),
+)
+sa.Index("ix_reading_list_item_paper_id", reading_list_item.c.paper_id)
+
 upvote = sa.Table(
     "upvote",
     metadata,

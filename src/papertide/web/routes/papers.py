@@ -12,6 +12,7 @@ from fastapi.responses import RedirectResponse, Response
 
 from papertide.arxiv_ids import InvalidArxivId, parse_arxiv_id
 from papertide.db import comments, queries
+from papertide.db import lists as list_rows
 from papertide.db.engine import Database
 from papertide.models import PaperDetail
 from papertide.web.auth import current_viewer
@@ -35,6 +36,7 @@ def paper_page(
     trending: TrendingDep,
     error: Annotated[str, Query(max_length=40)] = "",
     submitted: bool = False,
+    saved: Annotated[int, Query(ge=0, le=2**63 - 1)] = 0,
 ) -> Response:
     """A paper's page; old-style ids (hep-th/9901001) contain a slash, hence `:path`."""
     as_markdown = arxiv_id.endswith(".md")
@@ -55,6 +57,9 @@ def paper_page(
     curator = viewer.account is not None and viewer.account.role in ("curator", "admin")
     with db.read() as conn:
         thread = comments.thread(conn, canonical, include_hidden=curator)
+        account = viewer.account
+        own_lists = list_rows.of_user(conn, account.id) if account else []
+        holding = list_rows.lists_holding(conn, account.id, canonical) if account else set()
     response = page.render(
         "paper.html",
         nav="papers",
@@ -66,6 +71,9 @@ def paper_page(
         # A refused comment or moderation action: a code naming one of our own messages.
         error=notice(error) if viewer.signed_in else None,
         submitted=submitted and viewer.signed_in,
+        own_lists=own_lists,
+        holding=holding,
+        saved=next((item for item in own_lists if item.id == saved), None),
     )
     response.headers["Vary"] = "Accept"  # Markdown to `Accept: text/markdown` (issue #13)
     return response

@@ -20,10 +20,12 @@ from typing import Annotated, Literal
 from fastapi import APIRouter, HTTPException, Path, Query, Request
 from fastapi.responses import Response
 
+from papertide import reading
 from papertide.auth import feed_links
 from papertide.clock import utcnow
 from papertide.config import Settings
 from papertide.db import accounts as account_rows
+from papertide.db import lists as list_rows
 from papertide.db import queries
 from papertide.db.engine import Database
 from papertide.digest import personal
@@ -52,7 +54,7 @@ router = APIRouter(
     responses={
         200: FEED,
         400: {**PROBLEM, "description": "A malformed period, format or filter: it says which."},
-        404: {**PROBLEM, "description": "No such member (submissions) or author."},
+        404: {**PROBLEM, "description": "No such member, author or public list."},
     },
 )
 
@@ -314,6 +316,34 @@ def author_feed(
         author_path(view.name),
         "/feeds" + author_path(view.name),
         entries,
+    )
+    return _respond(request, settings, fmt, channel)
+
+
+@router.get("/lists/{list_id}.{fmt}", summary="A public reading list")
+def list_feed(
+    list_id: Annotated[int, Path(ge=1, le=2**63 - 1)],
+    fmt: FormatPath,
+    request: Request,
+    db: DatabaseDep,
+    settings: SettingsDep,
+) -> Response:
+    """A public reading list's papers, most recently added first, each with its note. A
+    private list answers 404, as one that does not exist."""
+    found = reading.readable(db, list_id, None)
+    if found is None:
+        raise HTTPException(404, "There is no such public list.")
+    with db.read() as conn:
+        items = list_rows.items(conn, list_id)
+        cards = queries.cards_by_ids(conn, [item.paper_id for item in items[:MAX_ENTRIES]])
+    notes = {item.paper_id: f"{found.owner}: {item.note}" for item in items if item.note}
+    channel = _channel(
+        settings,
+        f"{found.name} ({found.owner})",
+        f"A reading list by {found.owner}.",
+        f"/lists/{found.id}",
+        f"/feeds/lists/{found.id}",
+        _entries(db, settings, cards, notes),
     )
     return _respond(request, settings, fmt, channel)
 

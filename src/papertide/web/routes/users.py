@@ -13,6 +13,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from papertide.db import accounts as account_rows
 from papertide.db import comments, queries, votes
+from papertide.db import lists as list_rows
 from papertide.db.comments import CommentView
 from papertide.models import Account, PaperCard
 from papertide.web.deps import DatabaseDep, PageDep
@@ -57,7 +58,10 @@ def user_page(
         titles = {
             c.arxiv_id: c.title for c in queries.cards_by_ids(conn, [c.paper_id for c in recent])
         }
+        public_lists = list_rows.of_user(conn, profile.id, public_only=True)
     pager = make_pager(f"/u/{profile.username}", {}, number, PER_PAGE, total)
     view = UserPage(profile, cards, pager, submitted, recent, titles)
     feed = FeedLink(f"Submitted by {profile.username}", f"/feeds/u/{profile.username}/submissions")
-    return page.render("user.html", nav="me", user_page=view, syndication=feed)
+    return page.render(
+        "user.html", nav="me", user_page=view, syndication=feed, public_lists=public_lists
+    )

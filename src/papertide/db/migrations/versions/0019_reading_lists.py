@@ -1,0 +1,51 @@
+"""Reading lists (issue #14): a member's named lists of papers, private or public, with notes.
+
+Revision ID: 0019
+Revises: 0018
+"""
+
+import sqlalchemy as sa
+from alembic import op
+
+revision = "0019"
+down_revision = "0018"
+branch_labels = None
+depends_on = None
+
+
+def upgrade() -> None:
+    op.create_table(
+        "reading_list",
+        sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+        sa.Column(
+            "user_id", sa.Integer, sa.ForeignKey("user.id", ondelete="CASCADE"), nullable=False
+        ),
+        sa.Column("name", sa.String(100), nullable=False),
+        sa.Column("public", sa.Boolean, nullable=False, server_default=sa.false()),
+        sa.Column("created_at", sa.DateTime, nullable=False),
+        sa.Column("updated_at", sa.DateTime, nullable=False),
+    )
+    op.create_index("ix_reading_list_user_id", "reading_list", ["user_id"])
+    op.create_table(
+        "reading_list_item",
+        sa.Column(
+            "list_id",
+            sa.Integer,
+            sa.ForeignKey("reading_list.id", ondelete="CASCADE"),
+            nullable=False,
+        ),
+        sa.Column(
+            "paper_id", sa.String(64), sa.ForeignKey("paper.id", ondelete="CASCADE"), nullable=False
+        ),
+        sa.Column("note", sa.Text, nullable=False, server_default=""),
+        sa.Column("added_at", sa.DateTime, nullable=False),
+        sa.PrimaryKeyConstraint("list_id", "paper_id", name="pk_reading_list_item"),
+    )
+    op.create_index("ix_reading_list_item_paper_id", "reading_list_item", ["paper_id"])
+
+
+def downgrade() -> None:
+    op.drop_index("ix_reading_list_item_paper_id", table_name="reading_list_item")
+    op.drop_table("reading_list_item")
+    op.drop_index("ix_reading_list_user_id", table_name="reading_list")
+    op.drop_table("reading_list")
