@@ -138,3 +138,23 @@ def client(tmp_path, samples) -> TestClient:  # type: ignore[no-untyped-def]
     app = create_app(Settings(data_dir=tmp_path / "data", load_demo=False))
     run_import(app.state.db, HfDailySource([samples / "2026-08-20.json"]))
     return TestClient(app)
+
+
+def test_a_member_downloads_everything_kept_about_them(client: TestClient) -> None:
+    sign_up(client, "alice")
+    list_id = _save(client, PAPER, new_list="Secret", note="for the reading group")
+    client.post(f"/papers/{PAPER}/upvote", data={"csrf_token": page_token(client), "vote": "1"})
+    data = client.get("/settings/data.json")
+    assert data.status_code == 200 and data.headers["cache-control"] == "private, no-store"
+    assert 'filename="papertide-alice.json"' in data.headers["content-disposition"]
+    mine = data.json()
+    assert (
+        mine["account"]["username"] == "alice" and mine["account"]["email"] == "alice@example.org"
+    )
+    assert [vote["paper"] for vote in mine["upvotes"]] == [PAPER]
+    assert mine["readingLists"][0]["id"] == int(list_id)
+    assert mine["readingLists"][0]["papers"][0]["note"] == "for the reading group"
+    assert mine["apiTokens"] == [] and mine["personalFeed"] is False
+    assert (
+        TestClient(client.app).get("/settings/data.json", follow_redirects=False).status_code == 303
+    )

@@ -154,13 +154,17 @@ def thread(conn: sa.Connection, paper_id: str, include_hidden: bool = False) -> 
     return [view for view in top.values() if not (view.deleted and not view.replies)]
 
 
-def by_user(conn: sa.Connection, user_id: int, limit: int = 50) -> list[CommentView]:
-    """A user's visible comments, newest first (for their page)."""
-    query = (
-        _SELECT.where(comment.c.user_id == user_id, comment.c.hidden == sa.false())
-        .order_by(comment.c.id.desc())
-        .limit(limit)
-    )
+def by_user(
+    conn: sa.Connection, user_id: int, limit: int | None = 50, include_hidden: bool = False
+) -> list[CommentView]:
+    """A user's comments, newest first: the visible ones (their page), or every one (their
+    data export)."""
+    query = _SELECT.where(comment.c.user_id == user_id)
+    if not include_hidden:
+        query = query.where(comment.c.hidden == sa.false())
+    query = query.order_by(comment.c.id.desc())
+    if limit is not None:
+        query = query.limit(limit)
     return [_view(row) for row in conn.execute(query)]
 
 

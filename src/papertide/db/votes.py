@@ -89,3 +89,13 @@ def recent_upvotes(
         .offset(offset)
     ).scalars()
     return list(ids), int(total)
+
+
+def upvotes_of(conn: sa.Connection, user_id: int) -> list[tuple[str, dt.datetime]]:
+    """Every upvote of `user_id` with its time, oldest first (their data export)."""
+    query = (
+        sa.select(upvote.c.paper_id, upvote.c.created_at)
+        .where(upvote.c.user_id == user_id)
+        .order_by(upvote.c.created_at, upvote.c.paper_id)
+    )
+    return [(row.paper_id, row.created_at) for row in conn.execute(query)]

@@ -7,13 +7,14 @@ argon2's ~50 ms never blocks the event loop.
 from __future__ import annotations
 
 import datetime as dt
+import json
 import math
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Form, HTTPException, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
-from papertide.auth import accounts, api_tokens, feed_links, lockout, sessions
+from papertide.auth import accounts, api_tokens, feed_links, lockout, sessions, your_data
 from papertide.auth.accounts import FormErrors
 from papertide.auth.ratelimit import retry_after_header
 from papertide.auth.redirects import safe_next
@@ -21,6 +22,7 @@ from papertide.config import Settings
 from papertide.db.engine import Database
 from papertide.models import API_SCOPES, Account
 from papertide.web.auth import (
+    PRIVATE,
     SESSION_COOKIE,
     SignedIn,
     anonymous_csrf,
@@ -238,6 +240,18 @@ def create_token(
         errors = {"token": str(exc)}
         return _settings(page, db, settings, account, status_code=400, errors=errors)
     return _settings(page, db, settings, account, new_token=value)
+
+
+@router.get("/settings/data.json", response_model=None)
+def download_data(db: DatabaseDep, account: SignedIn) -> Response:
+    """Everything Papertide keeps about the member, as JSON (issue #14)."""
+    body = json.dumps(your_data.member_data(db, account), ensure_ascii=False, indent=2)
+    filename = f"papertide-{account.username}.json"
+    headers = {
+        "content-disposition": f'attachment; filename="{filename}"',
+        "cache-control": PRIVATE,
+    }
+    return Response(body, media_type="application/json", headers=headers)
 
 
 @router.post("/settings/feed", response_model=None)
