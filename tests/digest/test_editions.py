@@ -239,6 +239,30 @@ def test_like_my_upvotes_without_an_index_matches_nothing(papers: Database, tmp_
     assert scenario.deliveries(papers, summary.edition_id)[liker] == ("pending", [P3])
 
 
+def test_followed_authors_and_saved_searches_pick_papers_too(
+    papers: Database, tmp_path: Path
+) -> None:
+    """A member's follows join their subscription's topics (issue #14); a name is matched
+    whole, so following "Jane Doe" does not pick a paper of "John Roe"'s alone."""
+    from papertide.db import follows
+
+    fan = scenario.add_user_with_upvotes(papers, "fan", [])
+    other = scenario.add_user_with_upvotes(papers, "other", [])
+    now = dt.datetime(2026, 8, 1)
+    with papers.write() as conn:
+        follows.add(conn, fan, "author", "Jane Doe", "jane doe", now)
+        follows.add(conn, other, "search", "q=speech+recognition", "q=speech+recognition", now)
+        follows.add(conn, other, "author", "Roe", "roe", now)  # a surname alone names nobody
+    with_cv = scenario.add_subscriber(
+        papers, "fan@example.org", {"categories": ["cs.CV"]}, user_id=fan
+    )
+    searcher = scenario.add_subscriber(papers, "other@example.org", {}, user_id=other)
+    summary = _build(papers, tmp_path, settings={"digest_empty_selection": "skip"})
+    got = scenario.deliveries(papers, summary.edition_id)
+    assert got[with_cv] == ("pending", [P3, P4])  # cs.CV, and Jane Doe's paper
+    assert got[searcher] == ("pending", [P5])  # the saved search only
+
+
 def test_malformed_topics_are_treated_as_trending_only(papers: Database, tmp_path: Path) -> None:
     odd = scenario.add_subscriber(papers, "odd@example.org", {"categories": "cs.CV", "x": 1})
     assert Topics.parse({"categories": "cs.CV"}).empty

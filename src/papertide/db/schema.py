@@ -200,6 +200,19 @@ reading_list_item = sa.Table(
 )
 sa.Index("ix_reading_list_item_paper_id", reading_list_item.c.paper_id)
 
+# What a member follows (issue #14): authors by name, and saved searches (a query string).
+follow = sa.Table(
+    "follow",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("user_id", sa.Integer, sa.ForeignKey("user.id", ondelete="CASCADE"), nullable=False),
+    sa.Column("kind", sa.String(16), nullable=False),  # author | search
+    sa.Column("value", sa.Text, nullable=False),  # the name as written, or the search's query
+    sa.Column("value_key", sa.String(600), nullable=False),  # folded: a repeat is a no-op
+    sa.Column("created_at", sa.DateTime, nullable=False),
+    sa.UniqueConstraint("user_id", "kind", "value_key"),
+)
+
 upvote = sa.Table(
     "upvote",
     metadata,

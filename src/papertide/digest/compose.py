@@ -39,6 +39,10 @@ class Topics:
     keywords: tuple[str, ...] = ()
     search: str = ""
     like_upvotes: bool = False
+    # A member's follows (issue #14), not part of `subscriber.topics`: authors by name, and
+    # saved searches as their query strings (papertide.following.SavedSearch).
+    authors: tuple[str, ...] = ()
+    saved_searches: tuple[str, ...] = ()
 
     @classmethod
     def parse(cls, value: Mapping[str, Any] | None) -> Topics:
@@ -55,7 +59,14 @@ class Topics:
 
     @property
     def empty(self) -> bool:
-        return not (self.categories or self.keywords or self.search or self.like_upvotes)
+        return not (
+            self.categories
+            or self.keywords
+            or self.search
+            or self.like_upvotes
+            or self.authors
+            or self.saved_searches
+        )
 
     def describe(self) -> str:
         """The topics in one line, for "why you got this"."""
@@ -68,6 +79,11 @@ class Topics:
             parts.append(f"the search “{self.search}”")
         if self.like_upvotes:
             parts.append("papers like the ones you upvoted")
+        if self.authors:
+            parts.append("authors you follow (" + ", ".join(self.authors) + ")")
+        if self.saved_searches:
+            count = len(self.saved_searches)
+            parts.append(f"your saved search{'es' if count > 1 else ''}")
         return "; ".join(parts) if parts else "trending papers"
 
 

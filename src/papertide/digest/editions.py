@@ -18,16 +18,18 @@ import datetime as dt
 import functools
 import logging
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any, cast
 
 import numpy as np
 import numpy.typing as npt
 
 from papertide.db import editions as rows
+from papertide.db import follows as follow_rows
 from papertide.db import queries
 from papertide.db import trending as trending_rows
 from papertide.db.engine import Database
+from papertide.db.follows import Follow
 from papertide.digest.compose import (
     DigestPaper,
     Kind,
@@ -36,8 +38,10 @@ from papertide.digest.compose import (
     one_line,
     select,
 )
+from papertide.following import SavedSearch
 from papertide.ranking.trending import TrendingParams, events_from_rows, score_papers, site_clock
 from papertide.search import keyword
+from papertide.search.authors import name_key
 
 if TYPE_CHECKING:
     import sqlalchemy as sa
@@ -225,7 +229,27 @@ class TopicMatcher:
             found |= self.keyword(text)
         if topics.search:
             found |= self.search(topics.search)
+        for author in topics.authors:
+            found |= self.author(author)
+        for value in topics.saved_searches:
+            found |= self.saved_search(value)
         return found
+
+    def author(self, name: str) -> frozenset[str]:
+        """Candidates with an author of exactly this name (case and spacing aside)."""
+        wanted = name_key(name)
+        return frozenset(
+            pid
+            for pid in self.search(f'author:"{name}"')
+            if any(name_key(a) == wanted for a in self.papers[pid].authors)
+        )
+
+    def saved_search(self, value: str) -> frozenset[str]:
+        """Candidates a saved search finds: its words (all of them) and its category. Its
+        code filter is not applied here (the digest's papers carry no repository flag)."""
+        saved = SavedSearch.parse(value)
+        found = self.search(saved.q) if saved.q else frozenset(self.papers)
+        return found & self.category(saved.category) if saved.category else found
 
     def close(self) -> None:
         self._text.close()
@@ -376,6 +400,17 @@ def _freeze_deliveries(
     return created
 
 
+def with_follows(topics: Topics, follows: Sequence[Follow]) -> Topics:
+    """A member's subscription topics with what they follow added (issue #14)."""
+    if not follows:
+        return topics
+    return replace(
+        topics,
+        authors=tuple(f.value for f in follows if f.kind == "author"),
+        saved_searches=tuple(f.value for f in follows if f.kind == "search"),
+    )
+
+
 def _select_batch(
     conn: sa.Connection,
     batch: Sequence[rows.RecipientRow],
@@ -385,7 +420,11 @@ def _select_batch(
     settings: Settings,
 ) -> list[rows.NewDelivery]:
     sent = rows.sent_before(conn, earlier, [r.id for r in batch])
-    topics = {r.id: Topics.parse(r.topics) for r in batch}
+    follows = follow_rows.of_users(conn, [r.user_id for r in batch if r.user_id is not None])
+    topics = {
+        r.id: with_follows(Topics.parse(r.topics), follows.get(r.user_id, []) if r.user_id else [])
+        for r in batch
+    }
     likers = [r.user_id for r in batch if r.user_id is not None and topics[r.id].like_upvotes]
     upvoted = rows.upvoted_by(conn, likers, LIKE_UPVOTES) if matcher.has_vectors else {}
     chosen = []

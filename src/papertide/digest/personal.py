@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from papertide.config import Settings
+from papertide.db import follows as follow_rows
 from papertide.db import queries, subscribers, votes
 from papertide.db.engine import Database
 from papertide.digest.compose import Topics, select
@@ -24,12 +25,15 @@ from papertide.digest.editions import (
     paper_data,
     period_of,
     rank_period,
+    with_follows,
 )
-from papertide.models import Account
+from papertide.following import SavedSearch
+from papertide.models import Account, PaperCard
 from papertide.ranking.trending import TrendingParams
+from papertide.search.authors import author_page
 
 if TYPE_CHECKING:
-    from papertide.search.service import PaperVectors
+    from papertide.search.service import PaperVectors, SearchService
 
 
 @dataclass(frozen=True, slots=True)
@@ -40,10 +44,12 @@ class DaySelection:
 
 
 def member_topics(db: Database, account: Account) -> Topics:
-    """The topics of the member's own subscription; none (trending only) without one."""
+    """The topics of the member's own subscription (none without one), with the authors they
+    follow and the searches they saved."""
     with db.read() as conn:
         found = subscribers.for_user(conn, account.id)
-    return Topics.parse(found.topics) if found else Topics()
+        follows = follow_rows.of_user(conn, account.id)
+    return with_follows(Topics.parse(found.topics) if found else Topics(), follows)
 
 
 def selection(
@@ -77,3 +83,35 @@ def selection(
             before = queries.featured_date_on_or_before(conn, period.start - dt.timedelta(days=1))
             period = period_of("daily", before) if before else None
     return topics, chosen
+
+
+FOLLOW_RESULTS = 10  # per followed author or saved search
+
+
+def followed_news(
+    db: Database, search: SearchService, account: Account, since: dt.date
+) -> list[tuple[PaperCard, str]]:
+    """New papers (listed on or after `since`) of the authors the member follows, and new
+    matches of their saved searches, each with the reason it is there; no paper twice."""
+    with db.read() as conn:
+        follows = follow_rows.of_user(conn, account.id)
+    found: dict[str, tuple[PaperCard, str]] = {}
+    for item in follows:
+        if item.kind == "author":
+            with db.read() as conn:
+                page = author_page(conn, item.value)
+            cards = [card for card in page.papers if _listed(card) >= since] if page else []
+            why = f"By {item.value}, whom you follow."
+        else:
+            saved = SavedSearch.parse(item.value)
+            cards = search.run(saved.q, saved.filters(since), per_page=FOLLOW_RESULTS).cards
+            why = f"New for your saved search {saved.describe()}."
+        for card in cards[:FOLLOW_RESULTS]:
+            found.setdefault(card.arxiv_id, (card, why))
+    return list(found.values())
+
+
+def _listed(card: PaperCard) -> dt.date:
+    if card.published_at is not None:
+        return card.published_at.date()
+    return card.featured_on or dt.date.min

@@ -12,10 +12,11 @@ from typing import Annotated, Literal
 from fastapi import APIRouter, File, Form, HTTPException, Request, UploadFile
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
-from papertide import cite, reading
+from papertide import cite, following, reading
 from papertide.arxiv_ids import InvalidArxivId, parse_arxiv_id
 from papertide.db import lists as list_rows
 from papertide.db import queries
+from papertide.following import SavedSearch
 from papertide.models import Account
 from papertide.reading import ImportReport, ListProblem
 from papertide.web.auth import PRIVATE, SignedIn, current_viewer
@@ -47,11 +48,32 @@ def _export(papers: list[cite.Citable], fmt: ExportFormat, filename: str) -> Res
     return Response(body, media_type=MEDIA[fmt], headers=headers)
 
 
-@router.get("/lists", response_class=HTMLResponse)
-def my_lists(page: PageDep, db: DatabaseDep, account: SignedIn) -> HTMLResponse:
+def _lists_page(
+    page: PageDep,
+    db: DatabaseDep,
+    account: Account,
+    status_code: int = 200,
+    error: str | None = None,
+) -> HTMLResponse:
     with db.read() as conn:
         mine = list_rows.of_user(conn, account.id)
-    return page.render("lists.html", nav="lists", lists=mine, error=None)
+    authors, searches = following.of_member(db, account)
+    saved = [(item, SavedSearch.parse(item.value)) for item in searches]
+    return page.render(
+        "lists.html",
+        status_code=status_code,
+        nav="lists",
+        lists=mine,
+        error=error,
+        authors=authors,
+        searches=saved,
+    )
+
+
+@router.get("/lists", response_class=HTMLResponse)
+def my_lists(page: PageDep, db: DatabaseDep, account: SignedIn) -> HTMLResponse:
+    """The member's reading lists, followed authors and saved searches."""
+    return _lists_page(page, db, account)
 
 
 @router.post("/lists", response_model=None)
@@ -65,9 +87,7 @@ def create_list(
     try:
         list_id = reading.create(db, account, name, public)
     except ListProblem as exc:
-        with db.read() as conn:
-            mine = list_rows.of_user(conn, account.id)
-        return page.render("lists.html", status_code=400, nav="lists", lists=mine, error=str(exc))
+        return _lists_page(page, db, account, 400, str(exc))
     return RedirectResponse(f"/lists/{list_id}", status_code=303)
 
 

@@ -349,6 +349,7 @@ def list_feed(
 
 
 PERSONAL_DAYS = 7
+FOLLOW_DAYS = 14  # followed authors' and saved searches' papers listed this recently
 
 
 @router.get(
@@ -364,8 +365,9 @@ def personal_feed(
     settings: SettingsDep,
 ) -> Response:
     """What the member's daily digest picks for them, day by day (the latest 7 featured days):
-    the papers matching their subscription's topics, or each day's trending papers. The
-    address is secret (from Settings); renewing it retires the old one."""
+    the papers matching their subscription's topics and follows, or each day's trending
+    papers; then the last 14 days' papers of the authors they follow and new matches of their
+    saved searches. The address is secret (from Settings); renewing it retires the old one."""
     account = feed_links.owner(db, settings.secret_key, token)
     if account is None:
         raise HTTPException(404, "There is no such personal feed: copy its address from Settings.")
@@ -384,6 +386,11 @@ def personal_feed(
         for pid in day.paper_ids:
             notes.setdefault(pid, f"{why} ({day.period.end.isoformat()}).")
     ordered = [cards[pid] for pid in dict.fromkeys(ids) if pid in cards]
+    since = utcnow().date() - dt.timedelta(days=FOLLOW_DAYS)
+    for card, why in personal.followed_news(db, search, account, since):
+        if card.arxiv_id not in notes:
+            ordered.append(card)
+            notes[card.arxiv_id] = why
     entries = _entries(db, settings, ordered, notes)
     channel = _channel(
         settings,

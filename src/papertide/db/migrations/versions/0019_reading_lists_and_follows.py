@@ -1,4 +1,8 @@
-"""Reading lists (issue #14): a member's named lists of papers, private or public, with notes.
+"""Reading lists and follows (issue #14).
+
+A member's named lists of papers, private or public, with notes; the authors they follow and
+the searches they saved (`follow`: kind "author" or "search", its value as written, and a
+key that makes a repeat a no-op).
 
 Revision ID: 0019
 Revises: 0018
@@ -42,9 +46,22 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("list_id", "paper_id", name="pk_reading_list_item"),
     )
     op.create_index("ix_reading_list_item_paper_id", "reading_list_item", ["paper_id"])
+    op.create_table(
+        "follow",
+        sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+        sa.Column(
+            "user_id", sa.Integer, sa.ForeignKey("user.id", ondelete="CASCADE"), nullable=False
+        ),
+        sa.Column("kind", sa.String(16), nullable=False),
+        sa.Column("value", sa.Text, nullable=False),
+        sa.Column("value_key", sa.String(600), nullable=False),
+        sa.Column("created_at", sa.DateTime, nullable=False),
+        sa.UniqueConstraint("user_id", "kind", "value_key", name="uq_follow_user_id"),
+    )
 
 
 def downgrade() -> None:
+    op.drop_table("follow")
     op.drop_index("ix_reading_list_item_paper_id", table_name="reading_list_item")
     op.drop_table("reading_list_item")
     op.drop_index("ix_reading_list_user_id", table_name="reading_list")
