@@ -85,6 +85,16 @@ def test_large_answers_are_gzipped_for_clients_that_ask(client: TestClient) -> N
     assert zipped.headers["etag"] == plain.headers["etag"]
     assert gzip.decompress(body) == plain.content
     assert len(body) * 3 < len(plain.content)
+    assert zipped.headers["vary"] == plain.headers["vary"] == "Accept-Encoding"
+    with httpx.Client(transport=client._transport, base_url="http://testserver") as raw:
+        refused = raw.send(
+            raw.build_request("GET", url, headers={"Accept-Encoding": "br, gzip;q=0"}), stream=True
+        )
+        again = raw.send(
+            raw.build_request("GET", url, headers={"Accept-Encoding": "gzip"}), stream=True
+        )
+        assert "content-encoding" not in refused.headers
+        assert b"".join(again.iter_raw()) == body  # compressed once, the same bytes each time
 
 
 def test_an_error_is_not_given_an_etag(client: TestClient) -> None:

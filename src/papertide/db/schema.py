@@ -213,6 +213,20 @@ follow = sa.Table(
     sa.UniqueConstraint("user_id", "kind", "value_key"),
 )
 
+# A member's "more like this" (+1) or "not for me" (-1) on a paper, for For you (issue #14).
+paper_feedback = sa.Table(
+    "paper_feedback",
+    metadata,
+    sa.Column(
+        "user_id", sa.Integer, sa.ForeignKey("user.id", ondelete="CASCADE"), primary_key=True
+    ),
+    sa.Column(
+        "paper_id", sa.String(64), sa.ForeignKey("paper.id", ondelete="CASCADE"), primary_key=True
+    ),
+    sa.Column("signal", sa.SmallInteger, nullable=False),
+    sa.Column("created_at", sa.DateTime, nullable=False),
+)
+
 upvote = sa.Table(
     "upvote",
     metadata,

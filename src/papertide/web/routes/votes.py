@@ -14,7 +14,7 @@ from fastapi.responses import JSONResponse, RedirectResponse, Response
 from papertide.arxiv_ids import InvalidArxivId, parse_arxiv_id
 from papertide.auth.redirects import safe_next
 from papertide.clock import utcnow
-from papertide.db import votes
+from papertide.db import feedback, votes
 from papertide.web.auth import PRIVATE, SignedIn, enforce_rate, wants_json
 from papertide.web.deps import DatabaseDep, SettingsDep
 from papertide.web.filters import compact_number
@@ -55,3 +55,36 @@ def upvote(
     if "#" not in target and target != f"/papers/{paper_id}":
         target += f"#paper-{paper_id}"  # back to the card that was voted on
     return RedirectResponse(target, status_code=303)
+
+
+SIGNALS = {"more": feedback.MORE, "less": feedback.LESS, "clear": 0}
+
+
+@router.post("/papers/{arxiv_id:path}/feedback", response_model=None)
+def paper_feedback(
+    arxiv_id: str,
+    request: Request,
+    db: DatabaseDep,
+    settings: SettingsDep,
+    account: SignedIn,
+    signal: Annotated[str, Form(max_length=8)] = "more",
+    next: Annotated[str, Form(max_length=2000)] = "",
+) -> Response:
+    """ "More like this" (`signal=more`), "not for me" (`less`), or take it back (`clear`):
+    what For you learns from besides upvotes, saves and follows (issue #14)."""
+    if signal not in SIGNALS:
+        raise HTTPException(400, "signal must be more, less or clear.")
+    enforce_rate(request, "vote", f"user:{account.id}", settings.rate("vote"), "votes")
+    try:
+        paper_id = parse_arxiv_id(arxiv_id).base
+        with db.write() as conn:
+            feedback.set_signal(conn, account.id, paper_id, SIGNALS[signal], utcnow())
+    except (InvalidArxivId, feedback.UnknownPaper) as exc:
+        raise HTTPException(404, f"Paper {arxiv_id} is not in this instance's database.") from exc
+    if wants_json(request):
+        return JSONResponse(
+            {"paper": paper_id, "signal": signal}, headers={"cache-control": PRIVATE}
+        )
+    return RedirectResponse(
+        safe_next(next, "/papers/for-you") + f"#paper-{paper_id}", status_code=303
+    )

@@ -1,8 +1,9 @@
-"""Reading lists and follows (issue #14).
+"""Reading lists, follows and For-you feedback (issue #14).
 
 A member's named lists of papers, private or public, with notes; the authors they follow and
 the searches they saved (`follow`: kind "author" or "search", its value as written, and a
-key that makes a repeat a no-op).
+key that makes a repeat a no-op); and `paper_feedback`, a member's "more like this" (+1) or
+"not for me" (-1) on a paper, which the For-you ranking learns from.
 
 Revision ID: 0019
 Revises: 0018
@@ -58,9 +59,22 @@ def upgrade() -> None:
         sa.Column("created_at", sa.DateTime, nullable=False),
         sa.UniqueConstraint("user_id", "kind", "value_key", name="uq_follow_user_id"),
     )
+    op.create_table(
+        "paper_feedback",
+        sa.Column(
+            "user_id", sa.Integer, sa.ForeignKey("user.id", ondelete="CASCADE"), nullable=False
+        ),
+        sa.Column(
+            "paper_id", sa.String(64), sa.ForeignKey("paper.id", ondelete="CASCADE"), nullable=False
+        ),
+        sa.Column("signal", sa.SmallInteger, nullable=False),
+        sa.Column("created_at", sa.DateTime, nullable=False),
+        sa.PrimaryKeyConstraint("user_id", "paper_id", name="pk_paper_feedback"),
+    )
 
 
 def downgrade() -> None:
+    op.drop_table("paper_feedback")
     op.drop_table("follow")
     op.drop_index("ix_reading_list_item_paper_id", table_name="reading_list_item")
     op.drop_table("reading_list_item")
