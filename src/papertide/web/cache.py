@@ -33,19 +33,31 @@ MEMBER_HIT = (b"x-papertide-cache", b"member")
 MEMBER_MAX_AGE_S = 30.0
 
 
+# Re-read the version at least this often even when the probe saw nothing: a notification
+# can be lost where LISTEN is not supported (a pooler in transaction mode), and this bounds how
+# long a page can be stale then (docs/deploy.md).
+MAX_TRUST_S = 5.0
+
+
 class VersionWatch:
-    """The content version, re-read only when the change probe says something was committed."""
+    """The content version, re-read only when the change probe says something was committed
+    (and at least every MAX_TRUST_S)."""
 
     def __init__(self, read: Callable[[], int], probe: ChangeProbe) -> None:
         self.read = read
         self.probe = probe
         self.generation: int | None = None
         self.version = 0
+        self.read_at = 0.0
 
     async def current(self) -> tuple[int, int | None]:
         """(content version, probe generation it was read under; None: unknown)."""
         generation = self.probe.generation()
-        if generation is not None and generation == self.generation:
+        if (
+            generation is not None
+            and generation == self.generation
+            and time.monotonic() - self.read_at < MAX_TRUST_S
+        ):
             return self.version, generation
         return await off_loop(self._refresh, generation)
 
@@ -55,9 +67,10 @@ class VersionWatch:
                 self.probe.reconnect()
         # The generation was taken before the read: a commit in between moves it again, so
         # the next request reads once more rather than trusting a stale version.
+        read_at = time.monotonic()
         version = self.read()
         if generation is not None:
-            self.generation, self.version = generation, version
+            self.generation, self.version, self.read_at = generation, version, read_at
         return version, generation
 
 
