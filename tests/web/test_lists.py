@@ -158,3 +158,33 @@ def test_a_member_downloads_everything_kept_about_them(client: TestClient) -> No
     assert (
         TestClient(client.app).get("/settings/data.json", follow_redirects=False).status_code == 303
     )
+
+
+def test_more_like_this_and_not_for_me_are_one_click_and_undoable(client: TestClient) -> None:
+    from papertide.db import accounts as account_rows
+    from papertide.db import feedback
+
+    sign_up(client, "alice")
+    mark = {"csrf_token": page_token(client)}
+    more = client.post(
+        f"/papers/{PAPER}/feedback",
+        data={**mark, "signal": "more"},
+        headers={"accept": "application/json"},
+    )
+    assert more.json() == {"paper": PAPER, "signal": "more"}
+    less = client.post(f"/papers/{OTHER}/feedback", data={**mark, "signal": "less"})
+    assert less.status_code == 404  # not in this instance's database (one sample day only)
+    db = client.app.state.db  # type: ignore[attr-defined]
+    with db.read() as conn:
+        alice = account_rows.account_by_username(conn, "alice")
+        assert alice is not None and feedback.signals(conn, alice.id) == {PAPER: 1}
+    done = client.post(
+        f"/papers/{PAPER}/feedback",
+        data={**mark, "signal": "clear", "next": "/papers/for-you"},
+        follow_redirects=False,
+    )
+    assert done.status_code == 303 and done.headers["location"] == f"/papers/for-you#paper-{PAPER}"
+    with db.read() as conn:
+        assert feedback.signals(conn, alice.id) == {}
+    bad = client.post(f"/papers/{PAPER}/feedback", data={**mark, "signal": "maybe"})
+    assert bad.status_code == 400
