@@ -327,10 +327,8 @@ class Matrix:
             return np.zeros(self.count)
         where = np.minimum(np.searchsorted(ids, self.terms), len(ids) - 1)
         dense = np.where(ids[where] == self.terms, weights[where], 0.0)  # over self.terms
-        found: npt.NDArray[np.float64] = np.bincount(
-            self.rows, weights=dense[self.columns] * self.weights, minlength=self.count
-        )
-        return found
+        products = (dense[self.columns] * self.weights).astype(np.float64)
+        return np.bincount(self.rows, weights=products, minlength=self.count).astype(np.float64)
 
     def _positions(self, terms: IdArray) -> IdArray:
         """For each of this matrix's terms, its index in `terms`, or -1."""
