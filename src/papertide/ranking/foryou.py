@@ -1,0 +1,435 @@
+"""For you (issue #14): a day's papers ranked for one member from the papers they upvoted.
+
+Pure: papers in, scores and reasons out; no database. docs/for-you.md says how it works and
+bench/recommend.py measures it. In short, each paper is a tf-idf vector of its title and
+abstract (words and word pairs, sublinear term counts, the corpus's IDF, unit length); a
+candidate scores the mean of its cosines to the member's upvoted papers (the cosine to their
+centroid), less the mean of its cosines to the papers they marked "not for me" (Rocchio's
+negative feedback). When every paper has an embedding, the embedding cosines are averaged the
+same way and the two scores are added after each is standardised over the day's candidates,
+so neither needs a weight. Author names are never read: the vectors see title and abstract.
+
+Anything corpus-wide is built once: `TermStatistics` (document frequencies, hashed) and the
+per-paper vectors, which `PaperVectors` caches, so a request only sums a few thousand numbers.
+"""
+
+from __future__ import annotations
+
+import re
+import zlib
+from collections import Counter, OrderedDict
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from itertools import pairwise
+from threading import Lock
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+
+# Hashed term ids: 2^23 buckets keep a corpus's ~4M words and word pairs mostly apart in
+# 32 MiB of counts (a clash only merges two terms' document frequencies).
+BUCKETS = 1 << 23
+EXPLAINED = 50  # candidates, best first, whose reason names the nearest upvoted papers
+CLOSE = 0.15  # a cosine at which two abstracts visibly share a topic (the reason counts them)
+
+_WORD = re.compile(r"[a-z0-9][a-z0-9\-]*[a-z0-9]|[a-z]")
+# Words that say nothing of a topic; without them the word pairs are the topic's phrases.
+STOPWORDS = frozenset(
+    (
+        "a",
+        "an",
+        "the",
+        "of",
+        "and",
+        "or",
+        "in",
+        "on",
+        "for",
+        "to",
+        "with",
+        "by",
+        "from",
+        "at",
+        "as",
+        "is",
+        "are",
+        "was",
+        "were",
+        "be",
+        "been",
+        "being",
+        "this",
+        "that",
+        "these",
+        "those",
+        "we",
+        "our",
+        "us",
+        "it",
+        "its",
+        "their",
+        "they",
+        "them",
+        "which",
+        "who",
+        "whom",
+        "whose",
+        "what",
+        "when",
+        "where",
+        "how",
+        "than",
+        "then",
+        "there",
+        "here",
+        "such",
+        "can",
+        "could",
+        "may",
+        "might",
+        "will",
+        "would",
+        "shall",
+        "should",
+        "do",
+        "does",
+        "did",
+        "done",
+        "not",
+        "no",
+        "nor",
+        "but",
+        "if",
+        "so",
+        "also",
+        "into",
+        "over",
+        "under",
+        "between",
+        "among",
+        "via",
+        "using",
+        "use",
+        "used",
+        "based",
+        "new",
+        "show",
+        "shows",
+        "shown",
+        "propose",
+        "proposed",
+        "paper",
+        "present",
+        "approach",
+        "method",
+        "methods",
+        "results",
+        "result",
+        "both",
+        "each",
+        "more",
+        "most",
+        "other",
+        "some",
+        "any",
+        "all",
+        "only",
+        "well",
+        "while",
+        "within",
+        "without",
+        "through",
+        "across",
+        "however",
+        "further",
+        "thus",
+        "hence",
+        "have",
+        "has",
+        "had",
+    )
+)
+
+FloatArray = npt.NDArray[np.float32]
+IdArray = npt.NDArray[np.int64]
+Vector = tuple[IdArray, FloatArray]  # sorted term ids, weights
+
+
+@dataclass(frozen=True, slots=True)
+class Paper:
+    """What the ranker may read of a paper: never its authors."""
+
+    arxiv_id: str
+    title: str
+    abstract: str
+    categories: tuple[str, ...] = ()
+    vector: npt.NDArray[Any] | None = None  # an embedding, when the app has one
+
+
+@dataclass(frozen=True, slots=True)
+class Scored:
+    """A candidate's score (higher first) and why it is there."""
+
+    arxiv_id: str
+    score: float
+    reason: str
+
+
+def terms(title: str, abstract: str) -> list[str]:
+    """The words of a paper (stopwords and bare numbers dropped) and its adjacent word pairs."""
+    found: list[str] = []
+    for part in (title, abstract):  # no pair spans the title's end and the abstract's start
+        words = [w for w in _WORD.findall(part.lower()) if w not in STOPWORDS and not w.isdigit()]
+        found += words
+        found += [f"{a} {b}" for a, b in pairwise(words)]
+    return found
+
+
+def term_id(term: str) -> int:
+    """A term's bucket: CRC-32 is stable across processes, so figures repeat exactly."""
+    return zlib.crc32(term.encode()) % BUCKETS
+
+
+class TermStatistics:
+    """Document frequencies of a corpus's terms, hashed: IDF without a vocabulary."""
+
+    def __init__(self, documents: int, frequencies: npt.NDArray[np.int32]) -> None:
+        self.documents = documents
+        self.frequencies = frequencies
+        # Smoothed IDF, as scikit-learn's: a term in no document weighs most, never infinity.
+        self.idf = (np.log((documents + 1) / (frequencies + 1.0)) + 1.0).astype(np.float32)
+
+    @classmethod
+    def from_texts(cls, texts: Iterable[tuple[str, str]]) -> TermStatistics:
+        """Count each term once per (title, abstract)."""
+        counts = np.zeros(BUCKETS, dtype=np.int32)
+        documents = 0
+        chunk: list[int] = []
+        for title, abstract in texts:
+            documents += 1
+            chunk.extend({term_id(t) for t in terms(title, abstract)})
+            if len(chunk) > 1_000_000:
+                counts += np.bincount(chunk, minlength=BUCKETS).astype(np.int32)
+                chunk.clear()
+        if chunk:
+            counts += np.bincount(chunk, minlength=BUCKETS).astype(np.int32)
+        return cls(documents, counts)
+
+    def vector(self, title: str, abstract: str) -> Vector:
+        """A paper's tf-idf vector, sparse: sorted term ids and unit-length weights."""
+        counts = Counter(term_id(t) for t in terms(title, abstract))
+        if not counts:
+            return np.zeros(0, np.int64), np.zeros(0, np.float32)
+        ids = np.fromiter(counts, np.int64, len(counts))
+        order = np.argsort(ids)
+        ids = ids[order]
+        tf = np.fromiter(counts.values(), np.float32, len(counts))[order]
+        weights = (1.0 + np.log(tf)) * self.idf[ids]  # sublinear counts
+        return ids, (weights / np.linalg.norm(weights)).astype(np.float32)
+
+
+class PaperVectors:
+    """Papers' tf-idf vectors, kept for the `size` most recently used (key: id and text), and
+    the last few candidate sets as matrices (a day's papers are the same for every member)."""
+
+    def __init__(self, stats: TermStatistics, size: int = 50_000, sets: int = 8) -> None:
+        self.stats = stats
+        self.size = size
+        self.sets = sets
+        self._kept: OrderedDict[tuple[str, int], Vector] = OrderedDict()
+        self._matrices: OrderedDict[tuple[tuple[str, int], ...], Matrix] = OrderedDict()
+        self._lock = Lock()
+
+    def of(self, paper: Paper) -> Vector:
+        """The paper's vector, from the cache or computed now."""
+        key = _key(paper)
+        with self._lock:
+            found = self._kept.get(key)
+            if found is not None:
+                self._kept.move_to_end(key)
+                return found
+        found = self.stats.vector(paper.title, paper.abstract)
+        with self._lock:
+            self._kept[key] = found
+            while len(self._kept) > self.size:
+                self._kept.popitem(last=False)
+        return found
+
+    def matrix(self, papers: Sequence[Paper]) -> Matrix:
+        """The papers' vectors as one matrix, kept for the last `sets` sets asked."""
+        key = tuple(_key(p) for p in papers)
+        with self._lock:
+            found = self._matrices.get(key)
+            if found is not None:
+                self._matrices.move_to_end(key)
+                return found
+        found = Matrix.of([self.of(p) for p in papers])
+        with self._lock:
+            self._matrices[key] = found
+            while len(self._matrices) > self.sets:
+                self._matrices.popitem(last=False)
+        return found
+
+
+def _key(paper: Paper) -> tuple[str, int]:
+    return paper.arxiv_id, hash((paper.title, paper.abstract))
+
+
+@dataclass(frozen=True, slots=True)
+class Matrix:
+    """Sparse rows over their own sorted term ids: entry i is row `rows[i]`, column
+    `columns[i]` (an index into `terms`), weight `weights[i]`."""
+
+    terms: IdArray
+    rows: IdArray
+    columns: IdArray
+    weights: FloatArray
+    count: int
+
+    @classmethod
+    def of(cls, vectors: Sequence[Vector]) -> Matrix:
+        ids = np.concatenate([v[0] for v in vectors]) if vectors else np.zeros(0, np.int64)
+        weights = np.concatenate([v[1] for v in vectors]) if vectors else np.zeros(0, np.float32)
+        lengths = [len(v[0]) for v in vectors]
+        rows = np.repeat(np.arange(len(vectors), dtype=np.int64), lengths)
+        terms, columns = np.unique(ids, return_inverse=True)
+        return cls(terms, rows, columns.astype(np.int64), weights, len(vectors))
+
+    def mean(self) -> Vector:
+        """The rows' mean (the centroid): its dot product is the mean of the rows' cosines."""
+        sums = np.bincount(self.columns, weights=self.weights, minlength=len(self.terms))
+        return self.terms, (sums / max(self.count, 1)).astype(np.float32)
+
+    def cosines(self, other: Matrix) -> FloatArray:
+        """Every row's dot product with every row of `other` (rows x other rows).
+
+        Without BLAS: a matrix product would, and its threads fight over a busy host's cores
+        (a 50 x 200 product took 200-700 ms next to other work instead of 4 ms).
+        """
+        dense = np.zeros((self.count, len(self.terms)), np.float32)
+        dense[self.rows, self.columns] = self.weights
+        result = np.zeros((self.count, other.count), np.float32)
+        hit = other._positions(self.terms)[other.columns]
+        keep = hit >= 0
+        if not keep.any():
+            return result
+        rows = other.rows[keep]  # non-decreasing: Matrix.of lays rows out in order
+        products = dense[:, hit[keep]] * other.weights[keep]
+        starts = np.flatnonzero(np.r_[True, rows[1:] != rows[:-1]])
+        result[:, rows[starts]] = np.add.reduceat(products, starts, axis=1)
+        return result
+
+    def dot(self, vector: Vector) -> npt.NDArray[np.float64]:
+        """Each row's dot product with a sparse vector (sorted ids)."""
+        ids, weights = vector
+        if not len(ids) or not len(self.terms):
+            return np.zeros(self.count)
+        where = np.minimum(np.searchsorted(ids, self.terms), len(ids) - 1)
+        dense = np.where(ids[where] == self.terms, weights[where], 0.0)  # over self.terms
+        products = (dense[self.columns] * self.weights).astype(np.float64)
+        return np.bincount(self.rows, weights=products, minlength=self.count).astype(np.float64)
+
+    def _positions(self, terms: IdArray) -> IdArray:
+        """For each of this matrix's terms, its index in `terms`, or -1."""
+        if not len(terms):
+            return np.full(len(self.terms), -1, np.int64)
+        where = np.minimum(np.searchsorted(terms, self.terms), len(terms) - 1)
+        positions: IdArray = np.where(terms[where] == self.terms, where, -1)
+        return positions
+
+    def pick(self, rows: Sequence[int]) -> Matrix:
+        """The given rows, in that order, as a matrix of their own."""
+        order = np.argsort(self.rows, kind="stable")
+        starts = np.searchsorted(self.rows[order], np.arange(self.count + 1))
+        parts = [order[starts[r] : starts[r + 1]] for r in rows]
+        return Matrix.of([(self.terms[self.columns[p]], self.weights[p]) for p in parts])
+
+
+def _standardised(values: npt.NDArray[np.float64]) -> npt.NDArray[np.float64]:
+    spread = float(values.std())
+    centred: npt.NDArray[np.float64] = values - values.mean()
+    return centred / spread if spread > 0 else centred
+
+
+def _embedding_score(
+    positives: Sequence[Paper], negatives: Sequence[Paper], candidates: Sequence[Paper]
+) -> npt.NDArray[np.float64] | None:
+    """Mean embedding cosine to the positives less that to the negatives; None unless every
+    paper has a vector."""
+    papers = [*positives, *negatives, *candidates]
+    if not positives or any(p.vector is None for p in papers):
+        return None
+    matrix = np.asarray([p.vector for p in papers], dtype=np.float64)
+    norms = np.linalg.norm(matrix, axis=1, keepdims=True)
+    matrix = matrix / np.where(norms > 0, norms, 1.0)
+    split = len(positives) + len(negatives)
+    score: npt.NDArray[np.float64] = matrix[split:] @ matrix[: len(positives)].mean(axis=0)
+    if negatives:
+        score = score - matrix[split:] @ matrix[len(positives) : split].mean(axis=0)
+    return score
+
+
+def rank(
+    positives: Sequence[Paper],
+    candidates: Sequence[Paper],
+    vectors: PaperVectors,
+    negatives: Sequence[Paper] = (),
+    explained: int = EXPLAINED,
+) -> list[Scored]:
+    """`candidates` scored for a member who upvoted `positives` and set aside `negatives`,
+    best first (ties by id), each with its reason; a positive among the candidates is left out."""
+    known = {p.arxiv_id for p in positives}
+    candidates = [c for c in candidates if c.arxiv_id not in known]
+    if not candidates:
+        return []
+    matrix = vectors.matrix(candidates)
+    liked = Matrix.of([vectors.of(p) for p in positives])
+    score = matrix.dot(liked.mean())
+    if negatives:
+        score = score - matrix.dot(Matrix.of([vectors.of(n) for n in negatives]).mean())
+    semantic = _embedding_score(positives, negatives, candidates)
+    if semantic is not None:
+        score = _standardised(score) + _standardised(semantic)
+    order = sorted(range(len(candidates)), key=lambda i: (-score[i], candidates[i].arxiv_id))
+    reasons = _nearest_reasons(positives, liked, matrix, order[:explained])
+    categories = Counter(c for p in positives for c in set(p.categories))
+    return [
+        Scored(
+            candidates[i].arxiv_id,
+            float(score[i]),
+            reasons.get(i) or _category_reason(candidates[i], categories),
+        )
+        for i in order
+    ]
+
+
+def _nearest_reasons(
+    positives: Sequence[Paper], liked: Matrix, matrix: Matrix, shown: Sequence[int]
+) -> dict[int, str]:
+    """For the best candidates: how many upvoted papers are close, and the closest's title."""
+    if not positives or not shown:
+        return {}
+    picked = matrix.pick(shown)
+    cosines = picked.cosines(liked)
+    reasons: dict[int, str] = {}
+    for row, index in enumerate(shown):
+        close = int((cosines[row] >= CLOSE).sum())
+        if close:
+            nearest = positives[int(np.argmax(cosines[row]))].title
+            papers = "a paper" if close == 1 else f"{close} papers"
+            reasons[index] = f"close to {papers} you upvoted: {_short(nearest)}"
+    return reasons
+
+
+def _category_reason(candidate: Paper, categories: Counter[str]) -> str:
+    """'in cs.LG, like 4 of yours': the candidate's category most common among the upvotes."""
+    best = max(candidate.categories, key=lambda c: categories[c], default=None)
+    if best is None or not categories[best]:
+        return "outside the topics of the papers you upvoted"
+    return f"in {best}, like {categories[best]} of yours"
+
+
+def _short(title: str, limit: int = 80) -> str:
+    title = " ".join(title.split())
+    return title if len(title) <= limit else title[: limit - 1].rstrip() + "…"

@@ -1,0 +1,62 @@
+"""For you as a service (issue #14): a member's upvotes and a day's papers, ranked.
+
+The page, the API and the digest call `ForYouService.for_you`; it reads through db/ and ranks
+with the pure papertide.ranking.foryou. The corpus's term statistics (IDF) are counted once per
+process, on first use or by `warm()` (about 10 s at 80k papers, docs/for-you.md), and each
+paper's vector is kept, so a request reads two short lists and sums a few thousand numbers.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Sequence
+from dataclasses import dataclass
+from threading import Lock
+
+from papertide.db import foryou as stored
+from papertide.db import votes
+from papertide.db.engine import Database
+from papertide.models import Account
+from papertide.ranking.foryou import Paper, PaperVectors, Scored, TermStatistics, rank
+
+
+@dataclass(frozen=True, slots=True)
+class ForYouDay:
+    """A day's papers ranked for one member, best first, and how many upvotes it used."""
+
+    day: dt.date
+    ranked: list[Scored]
+    upvotes: int
+
+
+def _paper(text: stored.PaperText) -> Paper:
+    return Paper(text.arxiv_id, text.title, text.abstract, text.categories)
+
+
+class ForYouService:
+    """For you over one database; holds its corpus statistics and paper vectors."""
+
+    def __init__(self, db: Database, cached_papers: int = 50_000) -> None:
+        self.db = db
+        self.cached_papers = cached_papers
+        self._vectors: PaperVectors | None = None
+        self._lock = Lock()
+
+    def warm(self) -> PaperVectors:
+        """Count the corpus's term statistics now (the first request does it otherwise)."""
+        with self._lock:
+            if self._vectors is None:
+                with self.db.read() as conn:
+                    stats = TermStatistics.from_texts(stored.all_texts(conn))
+                self._vectors = PaperVectors(stats, self.cached_papers)
+            return self._vectors
+
+    def for_you(self, account: Account, day: dt.date, not_for_me: Sequence[str] = ()) -> ForYouDay:
+        """`day`'s papers ranked for `account` from their upvotes (and `not_for_me` ids)."""
+        vectors = self._vectors or self.warm()
+        with self.db.read() as conn:
+            upvoted = sorted(votes.upvoted_ids(conn, account.id))
+            positives = [_paper(p) for p in stored.papers_by_ids(conn, upvoted)]
+            negatives = [_paper(p) for p in stored.papers_by_ids(conn, list(not_for_me))]
+            candidates = [_paper(p) for p in stored.day_papers(conn, day)]
+        return ForYouDay(day, rank(positives, candidates, vectors, negatives), len(positives))

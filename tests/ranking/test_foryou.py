@@ -1,0 +1,94 @@
+"""The pure For-you ranker (issue #14): scores, reasons, negatives, embeddings, statistics."""
+
+from __future__ import annotations
+
+import dataclasses
+
+import numpy as np
+from tests.ranking.foryou_papers import DAY, GRAPH_PAPER, GRAPHS, ROBOT_PAPER, ROBOTS, vectors
+
+from papertide.ranking.foryou import Paper, TermStatistics, rank, terms
+
+
+def test_terms_are_words_and_word_pairs_without_stopwords_or_numbers() -> None:
+    assert terms("Graph Neural Networks", "in 2024 we train them") == [
+        "graph",
+        "neural",
+        "networks",
+        "graph neural",
+        "neural networks",
+        "train",
+    ]  # no pair spans the title's end and the abstract's start
+
+
+def test_idf_weighs_rare_terms_more_and_vectors_have_unit_length() -> None:
+    stats = TermStatistics.from_texts([("graph networks", "a"), ("graph lensing", "b")])
+    assert stats.documents == 2
+    ids, weights = stats.vector("graph lensing", "")
+    assert len(ids) == 3 and abs(float(np.linalg.norm(weights)) - 1) < 1e-6  # two words, a pair
+    weight = dict(zip(ids.tolist(), weights.tolist(), strict=True))
+    graph, lensing = (weight[int(stats.vector(word, "")[0][0])] for word in ("graph", "lensing"))
+    assert lensing > graph > 0  # "graph" is in both papers, "lensing" in one
+
+
+def test_a_reader_of_one_topic_gets_that_topic_first_with_the_nearest_upvote() -> None:
+    ranked = rank(GRAPHS, DAY, vectors())
+    assert ranked[0].arxiv_id == GRAPH_PAPER
+    assert ranked[0].reason.startswith("close to 3 papers you upvoted: ")
+    assert "graph neural networks" in ranked[0].reason.lower()
+    assert [s.score for s in ranked] == sorted((s.score for s in ranked), reverse=True)
+    assert {s.arxiv_id for s in ranked} == {p.arxiv_id for p in DAY}
+
+
+def test_papers_far_from_every_upvote_get_a_category_reason() -> None:
+    ranked = {s.arxiv_id: s for s in rank(GRAPHS, DAY, vectors())}
+    assert ranked["2602.00005"].score == 0.0
+    assert ranked["2602.00005"].reason == "outside the topics of the papers you upvoted"
+    # No shared words with the upvotes, but cs.LG as all three of them.
+    robots = dataclasses.replace(DAY[2], title="Grasping", abstract="Grasping arms.")
+    found = {s.arxiv_id: s for s in rank(GRAPHS, [robots], vectors())}
+    assert found[ROBOT_PAPER].reason == "in cs.LG, like 3 of yours"
+
+
+def test_not_for_me_drops_the_neighbours_of_the_paper_set_aside() -> None:
+    liked = [*GRAPHS, ROBOTS]
+    before = [s.arxiv_id for s in rank(liked, DAY, vectors())]
+    after = [s.arxiv_id for s in rank(liked, DAY, vectors(), negatives=[ROBOTS, ROBOTS])]
+    assert before.index(ROBOT_PAPER) < after.index(ROBOT_PAPER)
+    assert after[0] == GRAPH_PAPER and after[-1] == ROBOT_PAPER
+
+
+def test_an_upvoted_paper_listed_that_day_is_not_recommended() -> None:
+    ranked = rank(GRAPHS, [*DAY, GRAPHS[0]], vectors())
+    assert GRAPHS[0].arxiv_id not in {s.arxiv_id for s in ranked} and len(ranked) == len(DAY)
+
+
+def test_without_upvotes_every_score_is_zero_and_the_order_is_by_id() -> None:
+    ranked = rank([], DAY, vectors())
+    assert [s.arxiv_id for s in ranked] == sorted(p.arxiv_id for p in DAY)
+    assert {s.score for s in ranked} == {0.0}
+
+
+def test_embeddings_when_every_paper_has_one_are_added_standardised() -> None:
+    # Embeddings that put the protein paper next to the upvotes: it rises to second.
+    near, far = np.array([1.0, 0.0]), np.array([0.0, 1.0])
+
+    def embedded(paper: Paper, vector: np.ndarray) -> Paper:
+        return dataclasses.replace(paper, vector=vector)
+
+    liked = [embedded(p, near) for p in GRAPHS]
+    day = [embedded(p, near if p.arxiv_id == "2602.00004" else far) for p in DAY]
+    plain = [s.arxiv_id for s in rank(GRAPHS, DAY, vectors())]
+    mixed = [s.arxiv_id for s in rank(liked, day, vectors())]
+    assert plain.index("2602.00004") > 1 and mixed[:2] == [GRAPH_PAPER, "2602.00004"]
+    # One paper without a vector: text alone, as before.
+    partial = [*day[:-1], DAY[-1]]
+    assert [s.arxiv_id for s in rank(liked, partial, vectors())] == plain
+
+
+def test_a_new_abstract_gets_a_new_vector() -> None:
+    cache = vectors()
+    paper = DAY[0]
+    first = cache.of(paper)
+    changed = cache.of(dataclasses.replace(paper, abstract="Weak lensing of galaxy clusters."))
+    assert cache.of(paper) is first and not np.array_equal(first[0], changed[0])
