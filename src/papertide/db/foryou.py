@@ -66,3 +66,25 @@ def all_texts(conn: sa.Connection, batch: int = 5_000) -> Iterator[tuple[str, st
         for row in rows:
             yield row.title, row.abstract or ""
         after = rows[-1].seq
+
+
+def latest_day(conn: sa.Connection, on_or_before: dt.date | None = None) -> dt.date | None:
+    """The newest day on which papers were first announced (on or before a day, if given)."""
+    query = sa.select(sa.func.max(paper.c.published_at))
+    if on_or_before is not None:
+        limit = dt.datetime.combine(on_or_before + dt.timedelta(days=1), dt.time())
+        query = query.where(paper.c.published_at < limit)
+    found = conn.execute(query).scalar_one_or_none()
+    if isinstance(found, str):  # SQLite without declared types hands back text
+        found = dt.datetime.fromisoformat(found)
+    return found.date() if found is not None else None
+
+
+def next_day(conn: sa.Connection, day: dt.date) -> dt.date | None:
+    """The next day with newly announced papers after `day` (None for the newest)."""
+    start = dt.datetime.combine(day + dt.timedelta(days=1), dt.time())
+    query = sa.select(sa.func.min(paper.c.published_at)).where(paper.c.published_at >= start)
+    found = conn.execute(query).scalar_one_or_none()
+    if isinstance(found, str):
+        found = dt.datetime.fromisoformat(found)
+    return found.date() if found is not None else None

@@ -185,3 +185,13 @@ def known_ids(conn: sa.Connection, ids: Sequence[str]) -> set[str]:
     if not ids:
         return set()
     return set(conn.execute(sa.select(paper.c.id).where(paper.c.id.in_(list(set(ids))))).scalars())
+
+
+def saved_ids(conn: sa.Connection, user_id: int) -> set[str]:
+    """Every paper on any of the member's lists (what For you learns from, with upvotes)."""
+    query = (
+        sa.select(reading_list_item.c.paper_id)
+        .join(reading_list, reading_list.c.id == reading_list_item.c.list_id)
+        .where(reading_list.c.user_id == user_id)
+    )
+    return set(conn.execute(query).scalars())

@@ -10,11 +10,12 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from threading import Lock
 
+from papertide.db import feedback, votes
 from papertide.db import foryou as stored
-from papertide.db import votes
+from papertide.db import lists as list_rows
 from papertide.db.engine import Database
 from papertide.models import Account
 from papertide.ranking.foryou import Paper, PaperVectors, Scored, TermStatistics, rank
@@ -22,11 +23,13 @@ from papertide.ranking.foryou import Paper, PaperVectors, Scored, TermStatistics
 
 @dataclass(frozen=True, slots=True)
 class ForYouDay:
-    """A day's papers ranked for one member, best first, and how many upvotes it used."""
+    """A day's papers ranked for one member, best first, and how many papers it learned from
+    (`upvotes`: upvoted, saved to a list, or marked "more like this")."""
 
     day: dt.date
     ranked: list[Scored]
     upvotes: int
+    marked: dict[str, int] = field(default_factory=dict)  # "more like this" +1 / "not for me" -1
 
 
 def _paper(text: stored.PaperText) -> Paper:
@@ -52,11 +55,16 @@ class ForYouService:
             return self._vectors
 
     def for_you(self, account: Account, day: dt.date, not_for_me: Sequence[str] = ()) -> ForYouDay:
-        """`day`'s papers ranked for `account` from their upvotes (and `not_for_me` ids)."""
+        """`day`'s papers ranked for `account` from what they upvoted, saved to a list or marked
+        "more like this", less what they marked "not for me" (and `not_for_me` ids)."""
         vectors = self._vectors or self.warm()
         with self.db.read() as conn:
-            upvoted = sorted(votes.upvoted_ids(conn, account.id))
-            positives = [_paper(p) for p in stored.papers_by_ids(conn, upvoted)]
-            negatives = [_paper(p) for p in stored.papers_by_ids(conn, list(not_for_me))]
+            marked = feedback.signals(conn, account.id)
+            liked = votes.upvoted_ids(conn, account.id) | list_rows.saved_ids(conn, account.id)
+            liked |= {pid for pid, signal in marked.items() if signal > 0}
+            disliked = {pid for pid, signal in marked.items() if signal < 0} | set(not_for_me)
+            positives = [_paper(p) for p in stored.papers_by_ids(conn, sorted(liked - disliked))]
+            negatives = [_paper(p) for p in stored.papers_by_ids(conn, sorted(disliked))]
             candidates = [_paper(p) for p in stored.day_papers(conn, day)]
-        return ForYouDay(day, rank(positives, candidates, vectors, negatives), len(positives))
+        ranked = rank(positives, candidates, vectors, negatives)
+        return ForYouDay(day, ranked, len(positives), marked)

@@ -39,6 +39,7 @@ from papertide.web.routes import (
     community,
     digest_admin,
     feed,
+    for_you,
     health,
     lists,
     papers,
@@ -114,8 +115,8 @@ def create_app(settings: Settings) -> FastAPI:
     # `/papers/...` route.
     for module in (
         health, api_docs, api_member, api_own, api_papers, api, feed, syndication, search,
-        subscribe, admin, digest_admin, accounts, users, authors, lists, votes, trending,
-        community, papers,
+        subscribe, admin, digest_admin, accounts, users, authors, lists, for_you, votes,
+        trending, community, papers,
     ):  # fmt: skip
         app.include_router(module.router)
     app.openapi = _published_schema(app)  # type: ignore[method-assign]
