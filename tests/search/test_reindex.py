@@ -7,6 +7,7 @@ import datetime as dt
 import gzip
 import itertools
 import os
+import re
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -158,6 +159,8 @@ def test_reindex_command(
     result = runner.invoke(app, [*args, "--batch-size", "16"])
     assert result.exit_code == EXIT_CHANGED, result.output
     assert f"Embedded {PAPERS} papers with minilm-int8" in result.output
+    # The bar shows the rate and the time left (issue #12), e.g. "12/12 4.1 papers/s 0:00:03".
+    assert re.search(rf"{PAPERS}/{PAPERS} +[\d.,]+ papers/s", result.output), result.output
     assert _host_index_count(tmp_path) == PAPERS
     assert f"The keyword index holds {PAPERS} papers." in result.output
     assert len(TextIndex.open(tmp_path)) == PAPERS

