@@ -27,6 +27,7 @@ from papertide.search import reindex as reindexing
 from papertide.search.embed_pool import EmbedderPool, default_processes
 from papertide.search.embedder import (
     DEFAULT_MODEL,
+    FLOAT_MODEL,
     Embedder,
     EmbedderUnavailable,
     load_embedder,
@@ -42,7 +43,8 @@ def reindex(
     model: Annotated[
         str | None,
         typer.Option(
-            help="Embedding model, minilm-int8 or sentence-transformers:<name> "
+            help="Embedding model, minilm-int8-dynamic, minilm-int8 or "
+            "sentence-transformers:<name> "
             "(default: PAPERTIDE_EMBEDDING_MODEL)."
         ),
     ] = None,
@@ -56,7 +58,7 @@ def reindex(
         int | None,
         typer.Option(
             help="Processes that embed side by side, one thread each (default: one a core, "
-            "at most 8, for the built-in model; 1 for others).",
+            "at most 8, for the built-in models; 1 for others).",
             min=1,
         ),
     ] = None,
@@ -98,7 +100,7 @@ def reindex(
 def _embedder(name: str, processes: int | None) -> Iterator[Embedder]:
     """The model `name`, in a pool of processes when more than one is asked for or when it
     is the built-in model on a machine with several cores (issue #12)."""
-    count = processes or (default_processes() if name == DEFAULT_MODEL else 1)
+    count = processes or (default_processes() if name in (DEFAULT_MODEL, FLOAT_MODEL) else 1)
     if count == 1:
         yield load_embedder(name)
         return
