@@ -1,7 +1,7 @@
 """Relevance of keyword, semantic and hybrid search on a BEIR-layout data set (issue #4).
 
     python bench/relevance.py ../shared/data/scifact [--json] [--limit-queries N]
-        [--split train|test] [--model minilm-int8] [--method convex|rrf]
+        [--split train|test] [--model minilm-int8-dynamic] [--method convex|rrf]
         [--keyword-weight W] [--semantic-weight W] [--rrf-k K] [--candidates N]
 
 DIR holds corpus.jsonl (or corpus.jsonl.gz) with _id/title/text, queries.jsonl with
@@ -40,7 +40,7 @@ from rich.table import Table
 
 # onnxruntime must load before usearch in one process (the other order crashes here), so the
 # embedder module comes first.
-from papertide.search.embedder import Embedder, load_embedder, paper_text  # isort: skip
+from papertide.search.embedder import DEFAULT_MODEL, Embedder, load_embedder, paper_text  # isort: skip
 import pg_corpus
 from papertide.db import Database, writes
 from papertide.db import embeddings as stored
@@ -56,7 +56,7 @@ from papertide.search.hybrid import (
 )
 from papertide.search.pg_vectors import PaperVectors
 from papertide.search.reindex import ensure_vectors
-from papertide.search.text_index import ensure_text_index
+from papertide.search.text_index import TextIndex, ensure_text_index
 from papertide.search.vectors import slug
 
 console = Console(stderr=True)
@@ -206,7 +206,7 @@ def run_modes(
                 index=index,
                 per_page=DEPTH,
                 fusion=fusion,
-                keyword_retriever=retriever,
+                keyword_index=retriever if isinstance(retriever, TextIndex) else None,
             )
             if page.mode != "hybrid" and keyword.terms(text):
                 raise SystemExit(f"query {qid} fell back to keyword search: {page.notice}")
@@ -262,7 +262,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--json", action="store_true", help="print a JSON object last")
     parser.add_argument("--limit-queries", type=int, default=None, metavar="N")
     parser.add_argument("--split", choices=["train", "test"], default=None)
-    parser.add_argument("--model", default="minilm-int8", help="embedding model setting")
+    parser.add_argument("--model", default=DEFAULT_MODEL, help="embedding model setting")
     defaults = Fusion()
     parser.add_argument("--method", choices=["convex", "rrf"], default=defaults.method)
     parser.add_argument("--keyword-weight", type=float, default=defaults.keyword_weight)

@@ -59,10 +59,11 @@ from rich.table import Table
 
 import corpus
 import pg_corpus
+from papertide.search.embedder import DEFAULT_MODEL
 from procstat import mib, status_kib
 
 ROOT = Path(__file__).resolve().parent.parent
-MODEL = "minilm-int8"
+MODEL = DEFAULT_MODEL  # the app's default embedding model
 HYBRID_P50_MS, HYBRID_P99_MS = 20.0, 60.0  # targets at 1M papers (issue #4)
 KEYWORD_PAGE_P99_MS = 60.0  # the keyword-only page at 1M papers (issue #12)
 

@@ -158,7 +158,9 @@ class Settings(BaseSettings):
     schedule_keyword_snapshot_hours: float = Field(default=6.0, ge=0)
     admin_token: str | None = None  # enables /admin/* with HTTP Basic (user "admin")
     # Search (issue #4).
-    embedding_model: str = "minilm-int8"  # or "sentence-transformers:<name or path>"
+    # "minilm-int8-dynamic" (built in), "minilm-int8" (the same, float arithmetic) or
+    # "sentence-transformers:<name or path>"
+    embedding_model: str = "minilm-int8-dynamic"
     embedding_timeout_ms: float = Field(default=1000.0, gt=0)  # then keyword results only
     search_keyword_weight: float = Field(default=1.0, ge=0)
     search_semantic_weight: float = Field(default=1.0, ge=0)

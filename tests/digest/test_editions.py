@@ -24,6 +24,7 @@ from papertide.digest.editions import (
     latest_period,
     period_of,
 )
+from papertide.search.embedder import DEFAULT_MODEL
 from papertide.search.vectors import VectorIndex
 
 FRIDAY_MORNING = dt.datetime(2026, 8, 21, 9)  # the daily edition of Thursday is due
@@ -343,7 +344,7 @@ def test_the_vector_index_comes_from_the_search_service(papers: Database, tmp_pa
     for i, pid in enumerate(ids):
         rows[i, :4] = small.vector(pid)
     with papers.write() as conn:
-        assert embeddings.upsert_vectors(conn, "minilm-int8", ids, rows, FRIDAY_MORNING) == 8
+        assert embeddings.upsert_vectors(conn, DEFAULT_MODEL, ids, rows, FRIDAY_MORNING) == 8
     fan = scenario.add_user_with_upvotes(papers, "fan", [P6])
     liker = scenario.add_subscriber(papers, "f@example.org", {"like_upvotes": True}, user_id=fan)
     summary = build_edition(papers, "daily", FRIDAY_MORNING, _settings(tmp_path))

@@ -13,6 +13,7 @@ import pytest
 
 from papertide.search.embedder import (
     DEFAULT_MODEL,
+    FLOAT_MODEL,
     EmbedderUnavailable,
     OnnxMiniLM,
     load_embedder,
@@ -94,8 +95,10 @@ def test_paper_text_joins_title_and_abstract() -> None:
 
 def test_load_embedder_by_name() -> None:
     embedder = load_embedder(DEFAULT_MODEL, threads=1)
-    assert (embedder.name, embedder.dim) == ("minilm-int8", 384)
+    assert (embedder.name, embedder.dim) == ("minilm-int8-dynamic", 384)
     assert model_dim(DEFAULT_MODEL) == 384
+    floating = load_embedder(FLOAT_MODEL, threads=1)
+    assert (floating.name, floating.dim, model_dim(FLOAT_MODEL)) == ("minilm-int8", 384, 384)
     with pytest.raises(ValueError, match=r"unknown embedding model 'bert'.*minilm-int8"):
         load_embedder("bert")
     with pytest.raises(ValueError, match="unknown embedding model"):
@@ -109,3 +112,16 @@ def test_load_embedder_by_name() -> None:
 def test_sentence_transformers_without_the_library_says_what_to_install() -> None:
     with pytest.raises(EmbedderUnavailable, match="pip install sentence-transformers"):
         load_embedder("sentence-transformers:allenai/specter2_base")
+
+
+def test_int8_arithmetic_keeps_the_float_model_s_vectors_close(
+    minilm: OnnxMiniLM, papers: list[dict[str, str]]
+) -> None:
+    # The default runs the MatMuls on int8 kernels (issue #12): vectors move a little, so they
+    # carry their own model name, but each paper stays nearest to its own float vector.
+    floating = OnnxMiniLM(int8_arithmetic=False)
+    assert (minilm.name, floating.name) == (DEFAULT_MODEL, FLOAT_MODEL)
+    texts = [paper_text(paper["title"], paper["abstract"]) for paper in papers]
+    int8, reference = minilm.embed(texts), floating.embed(texts)
+    assert np.all(np.sum(int8 * reference, axis=1) > 0.98)
+    assert np.array_equal(np.argmax(int8 @ reference.T, axis=1), np.arange(len(texts)))

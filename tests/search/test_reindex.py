@@ -7,6 +7,7 @@ import datetime as dt
 import gzip
 import itertools
 import os
+import re
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -79,10 +80,10 @@ def _host_index_count(data_dir: Path) -> int:
     """The vectors in the host's index files; on PostgreSQL there are none (all are in the
     database), so the count of the index every host searches there."""
     if not on_postgresql():
-        return VectorIndex.open(data_dir, "minilm-int8", 384).count
+        return VectorIndex.open(data_dir, "minilm-int8-dynamic", 384).count
     assert not (data_dir / "vectors").exists()
     with Database(os.environ["PAPERTIDE_DATABASE_URL"]).read() as conn:
-        return embeddings.count(conn, "minilm-int8")
+        return embeddings.count(conn, "minilm-int8-dynamic")
 
 
 def test_embed_missing_is_incremental_and_resumable(
@@ -97,7 +98,7 @@ def test_embed_missing_is_incremental_and_resumable(
     assert embed_missing(papers_db, minilm) == 0
     assert pending(papers_db, minilm) == 0
     with papers_db.read() as conn:
-        assert embeddings.stored_models(conn) == [StoredModel("minilm-int8", 384, PAPERS)]
+        assert embeddings.stored_models(conn) == [StoredModel("minilm-int8-dynamic", 384, PAPERS)]
 
 
 def test_stored_vectors_are_the_model_s_float16_vectors(
@@ -157,7 +158,9 @@ def test_reindex_command(
     args = ["reindex", "--database-url", papers_db.url, "--data-dir", str(tmp_path)]
     result = runner.invoke(app, [*args, "--batch-size", "16"])
     assert result.exit_code == EXIT_CHANGED, result.output
-    assert f"Embedded {PAPERS} papers with minilm-int8" in result.output
+    assert f"Embedded {PAPERS} papers with minilm-int8-dynamic" in result.output
+    # The bar shows the rate and the time left (issue #12), e.g. "12/12 4.1 papers/s 0:00:03".
+    assert re.search(rf"{PAPERS}/{PAPERS} +[\d.,]+ papers/s", result.output), result.output
     assert _host_index_count(tmp_path) == PAPERS
     assert f"The keyword index holds {PAPERS} papers." in result.output
     assert len(TextIndex.open(tmp_path)) == PAPERS
@@ -176,7 +179,7 @@ def test_reindex_command(
     assert f"holds {PAPERS} vectors ({kind})" in rebuilt.output
     wrong = runner.invoke(app, [*args, "--rebuild-only", "--model", "sentence-transformers:x"])
     assert wrong.exit_code == EXIT_ERROR, wrong.output
-    assert "reindex failed" in wrong.output and "made by minilm-int8" in wrong.output
+    assert "reindex failed" in wrong.output and "made by minilm-int8-dynamic" in wrong.output
     unknown = runner.invoke(app, [*args, "--model", "bert"])
     assert unknown.exit_code == EXIT_ERROR and "unknown embedding model" in unknown.output
 
@@ -192,7 +195,7 @@ def test_embed_new_job(tmp_path: Path, listing: Path) -> None:
         outcome = jobs.run_job(db, "embed-new", lambda: jobs.embed_new(ctx, limit=10))
         assert outcome.status == "ok", outcome.message
         assert outcome.result is not None and outcome.result.report.records_read == 10
-        assert "embedded 10 papers with minilm-int8; the vector index holds 10" in (
+        assert "embedded 10 papers with minilm-int8-dynamic; the vector index holds 10" in (
             outcome.message or ""
         )
         second = jobs.embed_new(ctx)

@@ -18,7 +18,7 @@ import sqlalchemy as sa
 from papertide.db import Database, embeddings, writes
 from papertide.models import PaperRecord
 from papertide.search import vectors
-from papertide.search.embedder import OnnxMiniLM, paper_text
+from papertide.search.embedder import DEFAULT_MODEL, OnnxMiniLM, paper_text
 from papertide.search.vector_files import drop_index, index_folder
 from papertide.search.vectors import (
     IndexMissing,
@@ -271,6 +271,11 @@ def test_a_model_change_is_refused_until_reindexed(
     ensure_index(db, tmp_path, MODEL)
     with pytest.raises(ModelChanged, match=r"made by minilm-int8 .*papertide reindex"):
         ensure_index(db, tmp_path, "sentence-transformers:allenai/specter2_base", dim=768)
+    # The default since issue #12 is the same model in int8 arithmetic: the same size, other
+    # vectors, so an install that stored the float model's vectors is told to reindex.
+    assert (MODEL, DEFAULT_MODEL) == ("minilm-int8", "minilm-int8-dynamic")
+    with pytest.raises(ModelChanged, match=r"made by minilm-int8 .*papertide reindex"):
+        ensure_index(db, tmp_path, DEFAULT_MODEL)
     # Half re-embedded by another model of the same size: still refused, never mixed.
     with db.write() as conn:
         embeddings.upsert_vectors(conn, "other-384", ids[:20], rows[:20], NOW)

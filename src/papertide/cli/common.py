@@ -11,10 +11,13 @@ from rich.progress import (
     BarColumn,
     MofNCompleteColumn,
     Progress,
+    ProgressColumn,
+    Task,
     TextColumn,
     TimeElapsedColumn,
     TimeRemainingColumn,
 )
+from rich.text import Text
 
 from papertide.config import ConfigError, Settings, load_settings
 from papertide.ingest.base import Report
@@ -64,12 +67,31 @@ def print_report(report: Report, summary: str, show: int) -> None:
     console.print(f"{report.records_read} records read. [bold]{summary}[/bold]")
 
 
-def counting_bar(title: str) -> Progress:
-    """A progress bar that counts items: done of total, time taken and left."""
+class RateColumn(ProgressColumn):
+    """Items a second, e.g. "112.4 papers/s": rich's estimate over the last half minute, or
+    the average so far until it has one (it needs two updates)."""
+
+    def __init__(self, unit: str) -> None:
+        super().__init__()
+        self.unit = unit
+
+    def render(self, task: Task) -> Text:
+        speed = task.finished_speed or task.speed
+        if speed is None and task.completed and task.elapsed:
+            speed = task.completed / task.elapsed
+        shown = "?" if speed is None else f"{speed:,.1f}"
+        return Text(f"{shown} {self.unit}/s", style="progress.data.speed")
+
+
+def counting_bar(title: str, unit: str | None = None) -> Progress:
+    """A progress bar that counts items: done of total, the rate in `unit`s a second when
+    `unit` is given, time taken and left."""
+    rate = [RateColumn(unit)] if unit else []
     return Progress(
         TextColumn(title),
         BarColumn(),
         MofNCompleteColumn(),
+        *rate,
         TimeElapsedColumn(),
         TimeRemainingColumn(),
         console=console,

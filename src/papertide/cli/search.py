@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Annotated
 
@@ -23,7 +24,14 @@ from papertide.cli.common import (
 )
 from papertide.db import Database
 from papertide.search import reindex as reindexing
-from papertide.search.embedder import EmbedderUnavailable, load_embedder
+from papertide.search.embed_pool import EmbedderPool, default_processes
+from papertide.search.embedder import (
+    DEFAULT_MODEL,
+    FLOAT_MODEL,
+    Embedder,
+    EmbedderUnavailable,
+    load_embedder,
+)
 from papertide.search.text_index import TextIndexUnavailable
 from papertide.search.vectors import VectorIndexError
 
@@ -35,7 +43,8 @@ def reindex(
     model: Annotated[
         str | None,
         typer.Option(
-            help="Embedding model, minilm-int8 or sentence-transformers:<name> "
+            help="Embedding model, minilm-int8-dynamic, minilm-int8 or "
+            "sentence-transformers:<name> "
             "(default: PAPERTIDE_EMBEDDING_MODEL)."
         ),
     ] = None,
@@ -45,6 +54,14 @@ def reindex(
     batch_size: Annotated[
         int, typer.Option(help="Papers embedded and committed together.", min=1)
     ] = 256,
+    processes: Annotated[
+        int | None,
+        typer.Option(
+            help="Processes that embed side by side, one thread each (default: one a core, "
+            "at most 8, for the built-in models; 1 for others).",
+            min=1,
+        ),
+    ] = None,
 ) -> None:
     """Embed every paper without a current vector (all of them after a model change), then
     rebuild the vector index and the keyword index. Resumable: after an interruption, run it
@@ -63,21 +80,8 @@ def reindex(
             console.print(f"The keyword index holds {len(text)} papers.")
             _share_keyword_index(db, settings.data_dir)
             raise typer.Exit(EXIT_CHANGED)
-        embedder = load_embedder(name)
-        with counting_bar("[bold]{task.description}[/bold]") as progress:
-            task = progress.add_task(
-                f"embedding with {embedder.name}", total=reindexing.pending(db, embedder)
-            )
-            keywords = progress.add_task("keyword index", total=None, start=False)
-            done = reindexing.refresh(
-                db,
-                settings.data_dir,
-                embedder,
-                rebuild_all=True,
-                batch_size=batch_size,
-                progress=lambda n: progress.advance(task, n),
-                keyword_progress=_advance(progress, keywords),
-            )
+        with _embedder(name, processes) as embedder:
+            done = _embed_all(db, settings.data_dir, embedder, batch_size)
     except (VectorIndexError, EmbedderUnavailable, TextIndexUnavailable, ValueError) as exc:
         console.print(f"[red]reindex failed:[/red] {exc}")
         raise typer.Exit(EXIT_ERROR) from exc
@@ -90,6 +94,38 @@ def reindex(
             "worker use these vectors."
         )
     raise typer.Exit(EXIT_CHANGED if done.embedded else EXIT_UNCHANGED)
+
+
+@contextmanager
+def _embedder(name: str, processes: int | None) -> Iterator[Embedder]:
+    """The model `name`, in a pool of processes when more than one is asked for or when it
+    is the built-in model on a machine with several cores (issue #12)."""
+    count = processes or (default_processes() if name in (DEFAULT_MODEL, FLOAT_MODEL) else 1)
+    if count == 1:
+        yield load_embedder(name)
+        return
+    with EmbedderPool(name, count) as pool:
+        yield pool
+
+
+def _embed_all(
+    db: Database, data_dir: Path, embedder: Embedder, batch_size: int
+) -> reindexing.Refreshed:
+    """`refresh` with every vector replaced, under a bar with papers/s and time left."""
+    with counting_bar("[bold]{task.description}[/bold]", unit="papers") as progress:
+        task = progress.add_task(
+            f"embedding with {embedder.name}", total=reindexing.pending(db, embedder)
+        )
+        keywords = progress.add_task("keyword index", total=None, start=False)
+        return reindexing.refresh(
+            db,
+            data_dir,
+            embedder,
+            rebuild_all=True,
+            batch_size=batch_size,
+            progress=lambda n: progress.advance(task, n),
+            keyword_progress=_advance(progress, keywords),
+        )
 
 
 def _share_keyword_index(db: Database, data_dir: Path) -> None:

