@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -17,6 +18,7 @@ from papertide.bootstrap import open_database
 from papertide.config import Settings
 from papertide.db import Database, queries
 from papertide.digest.mailer import make_mailer
+from papertide.ranking.personal import ForYouService
 from papertide.ranking.service import TrendingService
 from papertide.ranking.trending import TrendingParams
 from papertide.search.service import SearchService
@@ -75,6 +77,12 @@ def create_app(settings: Settings) -> FastAPI:
         # A new host of a large corpus starts fetching its keyword index now, not at the
         # first search (issue #11): /healthz says how far it is.
         await off_loop(app.state.search.warm_up)
+        # For you counts the corpus's term statistics once per process (~10 s at 80k papers):
+        # on a large corpus, now and in the background rather than in a member's first request.
+        if await off_loop(_paper_count, db) > FOR_YOU_WARM_PAPERS:
+            threading.Thread(
+                target=app.state.for_you.warm, name="papertide-for-you", daemon=True
+            ).start()
         yield
         app.state.mailer.close()
         lookup = getattr(app.state, "arxiv_lookup", None)
@@ -97,6 +105,7 @@ def create_app(settings: Settings) -> FastAPI:
     app.state.settings = settings
     app.state.db = db
     app.state.search = SearchService(db, settings)
+    app.state.for_you = ForYouService(db)
     app.state.trending = TrendingService(
         db, TrendingParams.from_settings(settings), max_stale_s=settings.trending_max_stale_s
     )
@@ -183,6 +192,14 @@ def _keep_used_shapes(schema: dict[str, Any]) -> None:
             pending.extend(node)
     if shapes:
         schema["components"]["schemas"] = {k: v for k, v in shapes.items() if k in used}
+
+
+FOR_YOU_WARM_PAPERS = 20_000  # below this, the first For-you request counts them in well under 3 s
+
+
+def _paper_count(db: Database) -> int:
+    with db.read() as conn:
+        return queries.paper_count(conn)
 
 
 def _content_version(db: Database) -> Callable[[], int]:
