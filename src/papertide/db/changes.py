@@ -53,24 +53,27 @@ class BlindProbe:
         return None
 
 
-class SqliteProbe:
-    """`PRAGMA data_version` on a connection of its own (never used for anything else)."""
+class _ConnectedProbe:
+    """What both probes share: one connection of their own, asked without waiting for a lock,
+    dropped (and reported as "cannot tell") at its first error."""
 
-    def __init__(self, path: str) -> None:
-        self.path = path
+    def __init__(self) -> None:
         self.lock = threading.Lock()
-        self.conn: sqlite3.Connection | None = None
-        self.epoch = 0  # data_version counts per connection: a new one starts a new epoch
+        self.conn: Any = None
+
+    def _read(self) -> int:
+        """The generation, from the open connection (may raise)."""
+        raise NotImplementedError
+
+    def _connect(self) -> Any:
+        raise NotImplementedError
 
     def generation(self) -> int | None:
         if not self.lock.acquire(blocking=False):
             return None  # another thread is asking right now: read the version instead
         try:
-            if self.conn is None:
-                return None
-            row = self.conn.execute("PRAGMA data_version").fetchone()
-            return (self.epoch << 32) + int(row[0])
-        except sqlite3.Error:
+            return None if self.conn is None else self._read()
+        except Exception:  # a broken connection, a server restart: stop trusting it
             self._drop()
             return None
         finally:
@@ -79,57 +82,7 @@ class SqliteProbe:
     def reconnect(self) -> None:
         with self.lock:
             if self.conn is None:
-                self.conn = sqlite3.connect(self.path, check_same_thread=False)
-                self.conn.execute("PRAGMA data_version").fetchone()
-                self.epoch += 1
-
-    def _drop(self) -> None:
-        if self.conn is not None:
-            self.conn.close()
-        self.conn = None
-
-    def close(self) -> None:
-        with self.lock:
-            self._drop()
-
-
-class PostgresProbe:
-    """A LISTEN connection; each notification drained moves the generation."""
-
-    def __init__(self, url: sa.URL) -> None:
-        self.conninfo = url.set(drivername="postgresql").render_as_string(hide_password=False)
-        self.lock = threading.Lock()
-        self.conn: Any = None  # psycopg.Connection, autocommit, listening
-        self.count = 0
-
-    def generation(self) -> int | None:
-        if not self.lock.acquire(blocking=False):
-            return None
-        try:
-            if self.conn is None:
-                return None
-            pgconn = self.conn.pgconn
-            # libpq's socket is non-blocking: this takes what has arrived, and never waits.
-            if not pgconn.consume_input():
-                raise OSError(pgconn.get_error_message())
-            while pgconn.notifies() is not None:
-                self.count += 1
-            return self.count
-        except Exception:  # a dropped connection, a server restart: stop trusting it
-            self._drop()
-            return None
-        finally:
-            self.lock.release()
-
-    def reconnect(self) -> None:
-        import psycopg
-
-        with self.lock:
-            if self.conn is None:
-                conn = psycopg.connect(self.conninfo, autocommit=True, connect_timeout=5)
-                conn.execute(f"LISTEN {CHANNEL}")
-                self.conn = conn
-                self.count += 1  # notifications may have been missed while it was away
+                self.conn = self._connect()
 
     def _drop(self) -> None:
         if self.conn is not None:
@@ -140,6 +93,51 @@ class PostgresProbe:
     def close(self) -> None:
         with self.lock:
             self._drop()
+
+
+class SqliteProbe(_ConnectedProbe):
+    """`PRAGMA data_version` on a connection of its own (never used for anything else)."""
+
+    def __init__(self, path: str) -> None:
+        super().__init__()
+        self.path = path
+        self.epoch = 0  # data_version counts per connection: a new one starts a new epoch
+
+    def _read(self) -> int:
+        row = self.conn.execute("PRAGMA data_version").fetchone()
+        return (self.epoch << 32) + int(row[0])
+
+    def _connect(self) -> sqlite3.Connection:
+        conn = sqlite3.connect(self.path, check_same_thread=False)
+        conn.execute("PRAGMA data_version").fetchone()
+        self.epoch += 1
+        return conn
+
+
+class PostgresProbe(_ConnectedProbe):
+    """A LISTEN connection; each notification drained moves the generation."""
+
+    def __init__(self, url: sa.URL) -> None:
+        super().__init__()
+        self.conninfo = url.set(drivername="postgresql").render_as_string(hide_password=False)
+        self.count = 0
+
+    def _read(self) -> int:
+        pgconn = self.conn.pgconn
+        # libpq's socket is non-blocking: this takes what has arrived, and never waits.
+        if not pgconn.consume_input():
+            raise OSError(pgconn.get_error_message())
+        while pgconn.notifies() is not None:
+            self.count += 1
+        return self.count
+
+    def _connect(self) -> Any:
+        import psycopg
+
+        conn = psycopg.connect(self.conninfo, autocommit=True, connect_timeout=5)
+        conn.execute(f"LISTEN {CHANNEL}")
+        self.count += 1  # notifications may have been missed while it was away
+        return conn
 
 
 def probe_for(engine: sa.Engine) -> ChangeProbe:
