@@ -6,7 +6,6 @@ import datetime as dt
 from pathlib import Path
 from typing import Any
 
-import numpy as np
 import pytest
 import sqlalchemy as sa
 from tests.backends import this_tests_database
@@ -14,7 +13,7 @@ from tests.digest import edition_scenario as scenario
 from tests.digest.edition_scenario import MON, P1, P2, P3, P4, P5, P6, P7, P8, THURSDAY_ORDER
 
 from papertide.config import Settings
-from papertide.db import Database, embeddings
+from papertide.db import Database, feedback, lists
 from papertide.db import editions as edition_rows
 from papertide.db.schema import digest_paper, edition
 from papertide.digest.compose import Topics
@@ -24,8 +23,7 @@ from papertide.digest.editions import (
     latest_period,
     period_of,
 )
-from papertide.search.embedder import DEFAULT_MODEL
-from papertide.search.vectors import VectorIndex
+from papertide.ranking.personal import ForYouService
 
 FRIDAY_MORNING = dt.datetime(2026, 8, 21, 9)  # the daily edition of Thursday is due
 NEXT_TUESDAY = dt.datetime(2026, 8, 25, 9)  # Monday's edition (with Saturday's paper), W34
@@ -39,7 +37,7 @@ def _build(
     db: Database, tmp_path: Path, kind: str = "daily", now: dt.datetime = FRIDAY_MORNING, **kw: Any
 ) -> EditionSummary:
     settings = _settings(tmp_path, **kw.pop("settings", {}))
-    return build_edition(db, kind, now, settings, vectors=kw.pop("vectors", None), **kw)
+    return build_edition(db, kind, now, settings, for_you=kw.pop("for_you", None), **kw)
 
 
 @pytest.fixture
@@ -208,36 +206,39 @@ def test_a_crashed_build_resumes_without_duplicates(papers: Database, tmp_path: 
     assert not _build(db, tmp_path).changed
 
 
-def _vectors(tmp_path: Path) -> VectorIndex:
-    """A tiny real index: P1 and P6 point one way (diffusion), the rest elsewhere."""
-    directions = {P1: [1, 0, 0, 0], P6: [0.9, 0.1, 0, 0], P2: [0, 1, 0, 0], P3: [0, 0, 1, 0]}
-    directions |= {P4: [0, 0, 0, 1], P5: [0, 0.2, 0, 1], P7: [0, 1, 0.1, 0], P8: [0, 0, 1, 1]}
-    ids = list(directions)
-    rows = np.array([directions[pid] for pid in ids], dtype=np.float32)
-    rows /= np.linalg.norm(rows, axis=1, keepdims=True)
-    return VectorIndex.build(tmp_path / "vectors", "test-model", 4, [(ids, rows)])
-
-
-def test_like_my_upvotes_uses_the_vector_index(papers: Database, tmp_path: Path) -> None:
+def test_like_my_upvotes_is_for_yous_ranking(papers: Database, tmp_path: Path) -> None:
     db = papers
     fan = scenario.add_user_with_upvotes(db, "fan", [P6])  # a diffusion paper of Friday
     liker = scenario.add_subscriber(db, "fan@example.org", {"like_upvotes": True}, user_id=fan)
     anonymous = scenario.add_subscriber(db, "anon@example.org", {"like_upvotes": True})
     settings = {"digest_empty_selection": "skip"}
-    summary = _build(db, tmp_path, settings=settings, vectors=_vectors(tmp_path))
+    summary = _build(db, tmp_path, settings=settings, for_you=ForYouService(db))
     got = scenario.deliveries(db, summary.edition_id)
     assert got[liker] == ("pending", [P1])  # the diffusion paper of Thursday
     assert got[anonymous] == ("skipped", [])  # no account, no upvotes to go by
+    # What For you says of the same member and papers: P1 alone is close to what they like.
+    liked = ForYouService(db).liked_among(fan, [P1, P2, P3, P4, P5])
+    assert [s.arxiv_id for s in liked] == [P1] and liked[0].reason.startswith("close to a paper")
 
 
-def test_like_my_upvotes_without_an_index_matches_nothing(papers: Database, tmp_path: Path) -> None:
-    fan = scenario.add_user_with_upvotes(papers, "fan", [P6])
+def test_like_my_upvotes_reads_saved_papers_and_not_for_me(
+    papers: Database, tmp_path: Path
+) -> None:
+    """Saved to a list counts as liked, as on the For-you page; "not for me" takes it back."""
+    db = papers
+    fan = scenario.add_user_with_upvotes(db, "saver", [])
+    at = dt.datetime(2026, 1, 2)
+    with db.write() as conn:
+        lists.save(conn, lists.create(conn, fan, "to read", False, at), P6, "", at)
     liker = scenario.add_subscriber(
-        papers, "fan@example.org", {"like_upvotes": True, "categories": ["cs.CV"]}, user_id=fan
+        db, "saver@example.org", {"like_upvotes": True, "categories": ["cs.CV"]}, user_id=fan
     )
-    # vectors=default: the index is opened from the (empty) data directory, and is missing
-    summary = build_edition(papers, "daily", FRIDAY_MORNING, _settings(tmp_path))
-    assert scenario.deliveries(papers, summary.edition_id)[liker] == ("pending", [P3])
+    # for_you left to its default: the build makes its own For-you ranker.
+    summary = build_edition(db, "daily", FRIDAY_MORNING, _settings(tmp_path))
+    assert scenario.deliveries(db, summary.edition_id)[liker] == ("pending", [P1, P3])
+    with db.write() as conn:
+        feedback.set_signal(conn, fan, P6, -1, at)
+    assert ForYouService(db).liked_among(fan, [P1, P2, P3]) == []
 
 
 def test_followed_authors_and_saved_searches_pick_papers_too(
@@ -332,20 +333,3 @@ def test_the_next_build_finishes_a_stalled_one(papers: Database, tmp_path: Path)
     assert scenario.deliveries(db, summary.edition_id)[people[0]] == ("pending", [P6, P7])
     again = _build(db, tmp_path, now=monday)
     assert not again.changed and again.resumed == ()
-
-
-def test_the_vector_index_comes_from_the_search_service(papers: Database, tmp_path: Path) -> None:
-    # Vectors stored in the database only: the search service builds the index from them,
-    # as it does for search and related papers (issue #10), rather than the digest opening
-    # whatever index file happens to lie in the data directory.
-    small = _vectors(tmp_path / "small")
-    ids = list(small.ids())
-    rows = np.zeros((len(ids), 384), dtype=np.float32)  # the built-in model's dimension
-    for i, pid in enumerate(ids):
-        rows[i, :4] = small.vector(pid)
-    with papers.write() as conn:
-        assert embeddings.upsert_vectors(conn, DEFAULT_MODEL, ids, rows, FRIDAY_MORNING) == 8
-    fan = scenario.add_user_with_upvotes(papers, "fan", [P6])
-    liker = scenario.add_subscriber(papers, "f@example.org", {"like_upvotes": True}, user_id=fan)
-    summary = build_edition(papers, "daily", FRIDAY_MORNING, _settings(tmp_path))
-    assert scenario.deliveries(papers, summary.edition_id)[liker] == ("pending", [P1])

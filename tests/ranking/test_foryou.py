@@ -1,4 +1,4 @@
-"""The pure For-you ranker (issue #14): scores, reasons, negatives, embeddings, statistics."""
+"""The pure For-you ranker (issue #14): scores, reasons, negatives, statistics."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ import dataclasses
 import numpy as np
 from tests.ranking.foryou_papers import DAY, GRAPH_PAPER, GRAPHS, ROBOT_PAPER, ROBOTS, vectors
 
-from papertide.ranking.foryou import Paper, TermStatistics, rank, terms
+from papertide.ranking.foryou import TermStatistics, rank, terms
 
 
 def test_terms_are_words_and_word_pairs_without_stopwords_or_numbers() -> None:
@@ -69,21 +69,12 @@ def test_without_upvotes_every_score_is_zero_and_the_order_is_by_id() -> None:
     assert {s.score for s in ranked} == {0.0}
 
 
-def test_embeddings_when_every_paper_has_one_are_added_standardised() -> None:
-    # Embeddings that put the protein paper next to the upvotes: it rises to second.
-    near, far = np.array([1.0, 0.0]), np.array([0.0, 1.0])
-
-    def embedded(paper: Paper, vector: np.ndarray) -> Paper:
-        return dataclasses.replace(paper, vector=vector)
-
-    liked = [embedded(p, near) for p in GRAPHS]
-    day = [embedded(p, near if p.arxiv_id == "2602.00004" else far) for p in DAY]
-    plain = [s.arxiv_id for s in rank(GRAPHS, DAY, vectors())]
-    mixed = [s.arxiv_id for s in rank(liked, day, vectors())]
-    assert plain.index("2602.00004") > 1 and mixed[:2] == [GRAPH_PAPER, "2602.00004"]
-    # One paper without a vector: text alone, as before.
-    partial = [*day[:-1], DAY[-1]]
-    assert [s.arxiv_id for s in rank(liked, partial, vectors())] == plain
+def test_close_counts_the_liked_papers_near_the_best_candidates_only() -> None:
+    ranked = {s.arxiv_id: s for s in rank(GRAPHS, DAY, vectors())}
+    assert ranked[GRAPH_PAPER].close == 3  # what "close to 3 papers you upvoted" counts
+    assert ranked["2602.00005"].close == 0
+    first_only = rank(GRAPHS, DAY, vectors(), explained=0)
+    assert {s.close for s in first_only} == {0}
 
 
 def test_a_new_abstract_gets_a_new_vector() -> None:

@@ -20,7 +20,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql, sqlite
 
-from papertide.db.schema import delivery, edition, subscriber, upvote
+from papertide.db.schema import delivery, edition, subscriber
 
 BUILDING, BUILT = "building", "built"
 
@@ -178,25 +178,6 @@ def sent_before(
         papers = json.loads(row.papers) if isinstance(row.papers, str) else row.papers
         sent[row.subscriber_id].update(papers or ())
     return sent
-
-
-def upvoted_by(
-    conn: sa.Connection, user_ids: Sequence[int], per_user: int = 50
-) -> dict[int, list[str]]:
-    """Each user's latest upvoted papers (at most `per_user`), newest first."""
-    found: dict[int, list[str]] = defaultdict(list)
-    if not user_ids:
-        return found
-    rows = conn.execute(
-        sa.select(upvote.c.user_id, upvote.c.paper_id)
-        .where(upvote.c.user_id.in_(list(user_ids)))
-        .order_by(upvote.c.user_id, upvote.c.created_at.desc())
-    )
-    for row in rows:
-        papers = found[row.user_id]
-        if len(papers) < per_user:
-            papers.append(row.paper_id)
-    return found
 
 
 # Plain driver statements: SQLAlchemy's per-row parameter processing cost three times what

@@ -9,7 +9,9 @@ resumable (a stopped build continues with the subscribers that have no delivery 
 
 Topics are matched once per edition, not per subscriber: each distinct category, keyword and
 saved search is looked up among the candidates the first time a subscriber names it, so
-100,000 subscribers cost a few thousand lookups and 100,000 set unions.
+100,000 subscribers cost a few thousand lookups and 100,000 set unions. "Papers like the ones I
+upvote" is For you's ranking (ranking/personal.py), per member: the edition's papers close to
+what they upvoted, saved or marked "more like this", as the For-you page would say.
 """
 
 from __future__ import annotations
@@ -20,9 +22,6 @@ import logging
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any, cast
-
-import numpy as np
-import numpy.typing as npt
 
 from papertide.db import editions as rows
 from papertide.db import follows as follow_rows
@@ -39,6 +38,7 @@ from papertide.digest.compose import (
     select,
 )
 from papertide.following import SavedSearch
+from papertide.ranking.personal import ForYouService
 from papertide.ranking.trending import TrendingParams, events_from_rows, score_papers, site_clock
 from papertide.search import keyword
 from papertide.search.authors import name_key
@@ -47,12 +47,9 @@ if TYPE_CHECKING:
     import sqlalchemy as sa
 
     from papertide.config import Settings
-    from papertide.search.service import PaperVectors
 
 log = logging.getLogger(__name__)
 BATCH_SIZE = 1000  # subscribers per transaction
-LIKE_MIN_COSINE = 0.5  # a candidate this close to an upvoted paper is "like" it
-LIKE_UPVOTES = 50  # the latest upvotes that stand for a person's taste
 Progress = Callable[[int, int], None]  # (subscribers done, subscribers to do)
 _DEFAULT: Any = object()
 
@@ -165,7 +162,7 @@ class TopicMatcher:
         self,
         papers: Mapping[str, DigestPaper],
         abstracts: Mapping[str, str],
-        vectors: PaperVectors | None = None,
+        for_you: ForYouService | None = None,
     ) -> None:
         self.papers = papers
         self._text = rows.CandidateText(
@@ -174,19 +171,7 @@ class TopicMatcher:
         self._categories: dict[str, frozenset[str]] = {}
         self._keywords: dict[str, frozenset[str]] = {}
         self._searches: dict[str, frozenset[str]] = {}
-        self._vectors = vectors
-        self._candidate_ids: list[str] = []
-        self._candidate_rows: npt.NDArray[np.float32] | None = None
-        if vectors is not None:
-            found = [(pid, vectors.vector(pid)) for pid in papers]
-            kept = [(pid, v) for pid, v in found if v is not None]
-            if kept:
-                self._candidate_ids = [pid for pid, _ in kept]
-                self._candidate_rows = np.stack([v for _, v in kept])
-
-    @property
-    def has_vectors(self) -> bool:
-        return self._candidate_rows is not None
+        self._for_you = for_you
 
     def category(self, name: str) -> frozenset[str]:
         if name not in self._categories:
@@ -207,22 +192,16 @@ class TopicMatcher:
             self._searches[query] = self._text.matching(_search_expression(query))
         return self._searches[query]
 
-    def liked(self, upvoted: Sequence[str]) -> frozenset[str]:
-        """Candidates close to any of the upvoted papers (nothing without a vector index)."""
-        if self._vectors is None or self._candidate_rows is None or not upvoted:
+    def liked(self, user_id: int | None) -> frozenset[str]:
+        """Candidates For you finds close to what the member likes (none without an account)."""
+        if self._for_you is None or user_id is None or not self.papers:
             return frozenset()
-        vectors = [v for v in (self._vectors.vector(pid) for pid in upvoted) if v is not None]
-        if not vectors:
-            return frozenset()
-        best = (np.stack(vectors) @ self._candidate_rows.T).max(axis=0)
-        return frozenset(
-            pid
-            for pid, score in zip(self._candidate_ids, best.tolist(), strict=True)
-            if score >= LIKE_MIN_COSINE and pid not in upvoted
-        )
+        return frozenset(s.arxiv_id for s in self._for_you.liked_among(user_id, list(self.papers)))
 
-    def matching(self, topics: Topics, upvoted: Sequence[str] = ()) -> set[str]:
-        found: set[str] = set(self.liked(upvoted)) if topics.like_upvotes else set()
+    def matching(self, topics: Topics, user_id: int | None = None) -> set[str]:
+        """Candidates matching any of the topics; `user_id` is the member's, for "like my
+        upvotes"."""
+        found: set[str] = set(self.liked(user_id)) if topics.like_upvotes else set()
         for name in topics.categories:
             found |= self.category(name)
         for text in topics.keywords:
@@ -268,30 +247,13 @@ def _search_expression(query: str) -> str:
     return " AND ".join(parts)
 
 
-def open_vectors(db: Database, settings: Settings) -> PaperVectors | None:
-    """The vector index for "like my upvotes", or None (those topics then match nothing).
-
-    It comes from the search service, as search and related papers get it: caught up with
-    the database, so the digest never opens a stale copy of the index on its own (issue #10).
-    """
-    from papertide.search.service import SearchService
-
-    search = SearchService(db, settings)
-    index = search.index()
-    if index is None:
-        log.info(
-            "digest: no vector index, so 'like my upvotes' matches nothing (%s)", search.unavailable
-        )
-    return index
-
-
 def build_edition(
     db: Database,
     kind: Kind,
     now: dt.datetime,
     settings: Settings,
     progress: Progress | None = None,
-    vectors: PaperVectors | None = _DEFAULT,
+    for_you: ForYouService | None = _DEFAULT,
     batch_size: int = BATCH_SIZE,
 ) -> EditionSummary:
     """Build (or finish building) the `kind` edition of the latest complete period.
@@ -305,12 +267,10 @@ def build_edition(
         found = rows.find(conn, kind, period.label) if period is not None else None
         if period is not None and found is None:
             ranked = rank_period(conn, period, TrendingParams.from_settings(settings), now)
-    if vectors is _DEFAULT:
-        vectors = (
-            open_vectors(db, settings) if stalled or found is None or _building(found) else None
-        )
+    if for_you is _DEFAULT:  # its corpus statistics are counted only if a member needs them
+        for_you = ForYouService(db)
     finish = functools.partial(
-        _finish, db, settings=settings, progress=progress, vectors=vectors, batch_size=batch_size
+        _finish, db, settings=settings, progress=progress, for_you=for_you, batch_size=batch_size
     )
     resumed = tuple(e.period for e in stalled if found is None or e.id != found.id)
     for earlier in stalled:
@@ -337,11 +297,11 @@ def _finish(
     *,
     settings: Settings,
     progress: Progress | None,
-    vectors: PaperVectors | None,
+    for_you: ForYouService | None,
     batch_size: int,
 ) -> int:
     """Write the edition's missing deliveries, then mark it built; returns how many."""
-    created = _freeze_deliveries(db, found, settings, progress, vectors, batch_size)
+    created = _freeze_deliveries(db, found, settings, progress, for_you, batch_size)
     with db.write() as conn:
         rows.set_status(conn, found.id, rows.BUILT)
     return created
@@ -371,7 +331,7 @@ def _freeze_deliveries(
     found: rows.EditionRow,
     settings: Settings,
     progress: Progress | None,
-    vectors: PaperVectors | None,
+    for_you: ForYouService | None,
     batch_size: int,
 ) -> int:
     """Write the missing deliveries, one transaction per batch of subscribers."""
@@ -381,7 +341,7 @@ def _freeze_deliveries(
         earlier = rows.overlapping(conn, found.papers, exclude=found.id)
         total = rows.due_count(conn, found.id, found.kind)
     ranked = [pid for pid in found.papers if pid in papers]
-    matcher = TopicMatcher(papers, abstracts, vectors)
+    matcher = TopicMatcher(papers, abstracts, for_you)
     done = created = after = 0
     try:
         while True:
@@ -425,13 +385,10 @@ def _select_batch(
         r.id: with_follows(Topics.parse(r.topics), follows.get(r.user_id, []) if r.user_id else [])
         for r in batch
     }
-    likers = [r.user_id for r in batch if r.user_id is not None and topics[r.id].like_upvotes]
-    upvoted = rows.upvoted_by(conn, likers, LIKE_UPVOTES) if matcher.has_vectors else {}
     chosen = []
     for r in batch:
         wanted = topics[r.id]
-        liked = upvoted.get(r.user_id, []) if r.user_id is not None else []
-        matched = matcher.matching(wanted, liked) if not wanted.empty else set()
+        matched = matcher.matching(wanted, r.user_id) if not wanted.empty else set()
         ids, _fallback = select(
             ranked,
             wanted,

@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING
 
 from papertide.config import Settings
 from papertide.db import follows as follow_rows
-from papertide.db import queries, subscribers, votes
+from papertide.db import queries, subscribers
 from papertide.db.engine import Database
 from papertide.digest.compose import Topics, select
 from papertide.digest.editions import (
@@ -33,7 +33,8 @@ from papertide.ranking.trending import TrendingParams
 from papertide.search.authors import author_page
 
 if TYPE_CHECKING:
-    from papertide.search.service import PaperVectors, SearchService
+    from papertide.ranking.personal import ForYouService
+    from papertide.search.service import SearchService
 
 
 @dataclass(frozen=True, slots=True)
@@ -58,22 +59,22 @@ def selection(
     account: Account,
     now: dt.datetime,
     days: int,
-    vectors: PaperVectors | None = None,
+    for_you: ForYouService | None = None,
 ) -> tuple[Topics, list[DaySelection]]:
     """The member's digest selection for the latest `days` complete featured days, newest
-    first. `vectors` serve "like my upvotes" (without them that topic matches nothing)."""
+    first. `for_you` serves "like my upvotes" (without it that topic matches nothing), as in
+    the digest."""
     topics = member_topics(db, account)
     params = TrendingParams.from_settings(settings)
     chosen: list[DaySelection] = []
     with db.read() as conn:
-        upvoted = sorted(votes.upvoted_ids(conn, account.id)) if topics.like_upvotes else []
         period = latest_period(conn, "daily", now)
         while period is not None and len(chosen) < days:
             ranked = rank_period(conn, period, params, now)
             papers = paper_data(conn, ranked, settings.public_url)
-            matcher = TopicMatcher(papers, queries.abstracts_by_ids(conn, ranked), vectors)
+            matcher = TopicMatcher(papers, queries.abstracts_by_ids(conn, ranked), for_you)
             try:
-                matched = matcher.matching(topics, upvoted) if not topics.empty else set()
+                matched = matcher.matching(topics, account.id) if not topics.empty else set()
             finally:
                 matcher.close()
             ids, fallback = select(

@@ -5,9 +5,9 @@ bench/recommend.py measures it. In short, each paper is a tf-idf vector of its t
 abstract (words and word pairs, sublinear term counts, the corpus's IDF, unit length); a
 candidate scores the mean of its cosines to the member's upvoted papers (the cosine to their
 centroid), less the mean of its cosines to the papers they marked "not for me" (Rocchio's
-negative feedback). When every paper has an embedding, the embedding cosines are averaged the
-same way and the two scores are added after each is standardised over the day's candidates,
-so neither needs a weight. Author names are never read: the vectors see title and abstract.
+negative feedback). Author names are never read: the vectors see title and abstract. (The
+MiniLM embeddings search uses added under 0.01 hit@10 on bench/recommend.py's readers, so
+they are not read either: docs/benchmarks.md.)
 
 Anything corpus-wide is built once: `TermStatistics` (document frequencies, hashed) and the
 per-paper vectors, which `PaperVectors` caches, so a request only sums a few thousand numbers.
@@ -22,7 +22,6 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from itertools import pairwise
 from threading import Lock
-from typing import Any
 
 import numpy as np
 import numpy.typing as npt
@@ -164,16 +163,17 @@ class Paper:
     title: str
     abstract: str
     categories: tuple[str, ...] = ()
-    vector: npt.NDArray[Any] | None = None  # an embedding, when the app has one
 
 
 @dataclass(frozen=True, slots=True)
 class Scored:
-    """A candidate's score (higher first) and why it is there."""
+    """A candidate's score (higher first), why it is there, and how many of the papers the
+    member likes are close to it (counted for the best `explained` candidates only)."""
 
     arxiv_id: str
     score: float
     reason: str
+    close: int = 0
 
 
 def terms(title: str, abstract: str) -> list[str]:
@@ -346,30 +346,6 @@ class Matrix:
         return Matrix.of([(self.terms[self.columns[p]], self.weights[p]) for p in parts])
 
 
-def _standardised(values: npt.NDArray[np.float64]) -> npt.NDArray[np.float64]:
-    spread = float(values.std())
-    centred: npt.NDArray[np.float64] = values - values.mean()
-    return centred / spread if spread > 0 else centred
-
-
-def _embedding_score(
-    positives: Sequence[Paper], negatives: Sequence[Paper], candidates: Sequence[Paper]
-) -> npt.NDArray[np.float64] | None:
-    """Mean embedding cosine to the positives less that to the negatives; None unless every
-    paper has a vector."""
-    papers = [*positives, *negatives, *candidates]
-    if not positives or any(p.vector is None for p in papers):
-        return None
-    matrix = np.asarray([p.vector for p in papers], dtype=np.float64)
-    norms = np.linalg.norm(matrix, axis=1, keepdims=True)
-    matrix = matrix / np.where(norms > 0, norms, 1.0)
-    split = len(positives) + len(negatives)
-    score: npt.NDArray[np.float64] = matrix[split:] @ matrix[: len(positives)].mean(axis=0)
-    if negatives:
-        score = score - matrix[split:] @ matrix[len(positives) : split].mean(axis=0)
-    return score
-
-
 def rank(
     positives: Sequence[Paper],
     candidates: Sequence[Paper],
@@ -388,37 +364,36 @@ def rank(
     score = matrix.dot(liked.mean())
     if negatives:
         score = score - matrix.dot(Matrix.of([vectors.of(n) for n in negatives]).mean())
-    semantic = _embedding_score(positives, negatives, candidates)
-    if semantic is not None:
-        score = _standardised(score) + _standardised(semantic)
     order = sorted(range(len(candidates)), key=lambda i: (-score[i], candidates[i].arxiv_id))
-    reasons = _nearest_reasons(positives, liked, matrix, order[:explained])
+    nearest = _nearest(positives, liked, matrix, order[:explained])
     categories = Counter(c for p in positives for c in set(p.categories))
     return [
         Scored(
             candidates[i].arxiv_id,
             float(score[i]),
-            reasons.get(i) or _category_reason(candidates[i], categories),
+            nearest[i][0] if i in nearest else _category_reason(candidates[i], categories),
+            nearest[i][1] if i in nearest else 0,
         )
         for i in order
     ]
 
 
-def _nearest_reasons(
+def _nearest(
     positives: Sequence[Paper], liked: Matrix, matrix: Matrix, shown: Sequence[int]
-) -> dict[int, str]:
-    """For the best candidates: how many upvoted papers are close, and the closest's title."""
+) -> dict[int, tuple[str, int]]:
+    """For the best candidates with a close upvoted paper: the reason (how many are close, and
+    the closest's title) and how many."""
     if not positives or not shown:
         return {}
     picked = matrix.pick(shown)
     cosines = picked.cosines(liked)
-    reasons: dict[int, str] = {}
+    reasons: dict[int, tuple[str, int]] = {}
     for row, index in enumerate(shown):
         close = int((cosines[row] >= CLOSE).sum())
         if close:
             nearest = positives[int(np.argmax(cosines[row]))].title
             papers = "a paper" if close == 1 else f"{close} papers"
-            reasons[index] = f"close to {papers} you upvoted: {_short(nearest)}"
+            reasons[index] = (f"close to {papers} you upvoted: {_short(nearest)}", close)
     return reasons
 
 

@@ -1,9 +1,11 @@
 """For you as a service (issue #14): a member's upvotes and a day's papers, ranked.
 
-The page, the API and the digest call `ForYouService.for_you`; it reads through db/ and ranks
-with the pure papertide.ranking.foryou. The corpus's term statistics (IDF) are counted once per
-process, on first use or by `warm()` (about 10 s at 80k papers, docs/for-you.md), and each
-paper's vector is kept, so a request reads two short lists and sums a few thousand numbers.
+One ranker serves the page (`ForYouService.for_you`: a day's papers), the digest's and the
+personal feed's "papers like the ones I upvote" (`ForYouService.liked_among`: an edition's
+papers); it reads through db/ and ranks with the pure papertide.ranking.foryou. The corpus's
+term statistics (IDF) are counted once per process, on first use or by `warm()` (about 10 s
+at 80k papers, docs/for-you.md), and each paper's vector is kept, so a request reads two short
+lists and sums a few thousand numbers.
 """
 
 from __future__ import annotations
@@ -12,6 +14,8 @@ import datetime as dt
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from threading import Lock
+
+from sqlalchemy import Connection
 
 from papertide.db import feedback, votes
 from papertide.db import foryou as stored
@@ -57,14 +61,39 @@ class ForYouService:
     def for_you(self, account: Account, day: dt.date, not_for_me: Sequence[str] = ()) -> ForYouDay:
         """`day`'s papers ranked for `account` from what they upvoted, saved to a list or marked
         "more like this", less what they marked "not for me" (and `not_for_me` ids)."""
-        vectors = self._vectors or self.warm()
         with self.db.read() as conn:
-            marked = feedback.signals(conn, account.id)
-            liked = votes.upvoted_ids(conn, account.id) | list_rows.saved_ids(conn, account.id)
-            liked |= {pid for pid, signal in marked.items() if signal > 0}
-            disliked = {pid for pid, signal in marked.items() if signal < 0} | set(not_for_me)
-            positives = [_paper(p) for p in stored.papers_by_ids(conn, sorted(liked - disliked))]
-            negatives = [_paper(p) for p in stored.papers_by_ids(conn, sorted(disliked))]
+            taste = _taste(conn, account.id, not_for_me)
             candidates = [_paper(p) for p in stored.day_papers(conn, day)]
-        ranked = rank(positives, candidates, vectors, negatives)
-        return ForYouDay(day, ranked, len(positives), marked)
+        ranked = rank(taste.positives, candidates, self._vectors or self.warm(), taste.negatives)
+        return ForYouDay(day, ranked, len(taste.positives), taste.marked)
+
+    def liked_among(self, user_id: int, candidates: Sequence[str]) -> list[Scored]:
+        """Of `candidates` (an edition's papers), those For you finds close to a paper the
+        member likes (`Scored.close` > 0), best first: the digest's "like my upvotes"."""
+        with self.db.read() as conn:
+            taste = _taste(conn, user_id)
+            if not taste.positives:
+                return []
+            papers = [_paper(p) for p in stored.papers_by_ids(conn, sorted(set(candidates)))]
+        vectors = self._vectors or self.warm()
+        ranked = rank(taste.positives, papers, vectors, taste.negatives, explained=len(papers))
+        return [s for s in ranked if s.close]
+
+
+@dataclass(frozen=True, slots=True)
+class _Taste:
+    positives: list[Paper]
+    negatives: list[Paper]
+    marked: dict[str, int]
+
+
+def _taste(conn: Connection, user_id: int, not_for_me: Sequence[str] = ()) -> _Taste:
+    """What a member likes (upvoted, saved to a list, "more like this") and does not ("not for
+    me", and `not_for_me`), as the ranker reads papers."""
+    marked = feedback.signals(conn, user_id)
+    liked = votes.upvoted_ids(conn, user_id) | list_rows.saved_ids(conn, user_id)
+    liked |= {pid for pid, signal in marked.items() if signal > 0}
+    disliked = {pid for pid, signal in marked.items() if signal < 0} | set(not_for_me)
+    positives = [_paper(p) for p in stored.papers_by_ids(conn, sorted(liked - disliked))]
+    negatives = [_paper(p) for p in stored.papers_by_ids(conn, sorted(disliked))]
+    return _Taste(positives, negatives, marked)

@@ -15,6 +15,7 @@ from fastapi.templating import Jinja2Templates
 
 from papertide.config import Settings
 from papertide.db.engine import Database
+from papertide.ranking.personal import ForYouService
 from papertide.search.service import SearchService
 from papertide.web.auth import PRIVATE, clear_session_cookie, current_viewer
 
@@ -60,10 +61,17 @@ async def get_search(request: Request) -> SearchService:
     return search
 
 
+async def get_for_you(request: Request) -> ForYouService:
+    """The one For-you ranker of the app (the page, the personal feed)."""
+    for_you: ForYouService = request.app.state.for_you
+    return for_you
+
+
 SettingsDep = Annotated[Settings, Depends(get_settings)]
 DatabaseDep = Annotated[Database, Depends(get_db)]
 PageDep = Annotated[Page, Depends(get_page)]
 SearchDep = Annotated[SearchService, Depends(get_search)]
+ForYouDep = Annotated[ForYouService, Depends(get_for_you)]
 
 # A database row id from a URL or a form: SQLite's INTEGER is 64-bit signed, and a larger number
 # handed to it raises OverflowError, a 500 (issue #10). Out of range is a 400 at the edge.

@@ -21,10 +21,9 @@ from papertide.db import queries
 from papertide.following import FollowProblem, SavedSearch
 from papertide.models import Account, PaperCard
 from papertide.periods import InvalidPeriod, parse_period, period_containing
-from papertide.ranking.personal import ForYouService
 from papertide.search.authors import name_key
 from papertide.web.auth import PRIVATE, SignedIn, current_viewer
-from papertide.web.deps import DatabaseDep, PageDep, SearchDep
+from papertide.web.deps import DatabaseDep, ForYouDep, PageDep, SearchDep
 
 router = APIRouter()
 
@@ -37,13 +36,6 @@ class Pick:
     card: PaperCard
     why: str
     signal: int  # +1 "more like this", -1 "not for me", 0 neither
-
-
-def service(request: Request) -> ForYouService:
-    found: ForYouService | None = getattr(request.app.state, "for_you", None)
-    if found is None:
-        found = request.app.state.for_you = ForYouService(request.app.state.db)
-    return found
 
 
 def _followed(
@@ -82,6 +74,7 @@ def for_you_page(
     db: DatabaseDep,
     page: PageDep,
     search: SearchDep,
+    for_you: ForYouDep,
     date: Annotated[str, Query(max_length=20)] = "",
     number: Annotated[int, Query(alias="p", ge=1, le=100)] = 1,
 ) -> Response:
@@ -100,7 +93,7 @@ def for_you_page(
     learned, total = 0, 0
     previous = following_day = None
     if day is not None:
-        ranked = service(request).for_you(account, day)
+        ranked = for_you.for_you(account, day)
         learned = ranked.upvotes
         with db.read() as conn:
             ids = [p.arxiv_id for p in stored.day_papers(conn, day)]

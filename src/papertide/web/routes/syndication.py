@@ -33,7 +33,7 @@ from papertide.models import PaperCard
 from papertide.periods import PeriodKind, parse_period
 from papertide.ranking.trending import DEFAULT_WINDOW, WINDOW_LABELS, Window
 from papertide.search.authors import author_page
-from papertide.web.deps import DatabaseDep, SearchDep, SettingsDep
+from papertide.web.deps import DatabaseDep, ForYouDep, SearchDep, SettingsDep
 from papertide.web.routes.authors import author_path
 from papertide.web.routes.search import CATEGORY, MAX_QUERY, SearchForm
 from papertide.web.syndication import ATOM_TYPE, RSS_TYPE, Channel, Entry, atom, rss
@@ -363,6 +363,7 @@ def personal_feed(
     request: Request,
     db: DatabaseDep,
     settings: SettingsDep,
+    for_you: ForYouDep,
 ) -> Response:
     """What the member's daily digest picks for them, day by day (the latest 7 featured days):
     the papers matching their subscription's topics and follows, or each day's trending
@@ -372,9 +373,7 @@ def personal_feed(
     if account is None:
         raise HTTPException(404, "There is no such personal feed: copy its address from Settings.")
     search = request.app.state.search
-    topics = personal.member_topics(db, account)
-    vectors = search.index() if topics.like_upvotes else None
-    topics, days = personal.selection(db, settings, account, utcnow(), PERSONAL_DAYS, vectors)
+    topics, days = personal.selection(db, settings, account, utcnow(), PERSONAL_DAYS, for_you)
     ids = [pid for day in days for pid in day.paper_ids]
     with db.read() as conn:
         cards = {card.arxiv_id: card for card in queries.cards_by_ids(conn, ids)}
