@@ -1,29 +1,99 @@
 """Headless Chromium through "your own Papertide" (issue #14): sign up, pick interests on For
 you, mark a paper, save one to a list, export the list as BibTeX, import that file into a second
-account's list, and follow an author."""
+account's list, follow an author, subscribe to the daily digest, and receive that author's next
+paper in it (built and sent as the worker does, read from the mail pickup directory)."""
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Iterator
+from email import policy
+from email.message import EmailMessage
+from email.parser import BytesParser
 from pathlib import Path
 
 import pytest
+from fastapi import FastAPI
 from tests.live_server import serve
 from tests.test_browser import CHROMIUM, CHROMIUM_ARGS
 from tests.test_browser_accounts import _shots, _watch
-from tests.web.test_for_you import DAY, _client
+from tests.web.test_for_you import DAY, for_you_app
+
+from papertide.config import Settings
+from papertide.db.writes import write_batch
+from papertide.digest.editions import build_edition
+from papertide.digest.mailer import make_mailer
+from papertide.digest.send import send_edition
+from papertide.models import DailyRecord, PaperRecord
+from papertide.web.app import create_app
 
 pytestmark = pytest.mark.browser
 
 PASSWORD = "tide pools at dawn"
 
 
+PUBLIC = "https://papers.example"
+NEXT_DAY = dt.date(2026, 3, 11)  # a Wednesday: the day after DAY, featured on HF
+NEXT_PAPER = "2603.00300"  # by the author bob follows
+OTHER_PAPER = "2603.00301"  # the same day's most upvoted paper, by someone else
+
+
 @pytest.fixture
-def base_url(tmp_path: Path) -> Iterator[str]:
+def app(tmp_path: Path) -> FastAPI:
+    settings = Settings(
+        data_dir=tmp_path / "data",
+        load_demo=False,
+        public_url=PUBLIC,
+        mail_pickup_dir=tmp_path / "mail",
+    )
+    return for_you_app(create_app(settings))
+
+
+@pytest.fixture
+def base_url(app: FastAPI) -> Iterator[str]:
     if not CHROMIUM.exists():
         pytest.skip("needs /usr/bin/chromium")
-    with serve(_client(tmp_path).app) as url:  # type: ignore[arg-type]
+    with serve(app) as url:
         yield url
+
+
+def _mails(folder: Path) -> list[EmailMessage]:
+    parser = BytesParser(policy=policy.default)
+    found = [parser.parsebytes(path.read_bytes()) for path in sorted(folder.glob("*.eml"))]
+    return [m for m in found if isinstance(m, EmailMessage)]
+
+
+def _text(mail: EmailMessage) -> str:
+    body = mail.get_body(("plain",))
+    assert body is not None
+    return str(body.get_content())
+
+
+def _next_papers(app: FastAPI) -> None:
+    """The followed author's next paper, featured on NEXT_DAY beside a more upvoted one."""
+    at = dt.datetime.combine(NEXT_DAY, dt.time(8))
+    records = [
+        PaperRecord(
+            NEXT_PAPER,
+            title="Robot grasping with tactile sensors, part two",
+            authors=["Author 00"],
+            categories=["cs.LG"],
+            abstract="A robot arm learns grasping policies from touch alone.",
+            upvotes=3,
+            published_at=at - dt.timedelta(days=1),
+        ),
+        PaperRecord(
+            OTHER_PAPER,
+            title="Speech recognition at scale",
+            authors=["Someone Else"],
+            categories=["cs.CL"],
+            abstract="Self-supervised audio for many languages.",
+            upvotes=90,
+            published_at=at - dt.timedelta(days=1),
+        ),
+    ]
+    with app.state.db.write() as conn:
+        write_batch(conn, records, [DailyRecord(r.arxiv_id, NEXT_DAY, at) for r in records])
 
 
 def _sign_up(page: object, base_url: str, name: str) -> None:
@@ -34,7 +104,7 @@ def _sign_up(page: object, base_url: str, name: str) -> None:
     page.click("form.stack-form button[type=submit]")  # type: ignore[attr-defined]
 
 
-def test_the_whole_for_you_loop(base_url: str, tmp_path: Path) -> None:
+def test_the_whole_for_you_loop(base_url: str, app: FastAPI, tmp_path: Path) -> None:
     from playwright.sync_api import expect, sync_playwright
 
     shots = _shots(tmp_path)
@@ -81,6 +151,39 @@ def test_the_whole_for_you_loop(base_url: str, tmp_path: Path) -> None:
             page.click(".authors a")
             page.click("button >> text=Follow")
             expect(page.locator("button", has_text="Following")).to_be_visible()
+
+            # bob subscribes to the daily digest with his account's address, and confirms.
+            page.goto(base_url + "/subscribe")
+            page.fill("#email", "bob@example.org")
+            page.check('input[name=frequency][value="daily"]')
+            page.click("form.stack-form button[type=submit]")
+            expect(page.locator("h1")).to_have_text("Check your inbox")
+            pickup = app.state.settings.mail_pickup_dir
+            (confirm,) = [m for m in _mails(pickup) if m["To"] == "bob@example.org"]
+            link = next(w for w in _text(confirm).split() if w.startswith(PUBLIC + "/subscribe/"))
+            page.goto(base_url + link.removeprefix(PUBLIC))
+            page.click("text=Confirm my subscription")
+            expect(page.locator("h1")).to_have_text("You are subscribed")
+
+            # The author's next paper is featured; the worker builds and sends the edition.
+            _next_papers(app)
+            settings = app.state.settings
+            now = dt.datetime.combine(NEXT_DAY + dt.timedelta(days=1), dt.time(9))
+            built = build_edition(app.state.db, "daily", now, settings)
+            assert built.edition_id is not None and built.pending == 1
+            mailer = make_mailer(settings)
+            assert send_edition(app.state.db, built.edition_id, mailer, settings, signer=False)
+            (digest,) = [m for m in _mails(pickup) if m["Message-ID"].startswith("<digest.")]
+            assert digest["To"] == "bob@example.org"
+            text = _text(digest)
+            assert "Robot grasping with tactile sensors, part two" in text
+            assert "Speech recognition at scale" not in text  # trending, but not followed
+            assert "authors you follow (Author 00)" in text
+
+            paper_link = next(w for w in text.split() if w.endswith(f"/papers/{NEXT_PAPER}"))
+            page.goto(base_url + paper_link.removeprefix(PUBLIC))
+            expect(page.locator("h1")).to_contain_text("part two")
+            page.screenshot(path=str(shots / "digest-paper.png"), full_page=True)
         finally:
             browser.close()
     assert problems == [], problems

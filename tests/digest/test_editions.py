@@ -263,6 +263,11 @@ def test_followed_authors_and_saved_searches_pick_papers_too(
     got = scenario.deliveries(papers, summary.edition_id)
     assert got[with_cv] == ("pending", [P3, P4])  # cs.CV, and Jane Doe's paper
     assert got[searcher] == ("pending", [P5])  # the saved search only
+    # The sender reads them too, to say why the mail came ("authors you follow (Jane Doe)").
+    with papers.read() as conn:
+        by_subscriber = follows.of_subscribers(conn)
+    assert [f.value for f in by_subscriber[with_cv]] == ["Jane Doe"]
+    assert sorted(f.value for f in by_subscriber[searcher]) == ["Roe", "q=speech+recognition"]
 
 
 def test_malformed_topics_are_treated_as_trending_only(papers: Database, tmp_path: Path) -> None:

@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+from fastapi import FastAPI
 from fastapi.testclient import TestClient
 from tests.web.accounts_helpers import page_token, sign_up
 from tests.web.conftest import card_ids, make_app
@@ -30,17 +31,21 @@ def _listing(paper_id: str, title: str, abstract: str, day: str, author: str) ->
 
 
 def _client(tmp_path: Path) -> TestClient:
-    app = make_app(tmp_path)
+    return TestClient(for_you_app(make_app(tmp_path)))
+
+
+def for_you_app(app: FastAPI) -> FastAPI:
+    """`app` with three topics' papers: one of each listed on EARLIER, three of each on DAY."""
     lines = []
     for n, (topic, abstract) in enumerate(TOPICS.items()):
         lines.append(_listing(f"2603.0010{n}", f"Old {topic} paper", abstract, EARLIER, "Old Hand"))
         for k in range(3):
             title = f"New {topic} paper {k}"
             lines.append(_listing(f"2603.002{n}{k}", title, abstract, DAY, f"Author {n}{k}"))
-    path = tmp_path / "listings.jsonl"
+    path = app.state.settings.data_dir / "listings.jsonl"
     path.write_text("".join(lines), encoding="utf-8")
     run_import(app.state.db, arxiv_jsonl_source([path]))
-    return TestClient(app)
+    return app
 
 
 def test_for_you_learns_from_a_vote_at_once_and_takes_feedback(tmp_path: Path) -> None:

@@ -10,7 +10,7 @@ from typing import Literal
 
 import sqlalchemy as sa
 
-from papertide.db.schema import follow
+from papertide.db.schema import follow, subscriber
 
 Kind = Literal["author", "search"]
 MAX_FOLLOWS = 200  # per member and kind
@@ -84,4 +84,18 @@ def of_users(conn: sa.Connection, user_ids: Sequence[int]) -> dict[int, list[Fol
     )
     for r in conn.execute(query):
         found[r.user_id].append(Follow(r.id, r.kind, r.value, r.created_at))
+    return found
+
+
+def of_subscribers(conn: sa.Connection) -> dict[int, list[Follow]]:
+    """The follows of every subscriber linked to an account, by subscriber id (the sender's
+    "why you get this": one query per edition, not one per message)."""
+    query = (
+        sa.select(subscriber.c.id.label("subscriber_id"), follow)
+        .join(follow, follow.c.user_id == subscriber.c.user_id)
+        .order_by(follow.c.created_at, follow.c.id)
+    )
+    found: dict[int, list[Follow]] = defaultdict(list)
+    for r in conn.execute(query):
+        found[r.subscriber_id].append(Follow(r.id, r.kind, r.value, r.created_at))
     return found

@@ -33,10 +33,12 @@ import sqlalchemy as sa
 from papertide.clock import utcnow
 from papertide.db import Database, subscribers
 from papertide.db import deliveries as ledger
+from papertide.db import follows as follow_rows
+from papertide.db.follows import Follow
 from papertide.digest import compose, links
 from papertide.digest.compose import DigestPaper, Kind, Topics
 from papertide.digest.dkim import DkimSigner, signer_from_settings
-from papertide.digest.editions import paper_data
+from papertide.digest.editions import paper_data, with_follows
 from papertide.digest.mailer import Mailer, PermanentFailure, TemporaryFailure, make_mailer
 from papertide.digest.message import ListInfo, build_message, sender_domain
 from papertide.digest.render import DigestLinks, heading, render_digest
@@ -569,6 +571,7 @@ class EditionRenderer:
         self.kind = cast(Kind, kind)
         self.period = period
         self.papers: dict[str, DigestPaper] = {}
+        self._follows: dict[int, list[Follow]] | None = None  # by subscriber, read once
         self._lock = threading.Lock()
 
     def _load(self, ids: list[str]) -> None:
@@ -583,7 +586,12 @@ class EditionRenderer:
         self, delivery: ledger.Claimed, recipient: ledger.Recipient, links: Links
     ) -> tuple[str, str]:
         self._load(delivery.papers)
-        person = compose.Recipient(recipient.id, recipient.email, Topics.parse(recipient.topics))
+        if self._follows is None:
+            with self.db.read() as conn:
+                self._follows = follow_rows.of_subscribers(conn)
+        follows = self._follows.get(recipient.id, [])
+        topics = with_follows(Topics.parse(recipient.topics), follows)
+        person = compose.Recipient(recipient.id, recipient.email, topics)
         digest = compose.digest_of(person, self.kind, self.period, delivery.papers, self.papers)
         site = self.public_url.rstrip("/") + "/"
         return render_digest(
