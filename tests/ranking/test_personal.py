@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import random
 
@@ -86,3 +87,28 @@ def test_a_member_without_upvotes_gets_the_day_by_id(db: Database, member: Accou
     found = ForYouService(db).for_you(other, TODAY)
     assert found.upvotes == 0 and empty == 9
     assert [s.arxiv_id for s in found.ranked] == sorted(p.arxiv_id for p in DAY)
+
+
+def test_a_new_paper_of_the_day_and_a_changed_abstract_show_at_once(
+    db: Database, member: Account
+) -> None:
+    """The service keeps the day's papers and the upvoted papers' texts between requests,
+    until any paper changes (`paper.revision`)."""
+    service = ForYouService(db)
+    before = [s.arxiv_id for s in service.for_you(member, TODAY).ranked]
+    late = Paper("2602.00099", "Graph neural networks, message passing", "Graph neural networks.")
+    with db.write() as conn:
+        writes.upsert_papers(conn, [_record(late, TODAY, ["Late Comer"])])
+    after = [s.arxiv_id for s in service.for_you(member, TODAY).ranked]
+    assert late.arxiv_id not in before and after[:2] == [late.arxiv_id, GRAPH_PAPER]
+    # A new version of each upvoted paper is about robots: the robot paper comes first.
+    robotic = [
+        dataclasses.replace(
+            _record(Paper(p.arxiv_id, ROBOTS.title, ROBOTS.abstract), EARLIER, [AUTHOR]),
+            version=2,
+        )
+        for p in GRAPHS
+    ]
+    with db.write() as conn:
+        writes.upsert_papers(conn, robotic)
+    assert service.for_you(member, TODAY).ranked[0].arxiv_id == ROBOT_PAPER

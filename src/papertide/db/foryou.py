@@ -40,6 +40,23 @@ def day_papers(conn: sa.Connection, day: dt.date) -> list[PaperText]:
     return [_text(row) for row in conn.execute(query)]
 
 
+def papers_revision(conn: sa.Connection) -> int:
+    """The newest `paper.revision` (every insert or change of a paper raises it): what For
+    you's cached texts are checked against (an index's last entry, so one cheap read)."""
+    return int(conn.execute(sa.select(sa.func.max(paper.c.revision))).scalar_one_or_none() or 0)
+
+
+def day_authors(conn: sa.Connection, day: dt.date) -> dict[str, list[str]]:
+    """The authors of each paper first announced on `day` (for follows, never the ranker)."""
+    start = dt.datetime.combine(day, dt.time())
+    query = (
+        sa.select(paper.c.id, paper.c.authors)
+        .where(paper.c.published_at >= start, paper.c.published_at < start + dt.timedelta(days=1))
+        .where(paper.c.withdrawn.is_(sa.false()))
+    )
+    return {row.id: list(row.authors or ()) for row in conn.execute(query)}
+
+
 def papers_by_ids(conn: sa.Connection, ids: Sequence[str]) -> list[PaperText]:
     """The papers of `ids` that exist, by id."""
     found: list[PaperText] = []

@@ -360,7 +360,7 @@ def rank(
     if not candidates:
         return []
     matrix = vectors.matrix(candidates)
-    liked = Matrix.of([vectors.of(p) for p in positives])
+    liked = vectors.matrix(positives)
     score = matrix.dot(liked.mean())
     if negatives:
         score = score - matrix.dot(Matrix.of([vectors.of(n) for n in negatives]).mean())

@@ -38,24 +38,29 @@ class Pick:
     signal: int  # +1 "more like this", -1 "not for me", 0 neither
 
 
-def _followed(
-    db: DatabaseDep, search: SearchDep, account: Account, day: dt.date, cards: dict[str, PaperCard]
-) -> dict[str, str]:
+def _followed(db: DatabaseDep, search: SearchDep, account: Account, day: dt.date) -> dict[str, str]:
     """The day's papers the member's follows ask for, with the reason (authors, then searches)."""
     authors, searches = following.of_member(db, account)
     found: dict[str, str] = {}
-    for item in authors:
-        wanted = name_key(item.value)
-        for card in cards.values():
-            if any(name_key(a) == wanted for a in card.authors):
-                found.setdefault(card.arxiv_id, f"By {item.value}, whom you follow.")
+    if authors:
+        with db.read() as conn:
+            names = stored.day_authors(conn, day)
+        for item in authors:
+            wanted = name_key(item.value)
+            for pid in sorted(names):
+                if any(name_key(a) == wanted for a in names[pid]):
+                    found.setdefault(pid, f"By {item.value}, whom you follow.")
     for item in searches:
         saved = SavedSearch.parse(item.value)
         filters = replace(saved.filters(day), date_to=day)
         for card in search.run(saved.q, filters, per_page=100).cards:
-            if card.arxiv_id in cards:
+            if _listed_on(card, day):
                 found.setdefault(card.arxiv_id, f"Matches your saved search {saved.describe()}.")
     return found
+
+
+def _listed_on(card: PaperCard, day: dt.date) -> bool:
+    return card.published_at is not None and card.published_at.date() == day
 
 
 def _day(date: str, db: DatabaseDep) -> dt.date | None:
@@ -96,25 +101,26 @@ def for_you_page(
         ranked = for_you.for_you(account, day)
         learned = ranked.upvotes
         with db.read() as conn:
-            ids = [p.arxiv_id for p in stored.day_papers(conn, day)]
-            cards = {c.arxiv_id: c for c in queries.cards_by_ids(conn, ids)}
+            if learned:
+                order = [(s.arxiv_id, s.reason) for s in ranked.ranked]
+            else:  # nothing to learn from yet: the day by upvotes
+                ids = [p.arxiv_id for p in stored.day_papers(conn, day)]
+                by_votes = queries.cards_by_ids(conn, ids)
+                by_votes.sort(key=lambda c: (-c.upvotes, c.arxiv_id))
+                order = [(c.arxiv_id, "") for c in by_votes]
             previous = stored.latest_day(conn, day - dt.timedelta(days=1))
             following_day = stored.next_day(conn, day)
-        asked = _followed(db, search, account, day, cards)
-        if learned:
-            order = [(s.arxiv_id, s.reason) for s in ranked.ranked]
-        else:  # nothing to learn from yet: the day by upvotes
-            by_votes = sorted(cards.values(), key=lambda c: (-c.upvotes, c.arxiv_id))
-            order = [(c.arxiv_id, "") for c in by_votes]
+        asked = _followed(db, search, account, day)
         first = [(pid, why) for pid, why in asked.items()]
         rest = [(pid, why) for pid, why in order if pid not in asked]
         chosen = first + rest
         total = len(chosen)
         start = (number - 1) * SHOWN
+        shown = chosen[start : start + SHOWN]
+        with db.read() as conn:  # cards for this page only, not the whole day
+            cards = {c.arxiv_id: c for c in queries.cards_by_ids(conn, [pid for pid, _ in shown])}
         picks = [
-            Pick(cards[pid], why, ranked.marked.get(pid, 0))
-            for pid, why in chosen[start : start + SHOWN]
-            if pid in cards
+            Pick(cards[pid], why, ranked.marked.get(pid, 0)) for pid, why in shown if pid in cards
         ]
     authors, searches = following.of_member(db, account)
     response = page.render(
