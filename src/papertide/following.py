@@ -3,24 +3,34 @@
 A member follows an author by name (as arXiv writes it: search/authors.py) and saves any
 search (its words and its category, code and featured filters; dates are left out, since a
 saved search is for what is new). Both feed the member's personal feed (the new papers of
-each) and their daily digest (as topics, next to their subscription's own).
+each), their For-you page (that day's) and their daily digest (as topics, next to their
+subscription's own). `news` is the one place that finds a member's followed papers between two
+dates, for the page and the feed; the digest applies the same two rules (the whole name; the
+saved search's words and category) to its edition's papers (digest/editions.TopicMatcher).
 """
 
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
+from typing import TYPE_CHECKING
 from urllib.parse import parse_qs, urlencode
 
 from papertide.clock import utcnow
 from papertide.db import follows as rows
+from papertide.db import queries
 from papertide.db.engine import Database
 from papertide.db.follows import Follow
 from papertide.db.fts import Filters
-from papertide.models import Account
+from papertide.models import Account, PaperCard
 from papertide.search.authors import name_key
+from papertide.search.keyword import author_ids
+
+if TYPE_CHECKING:
+    from papertide.search.service import SearchService
 
 MAX_NAME, MAX_QUERY = 300, 500
+NEWS_PER_FOLLOW = 100  # at most this many papers of one followed author or saved search
 
 
 class FollowProblem(ValueError):
@@ -109,3 +119,35 @@ def of_member(db: Database, account: Account) -> tuple[list[Follow], list[Follow
     with db.read() as conn:
         found = rows.of_user(conn, account.id)
     return [f for f in found if f.kind == "author"], [f for f in found if f.kind == "search"]
+
+
+def news(
+    db: Database,
+    search: SearchService,
+    account: Account,
+    since: dt.date,
+    until: dt.date | None = None,
+    per_follow: int = NEWS_PER_FOLLOW,
+) -> list[tuple[PaperCard, str]]:
+    """The papers first listed from `since` to `until` (both included; no end without it) by
+    the authors the member follows, then those their saved searches find, newest first within
+    each, each with the reason it is there; no paper twice."""
+    authors, searches = of_member(db, account)
+    found: dict[str, tuple[PaperCard, str]] = {}
+    window = Filters(date_from=since, date_to=until)
+    for item in authors:
+        wanted = name_key(item.value)
+        with db.read() as conn:
+            ids = author_ids(conn, item.value, filters=window, limit=per_follow)
+            cards = queries.cards_by_ids(conn, ids)
+        why = f"By {item.value}, whom you follow."
+        for card in sorted(cards, key=lambda c: ids.index(c.arxiv_id)):
+            if any(name_key(a) == wanted for a in card.authors):
+                found.setdefault(card.arxiv_id, (card, why))
+    for item in searches:
+        saved = SavedSearch.parse(item.value)
+        filters = replace(saved.filters(since), date_to=until)
+        why = f"Matches your saved search {saved.describe()}."
+        for card in search.run(saved.q, filters, per_page=per_follow).cards:
+            found.setdefault(card.arxiv_id, (card, why))
+    return list(found.values())

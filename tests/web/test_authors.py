@@ -126,6 +126,6 @@ def test_followed_authors_and_saved_searches_reach_the_personal_feed(tmp_path: P
     client.post(f"/follows/{follow_id.group(1)}/remove", data={"csrf_token": page_token(client)})
     feed = feedparser.parse(TestClient(client.app).get(address.group(1) + ".atom").content)
     reasons = {e.link.rsplit("/", 1)[1]: e.summary.split("\n")[0] for e in feed.entries}
-    assert reasons[new].startswith("New for your saved search “ecology” in cs.DL.")
+    assert reasons[new].startswith("Matches your saved search “ecology” in cs.DL.")
     refused = client.post("/searches", data={"csrf_token": page_token(client), "q": " "})
     assert refused.status_code == 400

@@ -2,9 +2,9 @@
 
 The same choice the daily digest makes for them, through the same code (editions.py and
 compose.py): each featured day's papers in trending order, those matching the topics of the
-member's own subscription (categories, keywords, a saved search, "like my upvotes"), or the
-day's trending papers when they have no subscription or nothing matched. Nothing is sent
-and nothing is written.
+member's own subscription (categories, keywords, a saved search, "like my upvotes", which is
+For you's ranking: ranking/personal.py) and their follows, or the day's trending papers when
+they have no subscription or nothing matched. Nothing is sent and nothing is written.
 """
 
 from __future__ import annotations
@@ -27,14 +27,11 @@ from papertide.digest.editions import (
     rank_period,
     with_follows,
 )
-from papertide.following import SavedSearch
-from papertide.models import Account, PaperCard
+from papertide.models import Account
 from papertide.ranking.trending import TrendingParams
-from papertide.search.authors import author_page
 
 if TYPE_CHECKING:
     from papertide.ranking.personal import ForYouService
-    from papertide.search.service import SearchService
 
 
 @dataclass(frozen=True, slots=True)
@@ -84,35 +81,3 @@ def selection(
             before = queries.featured_date_on_or_before(conn, period.start - dt.timedelta(days=1))
             period = period_of("daily", before) if before else None
     return topics, chosen
-
-
-FOLLOW_RESULTS = 10  # per followed author or saved search
-
-
-def followed_news(
-    db: Database, search: SearchService, account: Account, since: dt.date
-) -> list[tuple[PaperCard, str]]:
-    """New papers (listed on or after `since`) of the authors the member follows, and new
-    matches of their saved searches, each with the reason it is there; no paper twice."""
-    with db.read() as conn:
-        follows = follow_rows.of_user(conn, account.id)
-    found: dict[str, tuple[PaperCard, str]] = {}
-    for item in follows:
-        if item.kind == "author":
-            with db.read() as conn:
-                page = author_page(conn, item.value)
-            cards = [card for card in page.papers if _listed(card) >= since] if page else []
-            why = f"By {item.value}, whom you follow."
-        else:
-            saved = SavedSearch.parse(item.value)
-            cards = search.run(saved.q, saved.filters(since), per_page=FOLLOW_RESULTS).cards
-            why = f"New for your saved search {saved.describe()}."
-        for card in cards[:FOLLOW_RESULTS]:
-            found.setdefault(card.arxiv_id, (card, why))
-    return list(found.values())
-
-
-def _listed(card: PaperCard) -> dt.date:
-    if card.published_at is not None:
-        return card.published_at.date()
-    return card.featured_on or dt.date.min

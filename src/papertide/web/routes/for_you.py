@@ -9,7 +9,7 @@ matches first, the rest of the day by upvotes, from the first visit.
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from typing import Annotated
 
 from fastapi import APIRouter, Form, HTTPException, Query, Request
@@ -19,9 +19,8 @@ from papertide import following
 from papertide.db import foryou as stored
 from papertide.db import queries
 from papertide.following import FollowProblem, SavedSearch
-from papertide.models import Account, PaperCard
+from papertide.models import PaperCard
 from papertide.periods import InvalidPeriod, parse_period, period_containing
-from papertide.search.authors import name_key
 from papertide.web.auth import PRIVATE, SignedIn, current_viewer
 from papertide.web.deps import DatabaseDep, ForYouDep, PageDep, SearchDep
 
@@ -36,31 +35,6 @@ class Pick:
     card: PaperCard
     why: str
     signal: int  # +1 "more like this", -1 "not for me", 0 neither
-
-
-def _followed(db: DatabaseDep, search: SearchDep, account: Account, day: dt.date) -> dict[str, str]:
-    """The day's papers the member's follows ask for, with the reason (authors, then searches)."""
-    authors, searches = following.of_member(db, account)
-    found: dict[str, str] = {}
-    if authors:
-        with db.read() as conn:
-            names = stored.day_authors(conn, day)
-        for item in authors:
-            wanted = name_key(item.value)
-            for pid in sorted(names):
-                if any(name_key(a) == wanted for a in names[pid]):
-                    found.setdefault(pid, f"By {item.value}, whom you follow.")
-    for item in searches:
-        saved = SavedSearch.parse(item.value)
-        filters = replace(saved.filters(day), date_to=day)
-        for card in search.run(saved.q, filters, per_page=100).cards:
-            if _listed_on(card, day):
-                found.setdefault(card.arxiv_id, f"Matches your saved search {saved.describe()}.")
-    return found
-
-
-def _listed_on(card: PaperCard, day: dt.date) -> bool:
-    return card.published_at is not None and card.published_at.date() == day
 
 
 def _day(date: str, db: DatabaseDep) -> dt.date | None:
@@ -110,7 +84,11 @@ def for_you_page(
                 order = [(c.arxiv_id, "") for c in by_votes]
             previous = stored.latest_day(conn, day - dt.timedelta(days=1))
             following_day = stored.next_day(conn, day)
-        asked = _followed(db, search, account, day)
+        asked = {
+            card.arxiv_id: why
+            for card, why in following.news(db, search, account, day, day)
+            if card.published_at is not None and card.published_at.date() == day
+        }
         first = [(pid, why) for pid, why in asked.items()]
         rest = [(pid, why) for pid, why in order if pid not in asked]
         chosen = first + rest

@@ -20,7 +20,7 @@ from typing import Annotated, Literal
 from fastapi import APIRouter, HTTPException, Path, Query, Request
 from fastapi.responses import Response
 
-from papertide import reading
+from papertide import following, reading
 from papertide.auth import feed_links
 from papertide.clock import utcnow
 from papertide.config import Settings
@@ -350,6 +350,7 @@ def list_feed(
 
 PERSONAL_DAYS = 7
 FOLLOW_DAYS = 14  # followed authors' and saved searches' papers listed this recently
+FOLLOW_RESULTS = 10  # the newest papers of each followed author or saved search
 
 
 @router.get(
@@ -386,7 +387,7 @@ def personal_feed(
             notes.setdefault(pid, f"{why} ({day.period.end.isoformat()}).")
     ordered = [cards[pid] for pid in dict.fromkeys(ids) if pid in cards]
     since = utcnow().date() - dt.timedelta(days=FOLLOW_DAYS)
-    for card, why in personal.followed_news(db, search, account, since):
+    for card, why in following.news(db, search, account, since, per_follow=FOLLOW_RESULTS):
         if card.arxiv_id not in notes:
             ordered.append(card)
             notes[card.arxiv_id] = why
