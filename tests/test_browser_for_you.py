@@ -122,6 +122,21 @@ def test_the_whole_for_you_loop(base_url: str, app: FastAPI, tmp_path: Path) -> 
             expect(page.locator(".why").first).to_contain_text("saved search")
             page.locator(".feedback-row button", has_text="More like this").first.click()
             expect(page.locator(".feedback-row").first).to_contain_text("More like this: noted.")
+            # After the three saved-search matches the rest of the day is ranked: robots come
+            # before speech while nothing says otherwise (ties by id). "More like this" on a
+            # speech paper brings the speech papers up, the marked one too (to be undone).
+            cards = page.locator(".card")
+            expect(cards.nth(3)).to_contain_text("New robot paper")
+            page.get_by_role("button", name="More like New speech paper 1").click()
+            for n in (3, 4, 5):
+                expect(cards.nth(n)).to_contain_text("New speech paper")
+            marked = page.locator('[id="paper-2603.00221"]')  # New speech paper 1
+            expect(marked.locator(".why")).to_contain_text("one of the papers you liked")
+            near = page.locator('[id="paper-2603.00222"]')  # New speech paper 2
+            expect(near.locator(".why")).to_contain_text("close to a paper you liked")
+            expect(page.locator(".feedback-row", has_text="More like this: noted.")).to_have_count(
+                2
+            )
             page.screenshot(path=str(shots / "for-you.png"), full_page=True)
 
             page.goto(base_url + "/papers/2603.00200")

@@ -34,7 +34,7 @@ def test_idf_weighs_rare_terms_more_and_vectors_have_unit_length() -> None:
 def test_a_reader_of_one_topic_gets_that_topic_first_with_the_nearest_upvote() -> None:
     ranked = rank(GRAPHS, DAY, vectors())
     assert ranked[0].arxiv_id == GRAPH_PAPER
-    assert ranked[0].reason.startswith("close to 3 papers you upvoted: ")
+    assert ranked[0].reason.startswith("close to 3 papers you liked: ")
     assert "graph neural networks" in ranked[0].reason.lower()
     assert [s.score for s in ranked] == sorted((s.score for s in ranked), reverse=True)
     assert {s.arxiv_id for s in ranked} == {p.arxiv_id for p in DAY}
@@ -43,7 +43,7 @@ def test_a_reader_of_one_topic_gets_that_topic_first_with_the_nearest_upvote() -
 def test_papers_far_from_every_upvote_get_a_category_reason() -> None:
     ranked = {s.arxiv_id: s for s in rank(GRAPHS, DAY, vectors())}
     assert ranked["2602.00005"].score == 0.0
-    assert ranked["2602.00005"].reason == "outside the topics of the papers you upvoted"
+    assert ranked["2602.00005"].reason == "outside the topics of the papers you liked"
     # No shared words with the upvotes, but cs.LG as all three of them.
     robots = dataclasses.replace(DAY[2], title="Grasping", abstract="Grasping arms.")
     found = {s.arxiv_id: s for s in rank(GRAPHS, [robots], vectors())}
@@ -71,7 +71,7 @@ def test_without_upvotes_every_score_is_zero_and_the_order_is_by_id() -> None:
 
 def test_close_counts_the_liked_papers_near_the_best_candidates_only() -> None:
     ranked = {s.arxiv_id: s for s in rank(GRAPHS, DAY, vectors())}
-    assert ranked[GRAPH_PAPER].close == 3  # what "close to 3 papers you upvoted" counts
+    assert ranked[GRAPH_PAPER].close == 3  # what "close to 3 papers you liked" counts
     assert ranked["2602.00005"].close == 0
     first_only = rank(GRAPHS, DAY, vectors(), explained=0)
     assert {s.close for s in first_only} == {0}

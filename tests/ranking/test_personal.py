@@ -14,7 +14,7 @@ from papertide.db import Database, votes, writes
 from papertide.db import accounts as stored_accounts
 from papertide.db.schema import paper
 from papertide.models import Account, PaperRecord
-from papertide.ranking.foryou import Paper
+from papertide.ranking.foryou import LIKED, Paper
 from papertide.ranking.personal import ForYouService
 
 EARLIER, TODAY = dt.date(2026, 1, 5), dt.date(2026, 2, 2)
@@ -53,9 +53,13 @@ def test_the_days_papers_ranked_from_the_members_upvotes(db: Database, member: A
     found = ForYouService(db).for_you(member, TODAY)
     assert found.day == TODAY and found.upvotes == 3
     assert found.ranked[0].arxiv_id == GRAPH_PAPER
-    assert found.ranked[0].reason.startswith("close to 3 papers you upvoted: ")
+    assert found.ranked[0].reason.startswith("close to 3 papers you liked: ")
     assert {s.arxiv_id for s in found.ranked} == {p.arxiv_id for p in DAY}  # that day's only
-    assert ForYouService(db).for_you(member, EARLIER).ranked[0].arxiv_id == ROBOTS.arxiv_id
+    # The upvoted papers' own day: they stay on the page, saying so, then the robot paper.
+    earlier = ForYouService(db).for_you(member, EARLIER).ranked
+    assert {s.arxiv_id for s in earlier[:3]} == {p.arxiv_id for p in GRAPHS}
+    assert {s.reason for s in earlier[:3]} == {LIKED}
+    assert earlier[3].arxiv_id == ROBOTS.arxiv_id
 
 
 def test_not_for_me_and_a_new_upvote_move_the_robot_paper(db: Database, member: Account) -> None:

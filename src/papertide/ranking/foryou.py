@@ -30,6 +30,7 @@ import numpy.typing as npt
 # 32 MiB of counts (a clash only merges two terms' document frequencies).
 BUCKETS = 1 << 23
 EXPLAINED = 50  # candidates, best first, whose reason names the nearest upvoted papers
+LIKED = "one of the papers you liked (upvoted, saved or marked)"  # the reason of a liked candidate
 CLOSE = 0.15  # a cosine at which two abstracts visibly share a topic (the reason counts them)
 
 _WORD = re.compile(r"[a-z0-9][a-z0-9\-]*[a-z0-9]|[a-z]")
@@ -352,11 +353,14 @@ def rank(
     vectors: PaperVectors,
     negatives: Sequence[Paper] = (),
     explained: int = EXPLAINED,
+    keep_liked: bool = False,
 ) -> list[Scored]:
     """`candidates` scored for a member who upvoted `positives` and set aside `negatives`,
-    best first (ties by id), each with its reason; a positive among the candidates is left out."""
+    best first (ties by id), each with its reason. A positive among the candidates is left out,
+    unless `keep_liked` (the page: a card just marked "more like this" stays, to be undone)."""
     known = {p.arxiv_id for p in positives}
-    candidates = [c for c in candidates if c.arxiv_id not in known]
+    if not keep_liked:
+        candidates = [c for c in candidates if c.arxiv_id not in known]
     if not candidates:
         return []
     matrix = vectors.matrix(candidates)
@@ -367,13 +371,14 @@ def rank(
     order = sorted(range(len(candidates)), key=lambda i: (-score[i], candidates[i].arxiv_id))
     nearest = _nearest(positives, liked, matrix, order[:explained])
     categories = Counter(c for p in positives for c in set(p.categories))
+
+    def reason(i: int) -> str:
+        if candidates[i].arxiv_id in known:
+            return LIKED
+        return nearest[i][0] if i in nearest else _category_reason(candidates[i], categories)
+
     return [
-        Scored(
-            candidates[i].arxiv_id,
-            float(score[i]),
-            nearest[i][0] if i in nearest else _category_reason(candidates[i], categories),
-            nearest[i][1] if i in nearest else 0,
-        )
+        Scored(candidates[i].arxiv_id, float(score[i]), reason(i), nearest.get(i, ("", 0))[1])
         for i in order
     ]
 
@@ -393,7 +398,7 @@ def _nearest(
         if close:
             nearest = positives[int(np.argmax(cosines[row]))].title
             papers = "a paper" if close == 1 else f"{close} papers"
-            reasons[index] = (f"close to {papers} you upvoted: {_short(nearest)}", close)
+            reasons[index] = (f"close to {papers} you liked: {_short(nearest)}", close)
     return reasons
 
 
@@ -401,7 +406,7 @@ def _category_reason(candidate: Paper, categories: Counter[str]) -> str:
     """'in cs.LG, like 4 of yours': the candidate's category most common among the upvotes."""
     best = max(candidate.categories, key=lambda c: categories[c], default=None)
     if best is None or not categories[best]:
-        return "outside the topics of the papers you upvoted"
+        return "outside the topics of the papers you liked"
     return f"in {best}, like {categories[best]} of yours"
 
 

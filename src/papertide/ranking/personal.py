@@ -74,7 +74,8 @@ class ForYouService:
             self._check_revision(conn)
             taste = self._taste(conn, account.id, not_for_me)
             candidates = self._day(conn, day)
-        ranked = rank(taste.positives, candidates, self._vectors or self.warm(), taste.negatives)
+        vectors = self._vectors or self.warm()
+        ranked = rank(taste.positives, candidates, vectors, taste.negatives, keep_liked=True)
         return ForYouDay(day, ranked, len(taste.positives), taste.marked)
 
     def liked_among(self, user_id: int, candidates: Sequence[str]) -> list[Scored]:
