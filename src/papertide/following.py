@@ -84,6 +84,11 @@ class SavedSearch:
     def url(self) -> str:
         return "/papers?" + self.value
 
+    @property
+    def feed_url(self) -> str:
+        """Its matches as an Atom feed (the same search, web/routes/syndication.py)."""
+        return "/feeds/search.atom?" + self.value
+
 
 def follow_author(db: Database, account: Account, name: str) -> bool:
     name = " ".join(name.split())

@@ -107,8 +107,17 @@ def test_followed_authors_and_saved_searches_reach_the_personal_feed(tmp_path: P
     assert saved.status_code == 303
     mine = client.get("/lists").text
     assert ">Ada Byron</a>" in mine and "“ecology” in cs.DL" in mine
+    # Each follow has its own feed too: the author's papers, the saved search's matches.
+    feeds = re.findall(r'<a href="(/feeds/[^"]+)"[^>]*>feed</a>', mine)
+    assert feeds == [
+        "/feeds/authors/Ada%20Byron.atom",
+        "/feeds/search.atom?q=ecology&amp;category=cs.DL",
+    ]
 
     new = _recent_listing(tmp_path, client)
+    for url in feeds:
+        entries = feedparser.parse(client.get(url.replace("&amp;", "&")).content).entries
+        assert new in {e.link.rsplit("/", 1)[1] for e in entries}
     client.post("/settings/feed", data={"csrf_token": page_token(client)})
     address = re.search(r'id="feed-rss">http://127\.0\.0\.1:8000(/feeds/personal/[\w-]+)\.rss<',
                         client.get("/settings").text)  # fmt: skip
