@@ -72,26 +72,17 @@ def _text(mail: EmailMessage) -> str:
 def _next_papers(app: FastAPI) -> None:
     """The followed author's next paper, featured on NEXT_DAY beside a more upvoted one."""
     at = dt.datetime.combine(NEXT_DAY, dt.time(8))
+    papers = [  # id, title, author, category, abstract, upvotes
+        (NEXT_PAPER, "Robot grasping with tactile sensors, part two", "Author 00", "cs.LG",
+         "A robot arm learns grasping policies from touch alone.", 3),
+        (OTHER_PAPER, "Speech recognition at scale", "Someone Else", "cs.CL",
+         "Self-supervised audio for many languages.", 90),
+    ]  # fmt: skip
     records = [
-        PaperRecord(
-            NEXT_PAPER,
-            title="Robot grasping with tactile sensors, part two",
-            authors=["Author 00"],
-            categories=["cs.LG"],
-            abstract="A robot arm learns grasping policies from touch alone.",
-            upvotes=3,
-            published_at=at - dt.timedelta(days=1),
-        ),
-        PaperRecord(
-            OTHER_PAPER,
-            title="Speech recognition at scale",
-            authors=["Someone Else"],
-            categories=["cs.CL"],
-            abstract="Self-supervised audio for many languages.",
-            upvotes=90,
-            published_at=at - dt.timedelta(days=1),
-        ),
-    ]
+        PaperRecord(pid, title=title, authors=[author], categories=[category], abstract=abstract,
+                    upvotes=upvotes, published_at=at - dt.timedelta(days=1))
+        for pid, title, author, category, abstract, upvotes in papers
+    ]  # fmt: skip
     with app.state.db.write() as conn:
         write_batch(conn, records, [DailyRecord(r.arxiv_id, NEXT_DAY, at) for r in records])
 
