@@ -96,3 +96,18 @@ def test_picking_interests_gives_a_page_from_the_first_visit(tmp_path: Path) -> 
     assert 'action="/papers/for-you/start"' not in page
     empty = client.post("/papers/for-you/start", data={"csrf_token": page_token(client)})
     assert empty.status_code == 400
+
+
+def test_naming_authors_at_the_start_follows_them(tmp_path: Path) -> None:
+    client = _client(tmp_path)
+    sign_up(client, "carol")
+    client.post(
+        "/papers/for-you/start",
+        data={"csrf_token": page_token(client), "authors": " Author  11 , Nobody Known"},
+    )
+    page = client.get(f"/papers/for-you?date={DAY}").text
+    assert card_ids(page)[0] == "2603.00211"
+    assert "By Author 11, whom you follow." in page
+    assert ">Nobody Known</a>" in client.get("/lists").text  # followed, papers or not
+    # Every card links to its paper's "Save to list" panel.
+    assert 'href="/papers/2603.00211#save"' in page

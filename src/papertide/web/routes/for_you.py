@@ -127,16 +127,20 @@ def start_for_you(
     account: SignedIn,
     category: Annotated[list[str], Form(max_length=20)] = [],  # noqa: B006 - FastAPI copies it
     keywords: Annotated[str, Form(max_length=500)] = "",
+    authors: Annotated[str, Form(max_length=1000)] = "",
 ) -> Response:
-    """First visit: the categories and keywords picked become saved searches, so the page
-    has something to go by before the first upvote."""
+    """First visit: the categories and keywords picked become saved searches and the authors
+    named are followed, so the page has something to go by before the first upvote."""
     picked = [SavedSearch(category=c.strip()) for c in category if c.strip()]
     picked += [SavedSearch(q=" ".join(k.split())) for k in keywords.split(",") if k.strip()]
-    if not picked:
-        raise HTTPException(400, "Pick at least one category or keyword.")
+    names = [" ".join(a.split()) for a in authors.split(",") if a.strip()]
+    if not picked and not names:
+        raise HTTPException(400, "Pick at least one category, keyword or author.")
     try:
         for saved in picked:
             following.save_search(db, account, saved)
+        for name in names:
+            following.follow_author(db, account, name)
     except FollowProblem as exc:
         raise HTTPException(400, str(exc)) from exc
     return RedirectResponse("/papers/for-you", status_code=303)
