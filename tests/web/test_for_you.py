@@ -43,6 +43,7 @@ def for_you_app(app: FastAPI) -> FastAPI:
             title = f"New {topic} paper {k}"
             lines.append(_listing(f"2603.002{n}{k}", title, abstract, DAY, f"Author {n}{k}"))
     path = app.state.settings.data_dir / "listings.jsonl"
+    path.parent.mkdir(parents=True, exist_ok=True)  # on PostgreSQL nothing else made it
     path.write_text("".join(lines), encoding="utf-8")
     run_import(app.state.db, arxiv_jsonl_source([path]))
     return app
