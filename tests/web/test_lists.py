@@ -188,3 +188,38 @@ def test_more_like_this_and_not_for_me_are_one_click_and_undoable(client: TestCl
         assert feedback.signals(conn, alice.id) == {}
     bad = client.post(f"/papers/{PAPER}/feedback", data={**mark, "signal": "maybe"})
     assert bad.status_code == 400
+
+
+def test_deleting_an_account_deletes_its_lists_follows_and_marks(client: TestClient) -> None:
+    from tests.web.accounts_helpers import PASSWORD
+
+    from papertide.db import accounts as account_rows
+    from papertide.db.schema import follow, paper_feedback, reading_list, reading_list_item
+
+    sign_up(client, "alice")
+    list_id = _save(client, PAPER, new_list="Shared", note="mine")
+    token = page_token(client)
+    settings = {"csrf_token": token, "name": "Shared", "public": "true"}
+    assert client.post(f"/lists/{list_id}/settings", data=settings).status_code == 200
+    client.post(f"/papers/{PAPER}/feedback", data={"csrf_token": token, "signal": "more"})
+    client.post("/searches", data={"csrf_token": token, "q": "robots"})
+    assert TestClient(client.app).get(f"/lists/{list_id}").status_code == 200
+    db = client.app.state.db  # type: ignore[attr-defined]
+    with db.read() as conn:
+        alice = account_rows.account_by_username(conn, "alice")
+        assert alice is not None
+        tables = (reading_list, follow, paper_feedback)
+        assert all(conn.execute(t.select().where(t.c.user_id == alice.id)).all() for t in tables)
+
+    deleted = client.post(
+        "/settings/delete", data={"csrf_token": token, "password": PASSWORD, "confirm": "alice"}
+    )
+    assert deleted.status_code == 200
+    anonymous = TestClient(client.app)
+    assert anonymous.get(f"/lists/{list_id}").status_code == 404
+    assert anonymous.get(f"/lists/{list_id}/export.bib").status_code == 404
+    assert anonymous.get(f"/feeds/lists/{list_id}.atom").status_code == 404
+    with db.read() as conn:
+        for table in (reading_list, follow, paper_feedback):
+            assert conn.execute(table.select().where(table.c.user_id == alice.id)).all() == []
+        assert conn.execute(reading_list_item.select()).all() == []

@@ -11,7 +11,18 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from papertide.db.schema import api_token, comment, daily_entry, upvote, user, user_session
+from papertide.db.schema import (
+    api_token,
+    comment,
+    daily_entry,
+    follow,
+    paper_feedback,
+    reading_list,
+    reading_list_item,
+    upvote,
+    user,
+    user_session,
+)
 from papertide.db.writes import bump_content_version
 from papertide.models import Account, ApiToken
 
@@ -130,14 +141,18 @@ def count_admins(conn: sa.Connection) -> int:
 
 
 def delete_account(conn: sa.Connection, user_id: int) -> None:
-    """Remove an account, its sessions and its upvotes; keep its comments and featurings,
-    anonymised (docs/accounts.md). Explicit statements rather than relying on ON DELETE, so
-    the outcome does not depend on a connection's foreign-key setting."""
+    """Remove an account, its sessions, upvotes, reading lists, follows, marks and API tokens;
+    keep its comments and featurings, anonymised (docs/accounts.md). Explicit statements
+    rather than relying on ON DELETE, so the outcome does not depend on a connection's
+    foreign-key setting."""
     conn.execute(comment.update().where(comment.c.user_id == user_id).values(user_id=None))
     conn.execute(
         daily_entry.update().where(daily_entry.c.submitted_by == user_id).values(submitted_by=None)
     )
-    conn.execute(upvote.delete().where(upvote.c.user_id == user_id))
+    owned_lists = sa.select(reading_list.c.id).where(reading_list.c.user_id == user_id)
+    conn.execute(reading_list_item.delete().where(reading_list_item.c.list_id.in_(owned_lists)))
+    for table in (reading_list, follow, paper_feedback, api_token, upvote):
+        conn.execute(table.delete().where(table.c.user_id == user_id))
     delete_user_sessions(conn, user_id)
     conn.execute(user.delete().where(user.c.id == user_id))
     bump_content_version(conn)  # upvote counts and "submitted by" lines change
