@@ -7,7 +7,7 @@ import dataclasses
 import numpy as np
 from tests.ranking.foryou_papers import DAY, GRAPH_PAPER, GRAPHS, ROBOT_PAPER, ROBOTS, vectors
 
-from papertide.ranking.foryou import TermStatistics, rank, terms
+from papertide.ranking.foryou import TermStatistics, homes, rank, terms
 
 
 def test_terms_are_words_and_word_pairs_without_stopwords_or_numbers() -> None:
@@ -42,7 +42,7 @@ def test_a_reader_of_one_topic_gets_that_topic_first_with_the_nearest_upvote() -
 
 def test_papers_far_from_every_upvote_get_a_category_reason() -> None:
     ranked = {s.arxiv_id: s for s in rank(GRAPHS, DAY, vectors())}
-    assert ranked["2602.00005"].score == 0.0
+    assert ranked["2602.00005"].score == min(s.score for s in ranked.values())
     assert ranked["2602.00005"].reason == "outside the topics of the papers you liked"
     # No shared words with the upvotes, but cs.LG as all three of them.
     robots = dataclasses.replace(DAY[2], title="Grasping", abstract="Grasping arms.")
@@ -83,3 +83,52 @@ def test_a_new_abstract_gets_a_new_vector() -> None:
     first = cache.of(paper)
     changed = cache.of(dataclasses.replace(paper, abstract="Weak lensing of galaxy clusters."))
     assert cache.of(paper) is first and not np.array_equal(first[0], changed[0])
+
+
+def test_homes_are_the_owners_of_code_and_project_links_in_abstract_and_comments() -> None:
+    paper = dataclasses.replace(
+        DAY[0],
+        abstract="Code is at https://github.com/OpenGVLab/InternVL.",
+        comments="Project page: https://speech-lab.github.io/stream; data: "
+        "huggingface.co/datasets/allenai/sciq",
+    )
+    assert homes(paper) == {
+        "github.com/opengvlab",
+        "speech-lab.github.io",
+        "huggingface.co/datasets/allenai",
+    }
+    assert homes(DAY[1]) == frozenset()
+    known = dataclasses.replace(
+        DAY[1], repository="NVlabs/Sana", project_page="https://nvlabs.github.io/Sana/"
+    )
+    assert homes(known) == {"github.com/nvlabs", "nvlabs.github.io"}
+
+
+def test_a_paper_whose_code_lives_where_a_liked_papers_does_ranks_higher_and_says_so() -> None:
+    liked = [
+        dataclasses.replace(GRAPHS[0], comments="Code: github.com/graph-lab/mpnn"),
+        *GRAPHS[1:],
+    ]
+    speech, protein = DAY[0], DAY[3]  # both far from graphs, neither in cs.LG
+    plain = [s.arxiv_id for s in rank(liked, [speech, protein], vectors())]
+    assert plain == [speech.arxiv_id, protein.arxiv_id]  # a tie, by id
+    coded = dataclasses.replace(
+        protein, abstract=f"{protein.abstract} See github.com/Graph-Lab/fold."
+    )
+    ranked = rank(liked, [speech, coded], vectors(), explained=0)  # no "close to" reasons
+    assert [s.arxiv_id for s in ranked] == [protein.arxiv_id, speech.arxiv_id]
+    assert (
+        ranked[0].reason == "code or project page at github.com/graph-lab, like a paper you liked"
+    )
+
+
+def test_the_comments_line_counts_as_text() -> None:
+    assert terms("Graphs", "", "Accepted at NeurIPS") == [
+        "graphs",
+        "accepted",
+        "neurips",
+        "accepted neurips",
+    ]
+    venue = dataclasses.replace(GRAPHS[0], comments="Oral at the Weak Lensing Workshop")
+    ranked = [s.arxiv_id for s in rank([venue], DAY, vectors())]
+    assert ranked.index("2602.00005") < ranked.index("2602.00004")

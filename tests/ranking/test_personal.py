@@ -100,7 +100,9 @@ def test_a_new_paper_of_the_day_and_a_changed_abstract_show_at_once(
     until any paper changes (`paper.revision`)."""
     service = ForYouService(db)
     before = [s.arxiv_id for s in service.for_you(member, TODAY).ranked]
-    late = Paper("2602.00099", "Graph neural networks, message passing", "Graph neural networks.")
+    late = Paper(
+        "2602.00099", "Graph neural networks, message passing", "Graph neural networks.", ("cs.LG",)
+    )
     with db.write() as conn:
         writes.upsert_papers(conn, [_record(late, TODAY, ["Late Comer"])])
     after = [s.arxiv_id for s in service.for_you(member, TODAY).ranked]

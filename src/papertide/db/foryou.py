@@ -11,21 +11,41 @@ import sqlalchemy as sa
 
 from papertide.db.schema import paper
 
-_COLUMNS = (paper.c.id, paper.c.title, paper.c.abstract, paper.c.categories)
+_COLUMNS = (
+    paper.c.id,
+    paper.c.title,
+    paper.c.abstract,
+    paper.c.categories,
+    paper.c.comments,
+    paper.c.github_repo,
+    paper.c.project_page,
+)
 
 
 @dataclass(frozen=True, slots=True)
 class PaperText:
-    """A paper as For you ranks it: id, title, abstract, categories (primary first)."""
+    """A paper as For you ranks it: id, title, abstract, categories (primary first), comments,
+    its repository ("owner/name") and project page."""
 
     arxiv_id: str
     title: str
     abstract: str
     categories: tuple[str, ...]
+    comments: str = ""
+    repository: str = ""
+    project_page: str = ""
 
 
 def _text(row: Any) -> PaperText:
-    return PaperText(row.id, row.title, row.abstract or "", tuple(row.categories or ()))
+    return PaperText(
+        row.id,
+        row.title,
+        row.abstract or "",
+        tuple(row.categories or ()),
+        row.comments or "",
+        row.github_repo or "",
+        row.project_page or "",
+    )
 
 
 def day_papers(conn: sa.Connection, day: dt.date) -> list[PaperText]:
@@ -67,12 +87,13 @@ def papers_by_ids(conn: sa.Connection, ids: Sequence[str]) -> list[PaperText]:
     return sorted(found, key=lambda text: text.arxiv_id)
 
 
-def all_texts(conn: sa.Connection, batch: int = 5_000) -> Iterator[tuple[str, str]]:
-    """Every paper's (title, abstract), a batch at a time in `seq` order (the IDF's corpus)."""
+def all_texts(conn: sa.Connection, batch: int = 5_000) -> Iterator[tuple[str, str, str]]:
+    """Every paper's (title, abstract, comments), a batch at a time in `seq` order (the IDF's
+    corpus)."""
     after = -1
     while True:
         query = (
-            sa.select(paper.c.seq, paper.c.title, paper.c.abstract)
+            sa.select(paper.c.seq, paper.c.title, paper.c.abstract, paper.c.comments)
             .where(paper.c.seq > after)
             .order_by(paper.c.seq)
             .limit(batch)
@@ -81,7 +102,7 @@ def all_texts(conn: sa.Connection, batch: int = 5_000) -> Iterator[tuple[str, st
         if not rows:
             return
         for row in rows:
-            yield row.title, row.abstract or ""
+            yield row.title, row.abstract or "", row.comments or ""
         after = rows[-1].seq
 
 

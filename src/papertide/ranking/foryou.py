@@ -1,13 +1,14 @@
 """For you (issue #14): a day's papers ranked for one member from the papers they upvoted.
 
 Pure: papers in, scores and reasons out; no database. docs/for-you.md says how it works and
-bench/recommend.py measures it. In short, each paper is a tf-idf vector of its title and
-abstract (words and word pairs, sublinear term counts, the corpus's IDF, unit length); a
-candidate scores the mean of its cosines to the member's upvoted papers (the cosine to their
-centroid), less the mean of its cosines to the papers they marked "not for me" (Rocchio's
-negative feedback). Author names are never read: the vectors see title and abstract. (The
-MiniLM embeddings search uses added under 0.01 hit@10 on bench/recommend.py's readers, so
-they are not read either: docs/benchmarks.md.)
+bench/recommend.py measures it. In short, each paper is a tf-idf vector of its title, abstract
+and comments line (words and word pairs, sublinear term counts, the corpus's IDF, unit length).
+A candidate's topic is the mean of its cosines to the member's liked papers (the cosine to
+their centroid), less the mean of its cosines to the papers they marked "not for me"
+(Rocchio's negative feedback); its score adds, standardised over the candidates, whether its
+code or project page lives where a liked paper's does and how many liked papers share its
+categories. Author names are never read. (The MiniLM embeddings search uses added under 0.01
+hit@10 on bench/recommend.py's readers, so they are not read either: docs/benchmarks.md.)
 
 Anything corpus-wide is built once: `TermStatistics` (document frequencies, hashed) and the
 per-paper vectors, which `PaperVectors` caches, so a request only sums a few thousand numbers.
@@ -33,6 +34,17 @@ EXPLAINED = 50  # candidates, best first, whose reason names the nearest upvoted
 LIKED = "one of the papers you liked (upvoted, saved or marked)"  # the reason of a liked candidate
 CLOSE = 0.15  # a cosine at which two abstracts visibly share a topic (the reason counts them)
 
+# The three signals' weights, each standardised over the candidates: fitted by logistic
+# regression on bench/recommend.py's readers (0-299 predicting 3000-3299 and the reverse gave
+# the same weights to a few hundredths), rounded. docs/for-you.md.
+TOPIC, HOME, FIELD = 1.0, 0.35, 0.45
+# Where a paper's code or project page lives, by its owner: github.com/owner, owner.github.io,
+# gitlab.com/owner, huggingface.co/owner (a lab's papers tend to share one).
+_HOME = re.compile(
+    r"\b(github\.com/[a-z0-9_.-]+|gitlab\.com/[a-z0-9_.-]+|[a-z0-9-]+\.github\.io"
+    r"|huggingface\.co/(?:datasets/|spaces/)?[a-z0-9_.-]+)",
+    re.I,
+)
 _WORD = re.compile(r"[a-z0-9][a-z0-9\-]*[a-z0-9]|[a-z]")
 # Words that say nothing of a topic; without them the word pairs are the topic's phrases.
 STOPWORDS = frozenset(
@@ -164,6 +176,9 @@ class Paper:
     title: str
     abstract: str
     categories: tuple[str, ...] = ()
+    comments: str = ""  # arXiv's comments line: venue, pages, the code's or project's address
+    repository: str = ""  # its GitHub repository, "owner/name", where known
+    project_page: str = ""
 
 
 @dataclass(frozen=True, slots=True)
@@ -177,10 +192,10 @@ class Scored:
     close: int = 0
 
 
-def terms(title: str, abstract: str) -> list[str]:
+def terms(title: str, abstract: str, comments: str = "") -> list[str]:
     """The words of a paper (stopwords and bare numbers dropped) and its adjacent word pairs."""
     found: list[str] = []
-    for part in (title, abstract):  # no pair spans the title's end and the abstract's start
+    for part in (title, abstract, comments):  # no pair spans two of them
         words = [w for w in _WORD.findall(part.lower()) if w not in STOPWORDS and not w.isdigit()]
         found += words
         found += [f"{a} {b}" for a, b in pairwise(words)]
@@ -202,14 +217,14 @@ class TermStatistics:
         self.idf = (np.log((documents + 1) / (frequencies + 1.0)) + 1.0).astype(np.float32)
 
     @classmethod
-    def from_texts(cls, texts: Iterable[tuple[str, str]]) -> TermStatistics:
-        """Count each term once per (title, abstract)."""
+    def from_texts(cls, texts: Iterable[Sequence[str]]) -> TermStatistics:
+        """Count each term once per paper: (title, abstract[, comments])."""
         counts = np.zeros(BUCKETS, dtype=np.int32)
         documents = 0
         chunk: list[int] = []
-        for title, abstract in texts:
+        for parts in texts:
             documents += 1
-            chunk.extend({term_id(t) for t in terms(title, abstract)})
+            chunk.extend({term_id(t) for t in terms(*parts)})
             if len(chunk) > 1_000_000:
                 counts += np.bincount(chunk, minlength=BUCKETS).astype(np.int32)
                 chunk.clear()
@@ -217,9 +232,9 @@ class TermStatistics:
             counts += np.bincount(chunk, minlength=BUCKETS).astype(np.int32)
         return cls(documents, counts)
 
-    def vector(self, title: str, abstract: str) -> Vector:
+    def vector(self, title: str, abstract: str, comments: str = "") -> Vector:
         """A paper's tf-idf vector, sparse: sorted term ids and unit-length weights."""
-        counts = Counter(term_id(t) for t in terms(title, abstract))
+        counts = Counter(term_id(t) for t in terms(title, abstract, comments))
         if not counts:
             return np.zeros(0, np.int64), np.zeros(0, np.float32)
         ids = np.fromiter(counts, np.int64, len(counts))
@@ -250,7 +265,7 @@ class PaperVectors:
             if found is not None:
                 self._kept.move_to_end(key)
                 return found
-        found = self.stats.vector(paper.title, paper.abstract)
+        found = self.stats.vector(paper.title, paper.abstract, paper.comments)
         with self._lock:
             self._kept[key] = found
             while len(self._kept) > self.size:
@@ -274,7 +289,7 @@ class PaperVectors:
 
 
 def _key(paper: Paper) -> tuple[str, int]:
-    return paper.arxiv_id, hash((paper.title, paper.abstract))
+    return paper.arxiv_id, hash((paper.title, paper.abstract, paper.comments))
 
 
 @dataclass(frozen=True, slots=True)
@@ -365,22 +380,55 @@ def rank(
         return []
     matrix = vectors.matrix(candidates)
     liked = vectors.matrix(positives)
-    score = matrix.dot(liked.mean())
+    topic = matrix.dot(liked.mean())
     if negatives:
-        score = score - matrix.dot(Matrix.of([vectors.of(n) for n in negatives]).mean())
+        topic = topic - matrix.dot(Matrix.of([vectors.of(n) for n in negatives]).mean())
+    categories = Counter(c for p in positives for c in set(p.categories))
+    liked_homes = Counter(h for p in positives for h in homes(p))
+    shared = [[h for h in sorted(homes(c)) if liked_homes[h]] for c in candidates]
+    field = [
+        sum(categories[x] for x in c.categories) / max(len(c.categories), 1)
+        for c in candidates
+    ]
+    score = (
+        TOPIC * _standard(topic)
+        + HOME * _standard(np.array([bool(h) for h in shared], np.float64))
+        + FIELD * _standard(np.array(field, np.float64))
+    )
     order = sorted(range(len(candidates)), key=lambda i: (-score[i], candidates[i].arxiv_id))
     nearest = _nearest(positives, liked, matrix, order[:explained])
-    categories = Counter(c for p in positives for c in set(p.categories))
 
     def reason(i: int) -> str:
         if candidates[i].arxiv_id in known:
             return LIKED
-        return nearest[i][0] if i in nearest else _category_reason(candidates[i], categories)
+        if i in nearest:
+            return nearest[i][0]
+        if shared[i]:
+            home, count = shared[i][0], liked_homes[shared[i][0]]
+            papers = "a paper" if count == 1 else f"{count} papers"
+            return f"code or project page at {home}, like {papers} you liked"
+        return _category_reason(candidates[i], categories)
 
     return [
         Scored(candidates[i].arxiv_id, float(score[i]), reason(i), nearest.get(i, ("", 0))[1])
         for i in order
     ]
+
+
+def homes(paper: Paper) -> frozenset[str]:
+    """Where the paper's code or project page lives (its owner, lower-cased), from its
+    repository, its project page and the links in its abstract and comments:
+    {"github.com/owner", "owner.github.io", ...}."""
+    repository = f"github.com/{paper.repository}" if paper.repository else ""
+    text = f"{paper.abstract} {paper.comments} {repository} {paper.project_page}"
+    return frozenset(h.lower().rstrip(".-") for h in _HOME.findall(text))
+
+
+def _standard(values: npt.NDArray[np.float64]) -> npt.NDArray[np.float64]:
+    """Values less their mean, over their standard deviation (all zero when they are equal):
+    signals of different scales, made comparable within one set of candidates."""
+    spread = float(values.std())
+    return (values - values.mean()) / spread if spread > 0 else np.zeros(len(values))
 
 
 def _nearest(

@@ -39,7 +39,15 @@ class ForYouDay:
 
 
 def _paper(text: stored.PaperText) -> Paper:
-    return Paper(text.arxiv_id, text.title, text.abstract, text.categories)
+    return Paper(
+        text.arxiv_id,
+        text.title,
+        text.abstract,
+        text.categories,
+        text.comments,
+        text.repository,
+        text.project_page,
+    )
 
 
 class ForYouService:
