@@ -1,6 +1,7 @@
 """For you against readers made from arXiv authors (issue #14), beside arxiv-sanity-lite's method.
 
     python bench/recommend.py ../shared/data/recommend/readers-train.jsonl [--limit N] [--json]
+        [--start K]
         [--listings ../shared/data/arxiv_listings] [--out bench/out] [--fresh]
         [--no-baseline] [--no-latency]
 
@@ -86,10 +87,13 @@ class Ranks:
         }
 
 
-def read_readers(path: Path, limit: int | None) -> list[Reader]:
+def read_readers(path: Path, limit: int | None, start: int = 0) -> list[Reader]:
+    """Readers `start` .. `start + limit - 1` of the file (all from `start` without a limit)."""
     readers = []
     with open(path, encoding="utf-8") as handle:
-        for line in handle:
+        for number, line in enumerate(handle):
+            if number < start:
+                continue
             row = json.loads(line)
             readers.append(Reader(row["reader"], row["seed"], row["held"]))
             if limit is not None and len(readers) >= limit:
@@ -283,6 +287,12 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("readers", type=Path)
     parser.add_argument("--limit", type=int, default=None, help="the first N readers")
+    parser.add_argument(
+        "--start",
+        type=int,
+        default=0,
+        help="skip the file's first readers (1000: readers the ranker's weights never saw)",
+    )
     parser.add_argument("--listings", type=Path, default=ROOT.parent / "shared/data/arxiv_listings")
     parser.add_argument("--out", type=Path, default=ROOT / "bench" / "out")
     parser.add_argument("--fresh", action="store_true", help="re-import the listings")
@@ -295,7 +305,7 @@ def main() -> None:
     listings = sorted(args.listings.glob("*.jsonl.gz"))
     if not listings:
         raise SystemExit(f"no *.jsonl.gz under {args.listings}")
-    readers = read_readers(args.readers, args.limit)
+    readers = read_readers(args.readers, args.limit, args.start)
     papers = read_listings(listings)
     source = base_database(listings, args.out, args.fresh)
     with tempfile.TemporaryDirectory(prefix="recommend-") as folder:

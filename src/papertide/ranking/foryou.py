@@ -21,6 +21,7 @@ import zlib
 from collections import Counter, OrderedDict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from functools import lru_cache
 from itertools import pairwise
 from threading import Lock
 
@@ -40,11 +41,11 @@ CLOSE = 0.15  # a cosine at which two abstracts visibly share a topic (the reaso
 TOPIC, HOME, FIELD = 1.0, 0.35, 0.45
 # Where a paper's code or project page lives, by its owner: github.com/owner, owner.github.io,
 # gitlab.com/owner, huggingface.co/owner (a lab's papers tend to share one).
-_HOME = re.compile(
-    r"\b(github\.com/[a-z0-9_.-]+|gitlab\.com/[a-z0-9_.-]+|[a-z0-9-]+\.github\.io"
-    r"|huggingface\.co/(?:datasets/|spaces/)?[a-z0-9_.-]+)",
-    re.I,
+_CODE_HOME = re.compile(
+    r"\b((?:github\.com|gitlab\.com|huggingface\.co)/(?:datasets/|spaces/)?[a-z0-9_.-]+)"
 )
+_CODE_HOSTS = ("github.com/", "gitlab.com/", "huggingface.co/")
+_PAGES_HOME = re.compile(r"\b([a-z0-9-]+\.github\.io)")
 _WORD = re.compile(r"[a-z0-9][a-z0-9\-]*[a-z0-9]|[a-z]")
 # Words that say nothing of a topic; without them the word pairs are the topic's phrases.
 STOPWORDS = frozenset(
@@ -387,8 +388,7 @@ def rank(
     liked_homes = Counter(h for p in positives for h in homes(p))
     shared = [[h for h in sorted(homes(c)) if liked_homes[h]] for c in candidates]
     field = [
-        sum(categories[x] for x in c.categories) / max(len(c.categories), 1)
-        for c in candidates
+        sum(categories[x] for x in c.categories) / max(len(c.categories), 1) for c in candidates
     ]
     score = (
         TOPIC * _standard(topic)
@@ -415,13 +415,18 @@ def rank(
     ]
 
 
+@lru_cache(maxsize=1 << 16)  # a day's papers are every member's candidates
 def homes(paper: Paper) -> frozenset[str]:
     """Where the paper's code or project page lives (its owner, lower-cased), from its
     repository, its project page and the links in its abstract and comments:
     {"github.com/owner", "owner.github.io", ...}."""
     repository = f"github.com/{paper.repository}" if paper.repository else ""
-    text = f"{paper.abstract} {paper.comments} {repository} {paper.project_page}"
-    return frozenset(h.lower().rstrip(".-") for h in _HOME.findall(text))
+    text = f"{paper.abstract} {paper.comments} {repository} {paper.project_page}".lower()
+    # Each regex runs only where its link can be: alone it would try every word of the text.
+    found = _CODE_HOME.findall(text) if any(h in text for h in _CODE_HOSTS) else []
+    if ".github.io" in text:
+        found += _PAGES_HOME.findall(text)
+    return frozenset(h.rstrip(".-") for h in found)
 
 
 def _standard(values: npt.NDArray[np.float64]) -> npt.NDArray[np.float64]:
