@@ -132,3 +132,16 @@ def test_the_comments_line_counts_as_text() -> None:
     venue = dataclasses.replace(GRAPHS[0], comments="Oral at the Weak Lensing Workshop")
     ranked = [s.arxiv_id for s in rank([venue], DAY, vectors())]
     assert ranked.index("2602.00005") < ranked.index("2602.00004")
+
+
+def test_a_best_candidate_only_loosely_like_a_liked_paper_says_so() -> None:
+    liked = [GRAPHS[0]]
+    loose = dataclasses.replace(
+        DAY[3],
+        abstract=f"{DAY[3].abstract} Diffusion models denoise protein structures, "
+        "amino acids, backbones, side chains and sequences; property prediction.",
+    )
+    ranked = {s.arxiv_id: s for s in rank(liked, [loose, DAY[4]], vectors())}
+    assert ranked[loose.arxiv_id].reason.startswith("loosely like a paper you liked: Graph neural")
+    assert ranked[loose.arxiv_id].close == 0
+    assert ranked[DAY[4].arxiv_id].reason == "outside the topics of the papers you liked"

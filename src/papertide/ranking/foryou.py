@@ -34,6 +34,10 @@ BUCKETS = 1 << 23
 EXPLAINED = 50  # candidates, best first, whose reason names the nearest upvoted papers
 LIKED = "one of the papers you liked (upvoted, saved or marked)"  # the reason of a liked candidate
 CLOSE = 0.15  # a cosine at which two abstracts visibly share a topic (the reason counts them)
+# A cosine at which two abstracts share a few telling phrases, not a topic: a random paper's
+# highest cosine to 200 random papers of the listings is under it 9 times in 10.
+LOOSE = 0.06
+OUTSIDE = "outside the topics of the papers you liked"
 
 # The three signals' weights, each standardised over the candidates: fitted by logistic
 # regression on bench/recommend.py's readers (0-299 predicting 3000-3299 and the reverse gave
@@ -401,13 +405,14 @@ def rank(
     def reason(i: int) -> str:
         if candidates[i].arxiv_id in known:
             return LIKED
-        if i in nearest:
+        if i in nearest and nearest[i][1]:
             return nearest[i][0]
         if shared[i]:
             home, count = shared[i][0], liked_homes[shared[i][0]]
             papers = "a paper" if count == 1 else f"{count} papers"
             return f"code or project page at {home}, like {papers} you liked"
-        return _category_reason(candidates[i], categories)
+        found = _category_reason(candidates[i], categories)
+        return nearest[i][0] if found == OUTSIDE and i in nearest else found
 
     return [
         Scored(candidates[i].arxiv_id, float(score[i]), reason(i), nearest.get(i, ("", 0))[1])
@@ -440,7 +445,7 @@ def _nearest(
     positives: Sequence[Paper], liked: Matrix, matrix: Matrix, shown: Sequence[int]
 ) -> dict[int, tuple[str, int]]:
     """For the best candidates with a close upvoted paper: the reason (how many are close, and
-    the closest's title) and how many."""
+    the closest's title) and how many; with a loosely related one only: that reason and 0."""
     if not positives or not shown:
         return {}
     picked = matrix.pick(shown)
@@ -448,10 +453,12 @@ def _nearest(
     reasons: dict[int, tuple[str, int]] = {}
     for row, index in enumerate(shown):
         close = int((cosines[row] >= CLOSE).sum())
+        nearest = positives[int(np.argmax(cosines[row]))].title
         if close:
-            nearest = positives[int(np.argmax(cosines[row]))].title
             papers = "a paper" if close == 1 else f"{close} papers"
             reasons[index] = (f"close to {papers} you liked: {_short(nearest)}", close)
+        elif cosines[row].max() >= LOOSE:
+            reasons[index] = (f"loosely like a paper you liked: {_short(nearest)}", 0)
     return reasons
 
 
@@ -459,7 +466,7 @@ def _category_reason(candidate: Paper, categories: Counter[str]) -> str:
     """'in cs.LG, like 4 of yours': the candidate's category most common among the upvotes."""
     best = max(candidate.categories, key=lambda c: categories[c], default=None)
     if best is None or not categories[best]:
-        return "outside the topics of the papers you liked"
+        return OUTSIDE
     return f"in {best}, like {categories[best]} of yours"
 
 
