@@ -143,7 +143,10 @@ def client(tmp_path, samples) -> TestClient:  # type: ignore[no-untyped-def]
 def test_a_member_downloads_everything_kept_about_them(client: TestClient) -> None:
     sign_up(client, "alice")
     list_id = _save(client, PAPER, new_list="Secret", note="for the reading group")
-    client.post(f"/papers/{PAPER}/upvote", data={"csrf_token": page_token(client), "vote": "1"})
+    token = page_token(client)
+    client.post(f"/papers/{PAPER}/upvote", data={"csrf_token": token, "vote": "1"})
+    client.post(f"/papers/{PAPER}/feedback", data={"csrf_token": token, "signal": "less"})
+    client.post("/searches", data={"csrf_token": token, "q": "robot  grasping"})
     data = client.get("/settings/data.json")
     assert data.status_code == 200 and data.headers["cache-control"] == "private, no-store"
     assert 'filename="papertide-alice.json"' in data.headers["content-disposition"]
@@ -155,6 +158,8 @@ def test_a_member_downloads_everything_kept_about_them(client: TestClient) -> No
     assert mine["readingLists"][0]["id"] == int(list_id)
     assert mine["readingLists"][0]["papers"][0]["note"] == "for the reading group"
     assert mine["apiTokens"] == [] and mine["personalFeed"] is False
+    assert [(f["kind"], f["value"]) for f in mine["following"]] == [("search", "q=robot+grasping")]
+    assert [(m["paper"], m["signal"]) for m in mine["marks"]] == [(PAPER, "less")]
     assert (
         TestClient(client.app).get("/settings/data.json", follow_redirects=False).status_code == 303
     )

@@ -1,10 +1,11 @@
 """Everything Papertide keeps about a member, as one JSON document (issue #14).
 
 What the account page's "Download your data" gives: the account, upvotes with their times,
-comments (hidden ones too), submissions, reading lists with their notes, digest
-subscriptions, API tokens (names, scopes and dates: the values are not kept) and whether a
-personal feed address exists. Deleting the account (Settings) removes all of it, except what
-others rely on, which is kept without the member's name (their comments, their submissions).
+comments (hidden ones too), submissions, reading lists with their notes, followed authors
+and saved searches, "more like this" / "not for me" marks, digest subscriptions, API tokens
+(names, scopes and dates: the values are not kept) and whether a personal feed address
+exists. Deleting the account (Settings) removes all of it, except what others rely on, which
+is kept without the member's name (their comments, their submissions).
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ from typing import Any
 import sqlalchemy as sa
 
 from papertide.db import accounts as account_rows
-from papertide.db import comments, queries, subscribers, votes
+from papertide.db import comments, feedback, follows, queries, subscribers, votes
 from papertide.db import lists as list_rows
 from papertide.db.engine import Database
 from papertide.models import Account
@@ -74,6 +75,14 @@ def _collect(conn: sa.Connection, account: Account) -> dict[str, Any]:
         ],
         "submissions": queries.submitted_ids(conn, account.id, limit=10_000),
         "readingLists": lists,
+        "following": [
+            {"kind": f.kind, "value": f.value, "createdAt": _when(f.created_at)}
+            for f in follows.of_user(conn, account.id)
+        ],
+        "marks": [
+            {"paper": paper_id, "signal": "more" if signal > 0 else "less", "at": _when(when)}
+            for paper_id, signal, when in feedback.marks(conn, account.id)
+        ],
         "digestSubscription": None
         if subscription is None
         else {

@@ -40,3 +40,13 @@ def signals(conn: sa.Connection, user_id: int) -> dict[str, int]:
         paper_feedback.c.user_id == user_id
     )
     return {row.paper_id: int(row.signal) for row in conn.execute(query)}
+
+
+def marks(conn: sa.Connection, user_id: int) -> list[tuple[str, int, dt.datetime]]:
+    """Every mark of the member, oldest first: (paper id, signal, when)."""
+    query = (
+        sa.select(paper_feedback.c.paper_id, paper_feedback.c.signal, paper_feedback.c.created_at)
+        .where(paper_feedback.c.user_id == user_id)
+        .order_by(paper_feedback.c.created_at, paper_feedback.c.paper_id)
+    )
+    return [(row.paper_id, int(row.signal), row.created_at) for row in conn.execute(query)]
