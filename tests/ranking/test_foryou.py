@@ -98,6 +98,12 @@ def test_homes_are_the_owners_of_code_and_project_links_in_abstract_and_comments
         "huggingface.co/datasets/allenai",
     }
     assert homes(DAY[1]) == frozenset()
+    shared_by_many = dataclasses.replace(
+        DAY[1],
+        abstract="Code: github.com/anonymous/x-2F1A; see huggingface.co/papers/2501.00001 and "
+        "huggingface.co/collections/Qwen/qwen3.",
+    )
+    assert homes(shared_by_many) == {"huggingface.co/collections/qwen"}
     known = dataclasses.replace(
         DAY[1], repository="NVlabs/Sana", project_page="https://nvlabs.github.io/Sana/"
     )

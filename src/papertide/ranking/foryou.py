@@ -46,9 +46,14 @@ TOPIC, HOME, FIELD = 1.0, 0.35, 0.45
 # Where a paper's code or project page lives, by its owner: github.com/owner, owner.github.io,
 # gitlab.com/owner, huggingface.co/owner (a lab's papers tend to share one).
 _CODE_HOME = re.compile(
-    r"\b((?:github\.com|gitlab\.com|huggingface\.co)/(?:datasets/|spaces/)?[a-z0-9_.-]+)"
+    r"\b((?:github\.com|gitlab\.com|huggingface\.co)/(?:datasets/|spaces/|collections/)?"
+    r"[a-z0-9_.-]+)"
 )
 _CODE_HOSTS = ("github.com/", "gitlab.com/", "huggingface.co/")
+# Addresses that name no owner: many unrelated papers share them.
+_NO_OWNER = frozenset(
+    ("github.com/anonymous", "huggingface.co/papers", "huggingface.co/docs", "huggingface.co/blog")
+)
 _PAGES_HOME = re.compile(r"\b([a-z0-9-]+\.github\.io)")
 _WORD = re.compile(r"[a-z0-9][a-z0-9\-]*[a-z0-9]|[a-z]")
 # Words that say nothing of a topic; without them the word pairs are the topic's phrases.
@@ -431,7 +436,7 @@ def homes(paper: Paper) -> frozenset[str]:
     found = _CODE_HOME.findall(text) if any(h in text for h in _CODE_HOSTS) else []
     if ".github.io" in text:
         found += _PAGES_HOME.findall(text)
-    return frozenset(h.rstrip(".-") for h in found)
+    return frozenset(h.rstrip(".-") for h in found) - _NO_OWNER
 
 
 def _standard(values: npt.NDArray[np.float64]) -> npt.NDArray[np.float64]:
